@@ -1,0 +1,3 @@
+from launchday.cli import main
+
+main()

@@ -1,0 +1,504 @@
+"""The ASGI application: thin handlers that parse, call a service, and encode.
+
+A hand-rolled ASGI layer rather than a framework: on the launch-night hot path the
+framework costs more than the durable database does (see bench/).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from launchday import __version__
+from launchday.api.auth import Authenticator
+from launchday.api.errors import STATUS_OF_CODE, ApiError, error_body
+from launchday.api.metrics import Metrics
+from launchday.api.openapi import openapi_document
+from launchday.api.routing import Request, Response, Route, Router, json_response
+from launchday.api.views import interest_out, launch_out, order_history_out, order_out
+from launchday.config import Settings
+from launchday.domain.errors import DomainError
+from launchday.domain.order import Profile
+from launchday.schemas import (
+    Health,
+    InterestOut,
+    InterestRequest,
+    LaunchList,
+    LaunchOut,
+    LaunchSpec,
+    LaunchSummary,
+    OrderHistoryOut,
+    OrderOut,
+    OrderRequest,
+    profile_from_spec,
+)
+from launchday.services import LaunchService
+from launchday.store import open_store
+from launchday.store.ports import Overloaded, Store
+
+log = logging.getLogger("launchday.api")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+S = TypeVar("S")
+
+_encode = msgspec.json.Encoder().encode
+_decoders: dict[type, msgspec.json.Decoder[Any]] = {}
+_FIELD_AT = re.compile(r" - at `\$\.?(.*)`$")
+# Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def utc_now() -> datetime:
+    """The wall clock, read only at the edge."""
+    return datetime.now(UTC)
+
+
+def decode(body: bytes, kind: type[S]) -> S:
+    """Decode and validate a JSON body, or raise the matching 400/422."""
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
+    try:
+        return decoder.decode(body)  # type: ignore[no-any-return]
+    except msgspec.ValidationError as error:
+        message = str(error)
+        found = _FIELD_AT.search(message)
+        field = found.group(1) if found else None
+        if field is None and message.startswith("Object contains unknown field"):
+            field = message.split("`")[1] if "`" in message else None
+        raise ApiError("validation", _FIELD_AT.sub("", message), field) from None
+    except msgspec.DecodeError as error:
+        raise ApiError("invalid_body", f"the body is not valid JSON: {error}") from None
+    except UnicodeDecodeError:
+        raise ApiError("invalid_body", "the body is not UTF-8") from None
+
+
+class App:
+    """The launchday ASGI app; `create_app(settings)` makes one."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.metrics = Metrics()
+        self.service = LaunchService(store, clock)
+        self.auth = Authenticator(settings.secret, settings.admin_key)
+        self.router = Router(self._routes())
+        self._openapi: bytes | None = None
+        self._started = False
+        observer = getattr(store, "set_commit_observer", None)
+        if observer is not None:
+            observer(self.metrics.commit_batch.observe)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        if not self._started:
+            await self.store.start()
+            self._started = True
+
+    async def shutdown(self) -> None:
+        if self._started:
+            await self.store.stop()
+            self._started = False
+
+    # --- ASGI --------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        found = self.router.match(method, scope["path"])
+        route = found.route
+        try:
+            if route is None:
+                if found.allowed:
+                    raise ApiError(
+                        "method_not_allowed",
+                        f"{method} is not allowed here",
+                        headers={"Allow": ", ".join(found.allowed)},
+                    )
+                raise ApiError("not_found", f"no such path {scope['path']!r}")
+            headers = {
+                name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+            }
+            body = await self._read_body(headers, receive) if route.body is not None else b""
+            request = Request(
+                method,
+                scope["path"],
+                found.params,
+                headers,
+                scope.get("query_string", b"").decode("latin-1"),
+                body,
+            )
+            response = await route.handler(request)
+        except ApiError as error:
+            response = self._refusal(error.code, error.message, error.field, error.headers)
+        except DomainError as error:
+            response = self._refusal(error.code, error.message, error.field)
+        except Overloaded as error:
+            response = self._refusal(
+                "overloaded", str(error), None, {"Retry-After": str(error.retry_after)}
+            )
+        except Exception:
+            log.exception("unexpected error on %s %s", method, scope["path"])
+            response = self._refusal("internal", "an unexpected error occurred")
+        await self._send(send, response, head=method == "HEAD")
+        self.metrics.requests.labels(route.name if route else "unmatched").observe(
+            time.perf_counter() - started
+        )
+
+    def _refusal(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        self.metrics.rejections.labels(code).inc()
+        return json_response(
+            STATUS_OF_CODE.get(code, 400), error_body(code, message, field), headers
+        )
+
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiError("too_large", f"bodies are limited to {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ApiError("invalid_body", "the client went away")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise ApiError("too_large", f"bodies are limited to {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    @staticmethod
+    async def _send(send: Send, response: Response, *, head: bool = False) -> None:
+        raw_headers = [
+            (b"content-type", response.content_type.encode()),
+            (b"content-length", str(len(response.body)).encode()),
+        ]
+        if response.headers:
+            raw_headers += [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+        )
+        await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+    # --- handlers ----------------------------------------------------------------------
+
+    async def create_launch(self, request: Request) -> Response:
+        self.auth.admin(request.headers.get("authorization"))
+        spec = decode(request.body, LaunchSpec)
+        if spec.admission is not None:
+            raise ApiError(
+                "validation",
+                "this server has no waiting room yet: create the launch with admission null",
+                "admission",
+            )
+        launch = await self.service.create_launch(spec)
+        state = self.service.launch_state(launch.slug)
+        return json_response(
+            201,
+            _encode(launch_out(state)),
+            {"Location": f"/api/v1/launches/{launch.slug}"},
+        )
+
+    async def list_launches(self, request: Request) -> Response:
+        summaries = [
+            LaunchSummary(launch.slug, launch.name, launch.opens_at.isoformat())
+            for launch in self.service.launches()
+        ]
+        return json_response(200, _encode(LaunchList(summaries)))
+
+    async def get_launch(self, request: Request) -> Response:
+        return json_response(
+            200, _encode(launch_out(self.service.launch_state(request.params["slug"])))
+        )
+
+    async def register_interest(self, request: Request) -> Response:
+        customer = self.auth.customer(request.headers.get("authorization"))
+        body = decode(request.body, InterestRequest) if request.body.strip() else InterestRequest()
+        profile = profile_from_spec(body.profile) or Profile()
+        interest, created = await self.service.register_interest(
+            request.params["slug"], customer, profile
+        )
+        return json_response(201 if created else 200, _encode(interest_out(interest)))
+
+    async def place_order(self, request: Request) -> Response:
+        customer = self.auth.customer(request.headers.get("authorization"))
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            raise ApiError("missing_header", "send an Idempotency-Key header", "Idempotency-Key")
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise ApiError(
+                "validation",
+                "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                "Idempotency-Key",
+            )
+        body = decode(request.body, OrderRequest)
+        slug = request.params["slug"]
+        placed = await self.service.place_order(
+            slug, customer, key, body.sku, profile_from_spec(body.profile)
+        )
+        launch = self.service.launch(slug)
+        if not placed.replayed:
+            self.metrics.orders_accepted.labels(slug).inc()
+        headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
+        if placed.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return json_response(201, _encode(order_out(placed.order, launch, self.clock())), headers)
+
+    async def get_order(self, request: Request) -> Response:
+        caller = self.auth.caller(request.headers.get("authorization"))
+        order = self.service.order_for(request.params["id"], caller.customer)
+        launch = self.service.launch(order.launch)
+        return json_response(200, _encode(order_out(order, launch, self.clock())))
+
+    async def order_history(self, request: Request) -> Response:
+        caller = self.auth.caller(request.headers.get("authorization"))
+        order, events = self.service.history(request.params["id"], caller.customer)
+        return json_response(200, _encode(order_history_out(order, events)))
+
+    async def lock_order(self, request: Request) -> Response:
+        customer = self.auth.customer(request.headers.get("authorization"))
+        order = await self.service.lock_order(request.params["id"], customer)
+        launch = self.service.launch(order.launch)
+        return json_response(200, _encode(order_out(order, launch, self.clock())))
+
+    async def cancel_order(self, request: Request) -> Response:
+        customer = self.auth.customer(request.headers.get("authorization"))
+        order = await self.service.cancel_order(request.params["id"], customer)
+        launch = self.service.launch(order.launch)
+        return json_response(200, _encode(order_out(order, launch, self.clock())))
+
+    async def healthz(self, request: Request) -> Response:
+        return json_response(200, _encode(Health("ok", __version__)))
+
+    async def metrics_text(self, request: Request) -> Response:
+        self.metrics.write_queue.set(self.store.pending_writes())
+        return Response(200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
+
+    async def openapi(self, request: Request) -> Response:
+        if self._openapi is None:
+            self._openapi = _encode(openapi_document(self.router.routes, __version__))
+        return json_response(200, self._openapi)
+
+    def _routes(self) -> list[Route]:
+        launch_errors = ("not_found",)
+        order_errors = ("unauthenticated", "forbidden", "not_found", "overloaded")
+        return [
+            Route(
+                "POST",
+                "/api/v1/launches",
+                self.create_launch,
+                "create_launch",
+                "Create a launch",
+                "admin",
+                LaunchSpec,
+                LaunchOut,
+                201,
+                (
+                    "invalid_body",
+                    "validation",
+                    "unauthenticated",
+                    "forbidden",
+                    "already_exists",
+                    "too_large",
+                ),
+            ),
+            Route(
+                "GET",
+                "/api/v1/launches",
+                self.list_launches,
+                "list_launches",
+                "List launches, newest first",
+                "anyone",
+                None,
+                LaunchList,
+            ),
+            Route(
+                "GET",
+                "/api/v1/launches/{slug}",
+                self.get_launch,
+                "get_launch",
+                "A launch, its variants and live counts",
+                "anyone",
+                None,
+                LaunchOut,
+                200,
+                launch_errors,
+            ),
+            Route(
+                "POST",
+                "/api/v1/launches/{slug}/interest",
+                self.register_interest,
+                "register_interest",
+                "Register interest with a profile (idempotent per customer: 201, then 200)",
+                "customer",
+                InterestRequest,
+                InterestOut,
+                201,
+                (
+                    "invalid_body",
+                    "validation",
+                    "unauthenticated",
+                    "forbidden",
+                    "not_found",
+                    "not_open",
+                    "too_large",
+                    "overloaded",
+                ),
+            ),
+            Route(
+                "POST",
+                "/api/v1/launches/{slug}/orders",
+                self.place_order,
+                "place_order",
+                "Place an order; 201 only once it is committed to disk",
+                "customer",
+                OrderRequest,
+                OrderOut,
+                201,
+                (
+                    "invalid_body",
+                    "missing_header",
+                    "validation",
+                    "unauthenticated",
+                    "forbidden",
+                    "not_found",
+                    "not_open",
+                    "sold_out",
+                    "limit_reached",
+                    "idempotency_conflict",
+                    "too_large",
+                    "overloaded",
+                ),
+                (
+                    (
+                        "Idempotency-Key",
+                        True,
+                        "Unique per intended order; a retry with the same key returns the same"
+                        " order (header Idempotent-Replayed: true)",
+                    ),
+                ),
+            ),
+            Route(
+                "GET",
+                "/api/v1/orders/{id}",
+                self.get_order,
+                "get_order",
+                "An order (its customer or the admin)",
+                "customer_or_admin",
+                None,
+                OrderOut,
+                200,
+                order_errors,
+            ),
+            Route(
+                "GET",
+                "/api/v1/orders/{id}/history",
+                self.order_history,
+                "order_history",
+                "An order's audit trail",
+                "customer_or_admin",
+                None,
+                OrderHistoryOut,
+                200,
+                order_errors,
+            ),
+            Route(
+                "POST",
+                "/api/v1/orders/{id}/lock",
+                self.lock_order,
+                "lock_order",
+                "Lock early: the deposit is no longer refundable",
+                "customer",
+                None,
+                OrderOut,
+                200,
+                (*order_errors, "cancelled"),
+            ),
+            Route(
+                "POST",
+                "/api/v1/orders/{id}/cancel",
+                self.cancel_order,
+                "cancel_order",
+                "Cancel inside the window, with refund",
+                "customer",
+                None,
+                OrderOut,
+                200,
+                (*order_errors, "locked"),
+            ),
+            Route("GET", "/healthz", self.healthz, "healthz", "Health", "anyone", None, Health),
+            Route(
+                "GET",
+                "/metrics",
+                self.metrics_text,
+                "metrics",
+                "Prometheus metrics",
+                "anyone",
+                None,
+                None,
+                200,
+                (),
+                (),
+                "text/plain",
+            ),
+            Route(
+                "GET",
+                "/openapi.json",
+                self.openapi,
+                "openapi",
+                "This OpenAPI document",
+                "anyone",
+                None,
+                None,
+            ),
+        ]
+
+
+def create_app(
+    settings: Settings,
+    store: Store | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> App:
+    """The ASGI app for `settings`; nothing connects until startup."""
+    return App(settings, store or open_store(settings.db_url, clock), clock)

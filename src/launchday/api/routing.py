@@ -1,0 +1,103 @@
+"""Requests, responses and the route table (which also generates the OpenAPI document)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Auth = Literal["anyone", "customer", "admin", "customer_or_admin"]
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    query: str
+    body: bytes = b""
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] | None = None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One endpoint: how it is matched, who may call it, and what it takes and gives."""
+
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    summary: str
+    auth: Auth = "anyone"
+    body: type | None = None
+    response: type | None = None
+    status: int = 200
+    errors: tuple[str, ...] = ()
+    headers: tuple[tuple[str, bool, str], ...] = ()  # (name, required, description)
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    route: Route | None
+    params: dict[str, str]
+    allowed: tuple[str, ...]  # methods the path accepts, for 405
+
+
+# What a path parameter may look like; anything else is simply not a route (404).
+PARAM_PATTERNS = {"slug": r"[a-z0-9][a-z0-9-]{0,63}", "id": r"[A-Za-z0-9_-]{1,64}"}
+
+
+class Router:
+    """Matches paths: static ones by dict, templated ones by compiled regex."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+        by_path: dict[str, dict[str, Route]] = {}
+        for route in routes:
+            by_path.setdefault(route.path, {})[route.method] = route
+        self._static = {path: table for path, table in by_path.items() if "{" not in path}
+        self._dynamic = [
+            (re.compile(_template_regex(path)), table)
+            for path, table in by_path.items()
+            if "{" in path
+        ]
+
+    def match(self, method: str, path: str) -> Match:
+        table = self._static.get(path)
+        params: dict[str, str] = {}
+        if table is None:
+            for pattern, candidates in self._dynamic:
+                found = pattern.fullmatch(path)
+                if found:
+                    table, params = candidates, found.groupdict()
+                    break
+        if table is None:
+            return Match(None, {}, ())
+        route = table.get(method) or (table.get("GET") if method == "HEAD" else None)
+        return Match(route, params, tuple(sorted(table)))
+
+
+def _template_regex(path: str) -> str:
+    parts = re.split(r"\{(\w+)\}", path)
+    # re.split alternates literal text and parameter names.
+    return "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>{PARAM_PATTERNS.get(part, '[^/]+')})"
+        for index, part in enumerate(parts)
+    )
+
+
+def json_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, body, "application/json", headers)

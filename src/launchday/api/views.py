@@ -1,0 +1,139 @@
+"""Domain objects to wire types: what each response shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from launchday.domain.clock import rfc3339
+from launchday.domain.interest import Interest
+from launchday.domain.launch import DepositPolicy, Launch
+from launchday.domain.order import Order, OrderEvent, delivery_window
+from launchday.domain.quota import available
+from launchday.schemas import (
+    AdmissionSpec,
+    DeliveryEstimate,
+    DepositSpec,
+    InterestOut,
+    LaunchCounts,
+    LaunchOut,
+    Money_,
+    OrderEventOut,
+    OrderHistoryOut,
+    OrderOut,
+    VariantCounts,
+    VariantOut,
+    spec_from_profile,
+)
+from launchday.services import LaunchState, VariantTally
+
+
+def _rfc(at: datetime | None) -> str | None:
+    return rfc3339(at) if at is not None else None
+
+
+def _deposit(policy: DepositPolicy) -> DepositSpec:
+    return DepositSpec(amount=policy.amount, refundable_hours=policy.refundable_hours)
+
+
+def order_out(order: Order, launch: Launch, now: datetime) -> OrderOut:
+    """The order as of real time `now` (its status read on the launch clock)."""
+    variant = launch.variant(order.sku)
+    window = delivery_window(order, variant)
+    estimate = None
+    if window is not None and variant.lead_weeks is not None:
+        estimate = DeliveryEstimate(
+            earliest=window[0].date().isoformat(),
+            latest=window[1].date().isoformat(),
+            lead_weeks=list(variant.lead_weeks),
+        )
+    refund = None
+    if order.refund_amount is not None:
+        refund = Money_(order.refund_amount, launch.currency)
+    return OrderOut(
+        id=order.id,
+        launch=order.launch,
+        sku=order.sku,
+        customer=order.customer,
+        status=order.status_at(launch.clock(now)).value,
+        deposit=Money_(order.deposit_amount, launch.currency),
+        placed_at=rfc3339(order.placed_at),
+        refundable_until=rfc3339(order.refundable_until),
+        sequence=order.sequence,
+        locked_at=_rfc(order.locked_at),
+        cancelled_at=_rfc(order.cancelled_at),
+        refund=refund,
+        delivery_estimate=estimate,
+    )
+
+
+def order_history_out(order: Order, events: list[OrderEvent]) -> OrderHistoryOut:
+    return OrderHistoryOut(
+        order=order.id,
+        events=[
+            OrderEventOut(at=rfc3339(e.at), status=e.status.value, by=e.by, detail=e.detail)  # type: ignore[arg-type]
+            for e in events
+        ],
+    )
+
+
+def launch_out(state: LaunchState) -> LaunchOut:
+    launch = state.launch
+    variants = []
+    total_placed = total_cancelled = 0
+    for variant in launch.variants:
+        tally = state.variants.get(variant.sku, VariantTally(0, 0))
+        left = available(variant.stock, tally.live)
+        total_placed += tally.placed
+        total_cancelled += tally.cancelled
+        variants.append(
+            VariantOut(
+                sku=variant.sku,
+                name=variant.name,
+                price=variant.price,
+                stock=variant.stock,
+                deposit=_deposit(launch.deposit_for(variant)),
+                lead_weeks=list(variant.lead_weeks) if variant.lead_weeks else None,
+                counts=VariantCounts(
+                    placed=tally.placed,
+                    cancelled=tally.cancelled,
+                    live=tally.live,
+                    available=left,
+                    sold_out=left == 0,
+                ),
+            )
+        )
+    admission = None
+    if launch.admission is not None:
+        admission = AdmissionSpec(
+            launch.admission.rate_per_second, launch.admission.token_ttl_seconds
+        )
+    return LaunchOut(
+        slug=launch.slug,
+        name=launch.name,
+        currency=launch.currency,
+        opens_at=rfc3339(launch.opens_at),
+        launch_time=rfc3339(state.at),
+        is_open=state.is_open,
+        time_scale=launch.time_scale,
+        per_customer_limit=launch.per_customer_limit,
+        interest_opens_at=_rfc(launch.interest_opens_at),
+        deposit=_deposit(launch.deposit),
+        admission=admission,
+        report_milestones=list(launch.report_milestones),
+        variants=variants,
+        counts=LaunchCounts(
+            placed=total_placed,
+            cancelled=total_cancelled,
+            live=total_placed - total_cancelled,
+            interest=state.interest,
+        ),
+    )
+
+
+def interest_out(interest: Interest) -> InterestOut:
+    return InterestOut(
+        launch=interest.launch,
+        customer=interest.customer,
+        registered_at=rfc3339(interest.registered_at),
+        profile=spec_from_profile(interest.profile),
+    )

@@ -1,0 +1,43 @@
+"""The launch clock: rehearsals run a launch faster than real time.
+
+Launch time equals real time until `opens_at`; from then on it runs `time_scale`
+times faster:  launch = opens_at + (now - opens_at) * time_scale.
+Order times, cooling-off windows and reports are all in launch time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def launch_time(now: datetime, opens_at: datetime, time_scale: float) -> datetime:
+    """The launch's time at real time `now`."""
+    if now <= opens_at or time_scale == 1:
+        return now
+    return opens_at + (now - opens_at) * time_scale
+
+
+def real_time(at: datetime, opens_at: datetime, time_scale: float) -> datetime:
+    """The real time at which the launch clock reads `at` (inverse of `launch_time`)."""
+    if at <= opens_at or time_scale == 1:
+        return at
+    return opens_at + (at - opens_at) / time_scale
+
+
+def to_micros(at: datetime) -> int:
+    """Microseconds since the Unix epoch, exact (the storage form of a time)."""
+    delta = at - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(us: int) -> datetime:
+    """The aware UTC datetime for microseconds since the Unix epoch."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def rfc3339(at: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, to the microsecond when there is one."""
+    text = at.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")

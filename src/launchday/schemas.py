@@ -1,0 +1,267 @@
+"""Wire types: the JSON bodies of the API, validated and encoded by msgspec.
+
+These same types generate `/openapi.json`, so what is documented is what is
+checked. Single-field bounds live here (`Meta`); rules spanning several fields
+live in the domain (`launchday.domain.launch.validate_launch`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from launchday.domain.launch import Admission, DepositPolicy, Launch, Variant
+from launchday.domain.order import Profile
+
+# Bounds that keep absurd numbers out: 10^12 whole currency units covers any price,
+# a year covers any cooling-off window, and 10^9 units covers any limited run.
+Money = Annotated[int, Meta(ge=0, le=1_000_000_000_000, description="whole currency units")]
+Slug = Annotated[
+    str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="lower-case id, e.g. yu7-2025")
+]
+Sku = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+Hours = Annotated[float, Meta(ge=0, le=8784, description="refundable window in hours")]
+Stock = Annotated[int, Meta(ge=0, le=1_000_000_000)]
+Weeks = Annotated[int, Meta(ge=0, le=520)]
+Seconds = Annotated[int, Meta(ge=1, le=31_622_400)]
+Region = Annotated[str, Meta(min_length=1, max_length=32)]
+Instant = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone")]
+
+_STRICT = {"frozen": True, "forbid_unknown_fields": True, "omit_defaults": False}
+
+
+class DepositSpec(msgspec.Struct, **_STRICT):
+    amount: Money
+    refundable_hours: Hours = 168
+
+
+class VariantSpec(msgspec.Struct, **_STRICT):
+    sku: Sku
+    name: Name
+    price: Money
+    stock: Stock | None = None
+    deposit: DepositSpec | None = None
+    lead_weeks: Annotated[list[Weeks], Meta(min_length=2, max_length=2)] | None = None
+
+
+class AdmissionSpec(msgspec.Struct, **_STRICT):
+    rate_per_second: Annotated[float, Meta(gt=0, le=1_000_000)]
+    token_ttl_seconds: Annotated[int, Meta(ge=1, le=86_400)] = 900
+
+
+class LaunchSpec(msgspec.Struct, **_STRICT):
+    """The body of `POST /api/v1/launches`."""
+
+    slug: Slug
+    name: Name
+    currency: Currency
+    opens_at: Instant
+    deposit: DepositSpec
+    variants: Annotated[list[VariantSpec], Meta(min_length=1, max_length=100)]
+    per_customer_limit: Annotated[int, Meta(ge=1, le=1000)] = 1
+    time_scale: Annotated[float, Meta(gt=0, le=1_000_000)] = 1
+    interest_opens_at: Instant | None = None
+    admission: AdmissionSpec | None = None
+    report_milestones: Annotated[list[Seconds], Meta(max_length=100)] = []
+
+
+class ProfileSpec(msgspec.Struct, **_STRICT):
+    """Who a buyer is: each field optional."""
+
+    first_car_with_brand: bool | None = None
+    new_to_brand: bool | None = None
+    phone: Literal["ios", "android", "other"] | None = None
+    region: Region | None = None
+
+
+class OrderRequest(msgspec.Struct, **_STRICT):
+    """The body of `POST /api/v1/launches/{slug}/orders`."""
+
+    sku: Sku
+    profile: ProfileSpec | None = None
+
+
+class InterestRequest(msgspec.Struct, **_STRICT):
+    """The body of `POST /api/v1/launches/{slug}/interest`."""
+
+    profile: ProfileSpec = ProfileSpec()
+
+
+class Money_(msgspec.Struct, frozen=True):
+    amount: int
+    currency: str
+
+
+class DeliveryEstimate(msgspec.Struct, frozen=True):
+    """When a build-to-order car is expected, from the variant's lead time."""
+
+    earliest: str
+    latest: str
+    lead_weeks: list[int]
+
+
+class OrderOut(msgspec.Struct, frozen=True):
+    """An order as its customer sees it."""
+
+    id: str
+    launch: str
+    sku: str
+    customer: str
+    status: Literal["reserved", "locked", "cancelled"]
+    deposit: Money_
+    placed_at: str
+    refundable_until: str
+    sequence: int
+    locked_at: str | None = None
+    cancelled_at: str | None = None
+    refund: Money_ | None = None
+    delivery_estimate: DeliveryEstimate | None = None
+
+
+class OrderEventOut(msgspec.Struct, frozen=True):
+    """One recorded transition of an order, in launch time."""
+
+    at: str
+    status: Literal["reserved", "locked", "cancelled"]
+    by: Literal["customer", "window"]
+    detail: str | None = None
+
+
+class OrderHistoryOut(msgspec.Struct, frozen=True):
+    order: str
+    events: list[OrderEventOut]
+
+
+class VariantCounts(msgspec.Struct, frozen=True):
+    placed: int
+    cancelled: int
+    live: int
+    available: int | None
+    sold_out: bool
+
+
+class VariantOut(msgspec.Struct, frozen=True):
+    sku: str
+    name: str
+    price: int
+    stock: int | None
+    deposit: DepositSpec
+    lead_weeks: list[int] | None
+    counts: VariantCounts
+
+
+class LaunchCounts(msgspec.Struct, frozen=True):
+    placed: int
+    cancelled: int
+    live: int
+    interest: int
+
+
+class LaunchOut(msgspec.Struct, frozen=True):
+    """A launch with its variants and live counts."""
+
+    slug: str
+    name: str
+    currency: str
+    opens_at: str
+    launch_time: str
+    is_open: bool
+    time_scale: float
+    per_customer_limit: int
+    interest_opens_at: str | None
+    deposit: DepositSpec
+    admission: AdmissionSpec | None
+    report_milestones: list[int]
+    variants: list[VariantOut]
+    counts: LaunchCounts
+
+
+class LaunchSummary(msgspec.Struct, frozen=True):
+    slug: str
+    name: str
+    opens_at: str
+
+
+class LaunchList(msgspec.Struct, frozen=True):
+    launches: list[LaunchSummary]
+
+
+class InterestOut(msgspec.Struct, frozen=True):
+    launch: str
+    customer: str
+    registered_at: str
+    profile: ProfileSpec
+
+
+class ErrorDetail(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """Every error response: `{"error": {"code", "message", "field"}}`."""
+
+    error: ErrorDetail
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+    version: str
+
+
+def launch_from_spec(spec: LaunchSpec) -> Launch:
+    """The domain launch for a validated spec (raises ValidationFailed on cross-field rules)."""
+    return Launch(
+        slug=spec.slug,
+        name=spec.name,
+        currency=spec.currency,
+        opens_at=spec.opens_at,
+        deposit=_deposit(spec.deposit),
+        variants=tuple(
+            Variant(
+                sku=v.sku,
+                name=v.name,
+                price=v.price,
+                stock=v.stock,
+                deposit=_deposit(v.deposit) if v.deposit else None,
+                lead_weeks=(v.lead_weeks[0], v.lead_weeks[1]) if v.lead_weeks else None,
+            )
+            for v in spec.variants
+        ),
+        per_customer_limit=spec.per_customer_limit,
+        time_scale=spec.time_scale,
+        interest_opens_at=spec.interest_opens_at,
+        admission=(
+            Admission(spec.admission.rate_per_second, spec.admission.token_ttl_seconds)
+            if spec.admission
+            else None
+        ),
+        report_milestones=tuple(spec.report_milestones),
+    )
+
+
+def _deposit(spec: DepositSpec) -> DepositPolicy:
+    return DepositPolicy(amount=spec.amount, refundable_hours=spec.refundable_hours)
+
+
+def profile_from_spec(spec: ProfileSpec | None) -> Profile | None:
+    if spec is None:
+        return None
+    return Profile(spec.first_car_with_brand, spec.new_to_brand, spec.phone, spec.region)
+
+
+def spec_from_profile(profile: Profile | None) -> ProfileSpec:
+    if profile is None:
+        return ProfileSpec()
+    return ProfileSpec(
+        first_car_with_brand=profile.first_car_with_brand,
+        new_to_brand=profile.new_to_brand,
+        phone=profile.phone,  # type: ignore[arg-type]
+        region=profile.region,
+    )

@@ -1,0 +1,117 @@
+"""The storage ports: what the services need, with no SQL in sight.
+
+Writes run inside `Store.write`: the function receives a `WriteTx` and the real
+time of its batch, runs on the store's single writer, and its result is returned
+only after the batch holding it has committed durably. A function raising a
+DomainError must do so before it writes anything (checks first, writes after),
+so the rest of its batch can commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from launchday.domain.interest import Interest
+from launchday.domain.launch import Launch
+from launchday.domain.lifecycle import OrderStatus
+from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
+
+T = TypeVar("T")
+
+
+class WriteTx(Protocol):
+    """The operations available inside one write transaction."""
+
+    def insert_launch(self, launch: Launch, spec: bytes, at: datetime) -> None:
+        """Store a new launch (AlreadyExists if the slug is taken)."""
+
+    def order_by_key(self, launch: str, customer: str, key: str) -> tuple[Order, bytes] | None:
+        """The order this customer placed with this idempotency key, and its request hash."""
+
+    def live_orders_of_customer(self, launch: str, customer: str) -> int:
+        """How many reserved or locked orders the customer holds in the launch."""
+
+    def live_orders_of_variant(self, launch: str, sku: str) -> int:
+        """How many reserved or locked orders the variant has."""
+
+    def insert_order(
+        self,
+        launch: str,
+        customer: str,
+        key: str,
+        request_hash: bytes,
+        order_id: str,
+        terms: NewOrder,
+        profile: Profile | None,
+    ) -> Order:
+        """Store an accepted order and count it against its variant."""
+
+    def order(self, order_id: str) -> Order | None:
+        """The order with this id, read inside the transaction."""
+
+    def set_status(
+        self, order: Order, status: OrderStatus, at: datetime, refund_amount: int | None
+    ) -> Order:
+        """Change an order's stored status (the caller has checked the transition)."""
+
+    def record_event(
+        self, order: Order, status: OrderStatus, at: datetime, by: str, detail: str | None
+    ) -> None:
+        """Append to the order's audit trail."""
+
+    def register_interest(
+        self, launch: str, customer: str, at: datetime, profile: Profile
+    ) -> tuple[Interest, bool]:
+        """Record interest; True if new. A repeat keeps the first time, takes the new profile."""
+
+
+class Reader(Protocol):
+    """Reads that never wait behind the writer."""
+
+    def launch_spec(self, slug: str) -> bytes | None:
+        """The stored spec of a launch, as created."""
+
+    def launch_slugs(self) -> list[str]:
+        """All launches, newest first."""
+
+    def order(self, order_id: str) -> Order | None:
+        """The order with this id."""
+
+    def order_events(self, order_id: str) -> list[OrderEvent]:
+        """The order's recorded transitions, oldest first."""
+
+    def variant_counts(self, launch: str) -> dict[str, tuple[int, int]]:
+        """Per SKU: orders placed and orders cancelled."""
+
+    def interest_count(self, launch: str) -> int:
+        """How many customers registered interest."""
+
+
+class Store(Protocol):
+    """A database: one durable writer and non-blocking readers."""
+
+    @property
+    def reader(self) -> Reader:
+        """Reads that see the last commit (valid once started)."""
+
+    async def start(self) -> None:
+        """Connect and apply migrations."""
+
+    async def stop(self) -> None:
+        """Finish queued writes and disconnect."""
+
+    async def write(self, fn: Callable[[WriteTx, datetime], T]) -> T:
+        """Run `fn` in the next group-committed batch; return once it is on disk."""
+
+    def pending_writes(self) -> int:
+        """Writes queued but not yet committed (for overload control and metrics)."""
+
+
+class Overloaded(Exception):
+    """The write queue is full: the caller should retry after a short wait."""
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("the order queue is full")
+        self.retry_after = retry_after

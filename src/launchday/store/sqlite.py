@@ -1,0 +1,496 @@
+"""The embedded store: SQLite in WAL mode, one writer thread, group commit.
+
+One thread owns the write connection (as datasette does). Requests put their write
+functions on a queue; the writer takes everything waiting, runs it in one
+`BEGIN IMMEDIATE` transaction, commits with `synchronous=FULL` (the WAL is fsynced
+before COMMIT returns), and only then resolves the callers' futures. Many orders
+share one fsync, so durability costs little. Readers use their own connection: in
+WAL mode they see the last commit and never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+from launchday.domain.clock import from_micros, to_micros
+from launchday.domain.errors import AlreadyExists, DomainError
+from launchday.domain.interest import Interest
+from launchday.domain.launch import Launch
+from launchday.domain.lifecycle import OrderStatus
+from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
+from launchday.store.migrations import migrate_sqlite
+from launchday.store.ports import Overloaded
+
+T = TypeVar("T")
+WriteFn = Callable[["SQLiteWriteTx", datetime], Any]
+
+_ORDER_COLUMNS = (
+    "o.seq, o.id, l.slug, o.sku, o.customer, o.status, o.deposit_amount, o.placed_at_us,"
+    " o.refundable_until_us, o.locked_at_us, o.cancelled_at_us, o.refund_amount,"
+    " o.first_car_with_brand, o.new_to_brand, o.phone, o.region"
+)
+_ORDER_SELECT = f"SELECT {_ORDER_COLUMNS} FROM orders o JOIN launches l ON l.id = o.launch_id"
+
+
+def sqlite_path(url: str) -> str:
+    """The file path in a `sqlite:///path` URL (`sqlite:///./x.db` is relative)."""
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite" or parsed.netloc:
+        raise ValueError(f"expected sqlite:///path/to/file.db, got {url!r}")
+    # sqlite:///./x.db and sqlite:///x.db are relative; sqlite:////abs/x.db is absolute.
+    return unquote(parsed.path)[1:]
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode with the durability settings every connection needs."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: the WAL is fsynced at every COMMIT, so an acknowledged order survives power loss.
+        conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def _bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _order(row: tuple[Any, ...]) -> Order:
+    profile = None
+    if any(value is not None for value in row[12:16]):
+        profile = Profile(_opt_bool(row[12]), _opt_bool(row[13]), row[14], row[15])
+    return Order(
+        sequence=row[0],
+        id=row[1],
+        launch=row[2],
+        sku=row[3],
+        customer=row[4],
+        status=OrderStatus(row[5]),
+        deposit_amount=row[6],
+        placed_at=from_micros(row[7]),
+        refundable_until=from_micros(row[8]),
+        locked_at=from_micros(row[9]) if row[9] is not None else None,
+        cancelled_at=from_micros(row[10]) if row[10] is not None else None,
+        refund_amount=row[11],
+        profile=profile,
+    )
+
+
+class _LaunchIds:
+    """slug -> launch id; launches are never deleted, so a cached id stays right."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._ids: dict[str, int] = {}
+
+    def get(self, slug: str) -> int | None:
+        found = self._ids.get(slug)
+        if found is None:
+            row = self._conn.execute("SELECT id FROM launches WHERE slug = ?", (slug,)).fetchone()
+            if row is None:
+                return None
+            found = self._ids[slug] = row[0]
+        return found
+
+    def require(self, slug: str) -> int:
+        found = self.get(slug)
+        if found is None:
+            raise LookupError(f"unknown launch {slug!r}")
+        return found
+
+
+class SQLiteWriteTx:
+    """WriteTx over the writer thread's connection, inside its open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._ids = _LaunchIds(conn)
+
+    def insert_launch(self, launch: Launch, spec: bytes, at: datetime) -> None:
+        if self._ids.get(launch.slug) is not None:
+            raise AlreadyExists(f"a launch {launch.slug!r} exists already", field="slug")
+        cursor = self._conn.execute(
+            "INSERT INTO launches (slug, spec, created_at_us) VALUES (?, ?, ?)",
+            (launch.slug, spec, to_micros(at)),
+        )
+        launch_id = cursor.lastrowid
+        self._conn.executemany(
+            "INSERT INTO variants (launch_id, sku, stock) VALUES (?, ?, ?)",
+            [(launch_id, v.sku, v.stock) for v in launch.variants],
+        )
+
+    def order_by_key(self, launch: str, customer: str, key: str) -> tuple[Order, bytes] | None:
+        row = self._conn.execute(
+            f"{_ORDER_SELECT.replace('SELECT ', 'SELECT o.request_hash, ', 1)}"
+            " WHERE o.launch_id = ? AND o.customer = ? AND o.idempotency_key = ?",
+            (self._ids.require(launch), customer, key),
+        ).fetchone()
+        if row is None:
+            return None
+        return _order(row[1:]), row[0]
+
+    def live_orders_of_customer(self, launch: str, customer: str) -> int:
+        # Served by the UNIQUE (launch_id, customer, idempotency_key) index.
+        row = self._conn.execute(
+            "SELECT count(*) FROM orders WHERE launch_id = ? AND customer = ?"
+            " AND status != 'cancelled'",
+            (self._ids.require(launch), customer),
+        ).fetchone()
+        return int(row[0])
+
+    def live_orders_of_variant(self, launch: str, sku: str) -> int:
+        row = self._conn.execute(
+            "SELECT placed - cancelled FROM variants WHERE launch_id = ? AND sku = ?",
+            (self._ids.require(launch), sku),
+        ).fetchone()
+        return int(row[0])
+
+    def insert_order(
+        self,
+        launch: str,
+        customer: str,
+        key: str,
+        request_hash: bytes,
+        order_id: str,
+        terms: NewOrder,
+        profile: Profile | None,
+    ) -> Order:
+        launch_id = self._ids.require(launch)
+        p = profile or Profile()
+        cursor = self._conn.execute(
+            "INSERT INTO orders (id, launch_id, sku, customer, idempotency_key, request_hash,"
+            " status, deposit_amount, placed_at_us, refundable_until_us, locked_at_us,"
+            " first_car_with_brand, new_to_brand, phone, region)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order_id,
+                launch_id,
+                terms.sku,
+                customer,
+                key,
+                request_hash,
+                terms.status.value,
+                terms.deposit_amount,
+                to_micros(terms.placed_at),
+                to_micros(terms.refundable_until),
+                to_micros(terms.placed_at) if terms.status is OrderStatus.LOCKED else None,
+                _bool(p.first_car_with_brand),
+                _bool(p.new_to_brand),
+                p.phone,
+                p.region,
+            ),
+        )
+        self._conn.execute(
+            "UPDATE variants SET placed = placed + 1 WHERE launch_id = ? AND sku = ?",
+            (launch_id, terms.sku),
+        )
+        assert cursor.lastrowid is not None
+        return Order(
+            id=order_id,
+            sequence=cursor.lastrowid,
+            launch=launch,
+            sku=terms.sku,
+            customer=customer,
+            status=terms.status,
+            deposit_amount=terms.deposit_amount,
+            placed_at=terms.placed_at,
+            refundable_until=terms.refundable_until,
+            locked_at=terms.placed_at if terms.status is OrderStatus.LOCKED else None,
+            profile=profile,
+        )
+
+    def order(self, order_id: str) -> Order | None:
+        row = self._conn.execute(f"{_ORDER_SELECT} WHERE o.id = ?", (order_id,)).fetchone()
+        return _order(row) if row else None
+
+    def set_status(
+        self, order: Order, status: OrderStatus, at: datetime, refund_amount: int | None
+    ) -> Order:
+        at_us = to_micros(at)
+        if status is OrderStatus.LOCKED:
+            self._conn.execute(
+                "UPDATE orders SET status = 'locked', locked_at_us = ? WHERE seq = ?",
+                (at_us, order.sequence),
+            )
+            return replace(order, status=status, locked_at=at)
+        if status is OrderStatus.CANCELLED:
+            self._conn.execute(
+                "UPDATE orders SET status = 'cancelled', cancelled_at_us = ?, refund_amount = ?"
+                " WHERE seq = ?",
+                (at_us, refund_amount, order.sequence),
+            )
+            # A cancelled order gives its unit back to the variant's stock.
+            self._conn.execute(
+                "UPDATE variants SET cancelled = cancelled + 1 WHERE launch_id = ? AND sku = ?",
+                (self._ids.require(order.launch), order.sku),
+            )
+            return replace(order, status=status, cancelled_at=at, refund_amount=refund_amount)
+        raise ValueError(f"cannot set status {status}")
+
+    def record_event(
+        self, order: Order, status: OrderStatus, at: datetime, by: str, detail: str | None
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                self._ids.require(order.launch),
+                order.sequence,
+                to_micros(at),
+                status.value,
+                by,
+                detail,
+            ),
+        )
+
+    def register_interest(
+        self, launch: str, customer: str, at: datetime, profile: Profile
+    ) -> tuple[Interest, bool]:
+        launch_id = self._ids.require(launch)
+        row = self._conn.execute(
+            "SELECT registered_at_us FROM interest WHERE launch_id = ? AND customer = ?",
+            (launch_id, customer),
+        ).fetchone()
+        values = (
+            _bool(profile.first_car_with_brand),
+            _bool(profile.new_to_brand),
+            profile.phone,
+            profile.region,
+        )
+        if row is None:
+            self._conn.execute(
+                "INSERT INTO interest (launch_id, customer, registered_at_us,"
+                " first_car_with_brand, new_to_brand, phone, region)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (launch_id, customer, to_micros(at), *values),
+            )
+            return Interest(launch, customer, at, profile), True
+        self._conn.execute(
+            "UPDATE interest SET first_car_with_brand = ?, new_to_brand = ?, phone = ?,"
+            " region = ? WHERE launch_id = ? AND customer = ?",
+            (*values, launch_id, customer),
+        )
+        return Interest(launch, customer, from_micros(row[0]), profile), False
+
+
+class SQLiteReader:
+    """Reads on a connection of their own; WAL lets them run beside the writer."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._ids = _LaunchIds(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def launch_spec(self, slug: str) -> bytes | None:
+        row = self._conn.execute("SELECT spec FROM launches WHERE slug = ?", (slug,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def launch_slugs(self) -> list[str]:
+        return [row[0] for row in self._conn.execute("SELECT slug FROM launches ORDER BY id DESC")]
+
+    def order(self, order_id: str) -> Order | None:
+        row = self._conn.execute(f"{_ORDER_SELECT} WHERE o.id = ?", (order_id,)).fetchone()
+        return _order(row) if row else None
+
+    def order_events(self, order_id: str) -> list[OrderEvent]:
+        rows = self._conn.execute(
+            "SELECT e.at_us, e.status, e.actor, e.detail FROM order_events e"
+            " JOIN orders o ON o.seq = e.order_seq WHERE o.id = ? ORDER BY e.rowid",
+            (order_id,),
+        )
+        return [OrderEvent(from_micros(r[0]), OrderStatus(r[1]), r[2], r[3]) for r in rows]
+
+    def variant_counts(self, launch: str) -> dict[str, tuple[int, int]]:
+        launch_id = self._ids.get(launch)
+        rows = self._conn.execute(
+            "SELECT sku, placed, cancelled FROM variants WHERE launch_id = ?", (launch_id,)
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def interest_count(self, launch: str) -> int:
+        launch_id = self._ids.get(launch)
+        row = self._conn.execute(
+            "SELECT count(*) FROM interest WHERE launch_id = ?", (launch_id,)
+        ).fetchone()
+        return int(row[0])
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: WriteFn
+    future: asyncio.Future[Any]
+
+
+_STOP = object()
+
+
+class SQLiteStore:
+    """The SQLite adapter of `Store`."""
+
+    def __init__(
+        self,
+        path: str,
+        clock: Callable[[], datetime],
+        *,
+        max_batch: int = 2048,
+        max_pending: int = 50_000,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self._clock = clock
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reader: SQLiteReader | None = None
+
+    def set_commit_observer(self, on_commit: Callable[[int], None]) -> None:
+        """Call `on_commit(batch_size)` after every committed batch (from the writer thread)."""
+        self._on_commit = on_commit
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.path not in ("", ":memory:"):
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        write_conn = connect(self.path)
+        migrate_sqlite(write_conn)
+        self._reader = SQLiteReader(connect(self.path, readonly=True))
+        self._thread = threading.Thread(
+            target=self._run, args=(write_conn,), name="launchday-writer", daemon=True
+        )
+        self._thread.start()
+
+    async def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def reader(self) -> SQLiteReader:
+        assert self._reader is not None, "store not started"
+        return self._reader
+
+    def pending_writes(self) -> int:
+        return self._pending
+
+    async def write(self, fn: Callable[[SQLiteWriteTx, datetime], T]) -> T:
+        if self._pending >= self._max_pending:
+            raise Overloaded()
+        assert self._loop is not None, "store not started"
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending += 1
+        self._queue.put(_Job(fn, future))
+        return await future
+
+    # --- the writer thread -------------------------------------------------------------
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        tx = SQLiteWriteTx(conn)
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch: list[_Job] = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            outcomes = self._commit_batch(conn, tx, batch)
+            assert self._loop is not None
+            try:
+                self._loop.call_soon_threadsafe(self._settle, batch, outcomes)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                return
+        conn.close()
+
+    def _commit_batch(
+        self, conn: sqlite3.Connection, tx: SQLiteWriteTx, batch: list[_Job]
+    ) -> list[tuple[bool, Any]]:
+        """Run a batch in one transaction; if anything unexpected fails, run each alone."""
+        now = self._clock()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes = [self._apply(tx, job.fn, now, isolate=False) for job in batch]
+            conn.execute("COMMIT")
+        except _Unexpected:
+            conn.execute("ROLLBACK")
+            return [self._alone(conn, tx, job) for job in batch]
+        except Exception as error:  # the commit itself failed: nothing in the batch is stored
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(False, error) for _ in batch]
+        if self._on_commit is not None:
+            self._on_commit(len(batch))
+        return outcomes
+
+    def _alone(self, conn: sqlite3.Connection, tx: SQLiteWriteTx, job: _Job) -> tuple[bool, Any]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            outcome = self._apply(tx, job.fn, self._clock(), isolate=True)
+            conn.execute(
+                "COMMIT" if outcome[0] or isinstance(outcome[1], DomainError) else "ROLLBACK"
+            )
+        except Exception as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return False, error
+        if self._on_commit is not None:
+            self._on_commit(1)
+        return outcome
+
+    @staticmethod
+    def _apply(tx: SQLiteWriteTx, fn: WriteFn, now: datetime, *, isolate: bool) -> tuple[bool, Any]:
+        try:
+            return True, fn(tx, now)
+        except DomainError as refusal:  # raised before any write, by contract
+            return False, refusal
+        except Exception as error:
+            if isolate:
+                return False, error
+            raise _Unexpected() from error
+
+    def _settle(self, batch: Iterable[_Job], outcomes: list[tuple[bool, Any]]) -> None:
+        for job, (ok, value) in zip(batch, outcomes, strict=True):
+            self._pending -= 1
+            if job.future.cancelled():
+                continue
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+
+class _Unexpected(Exception):
+    """A write function failed with something other than a domain refusal."""

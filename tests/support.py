@@ -1,0 +1,191 @@
+"""Test helpers: clients for the app in-process and over loopback HTTP, and launch bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from launchday.api.app import App, create_app
+from launchday.api.auth import mint_customer_token
+from launchday.cli import free_port
+from launchday.config import Settings
+from launchday.server import uvicorn_config
+
+ADMIN_KEY = "admin-key-for-tests"
+SECRET = b"secret-for-tests-0123456789abcdef-0123456789"
+T0 = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+
+
+class SettableClock:
+    """The server's clock in in-process tests: time moves only when a test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def settings_for(db_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "db_url": f"sqlite:///{db_path}",
+        "admin_key": ADMIN_KEY,
+        "secret": SECRET,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def customer_token(customer: str, *, secret: bytes = SECRET, ttl_hours: float = 1) -> str:
+    return mint_customer_token(
+        secret, customer, datetime.now(UTC), timedelta(hours=ttl_hours)
+    )
+
+
+def launch_body(slug: str = "yu7-2025", opens_at: datetime = T0, **overrides: Any) -> dict[str, Any]:
+    """The DESIGN.md launch body without a waiting room."""
+    body: dict[str, Any] = {
+        "slug": slug,
+        "name": "Xiaomi YU7",
+        "currency": "CNY",
+        "opens_at": opens_at.isoformat().replace("+00:00", "Z"),
+        "time_scale": 1,
+        "per_customer_limit": 1,
+        "deposit": {"amount": 5000, "refundable_hours": 168},
+        "variants": [
+            {"sku": "YU7-MAX", "name": "YU7 Max", "price": 329900, "stock": None,
+             "lead_weeks": [39, 42]},
+            {"sku": "YU7-LTD", "name": "Launch edition", "price": 399900, "stock": 5000,
+             "deposit": {"amount": 20000, "refundable_hours": 0}},
+        ],
+        "admission": None,
+        "report_milestones": [10, 30, 60],
+    }
+    body.update(overrides)
+    return body
+
+
+class Api:
+    """A synchronous face over any httpx transport, with the calls tests make most."""
+
+    def __init__(self, request: Callable[..., httpx.Response]) -> None:
+        self.request = request
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    def create_launch(self, **body: Any) -> httpx.Response:
+        response = self.post("/api/v1/launches", json=launch_body(**body), headers=self.admin())
+        assert response.status_code == 201, response.text
+        return response
+
+    def place(
+        self, customer: str, sku: str = "YU7-MAX", *, slug: str = "yu7-2025", key: str | None = None,
+        **body: Any,
+    ) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {customer_token(customer)}",
+            "Idempotency-Key": key or f"{customer}-{sku}",
+        }
+        return self.post(f"/api/v1/launches/{slug}/orders", json={"sku": sku, **body},
+                         headers=headers)
+
+    def as_customer(self, customer: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {customer_token(customer)}"}
+
+
+@contextmanager
+def in_process(settings: Settings, clock: Callable[[], datetime]) -> Iterator[tuple[Api, App]]:
+    """The app driven through httpx's ASGI transport on a private event loop."""
+    app = create_app(settings, clock=clock)
+    with asyncio.Runner() as runner:
+        runner.run(app.startup())
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
+
+        def request(method: str, path: str, **kw: Any) -> httpx.Response:
+            return runner.run(client.request(method, path, **kw))
+
+        try:
+            yield Api(request), app
+        finally:
+            runner.run(client.aclose())
+            runner.run(app.shutdown())
+
+
+@contextmanager
+def loopback_server(settings: Settings) -> Iterator[str]:
+    """The real app under uvicorn in a thread, on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn_config(create_app(settings), "127.0.0.1", port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@contextmanager
+def http_api(settings: Settings) -> Iterator[Api]:
+    with loopback_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield Api(client.request)
+
+
+def server_env(db_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        LAUNCHDAY_DB=f"sqlite:///{db_path}",
+        LAUNCHDAY_ADMIN_KEY=ADMIN_KEY,
+        LAUNCHDAY_SECRET=SECRET.decode(),
+    )
+    return env
+
+
+def start_server_process(db_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`launchday serve` as its own process, as a user runs it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
+        env=server_env(db_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read() if process.stderr else ''!r}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not become healthy")
