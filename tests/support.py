@@ -52,12 +52,12 @@ def settings_for(db_path: Path, **overrides: Any) -> Settings:
 
 
 def customer_token(customer: str, *, secret: bytes = SECRET, ttl_hours: float = 1) -> str:
-    return mint_customer_token(
-        secret, customer, datetime.now(UTC), timedelta(hours=ttl_hours)
-    )
+    return mint_customer_token(secret, customer, datetime.now(UTC), timedelta(hours=ttl_hours))
 
 
-def launch_body(slug: str = "yu7-2025", opens_at: datetime = T0, **overrides: Any) -> dict[str, Any]:
+def launch_body(
+    slug: str = "yu7-2025", opens_at: datetime = T0, **overrides: Any
+) -> dict[str, Any]:
     """The DESIGN.md launch body without a waiting room."""
     body: dict[str, Any] = {
         "slug": slug,
@@ -68,10 +68,20 @@ def launch_body(slug: str = "yu7-2025", opens_at: datetime = T0, **overrides: An
         "per_customer_limit": 1,
         "deposit": {"amount": 5000, "refundable_hours": 168},
         "variants": [
-            {"sku": "YU7-MAX", "name": "YU7 Max", "price": 329900, "stock": None,
-             "lead_weeks": [39, 42]},
-            {"sku": "YU7-LTD", "name": "Launch edition", "price": 399900, "stock": 5000,
-             "deposit": {"amount": 20000, "refundable_hours": 0}},
+            {
+                "sku": "YU7-MAX",
+                "name": "YU7 Max",
+                "price": 329900,
+                "stock": None,
+                "lead_weeks": [39, 42],
+            },
+            {
+                "sku": "YU7-LTD",
+                "name": "Launch edition",
+                "price": 399900,
+                "stock": 5000,
+                "deposit": {"amount": 20000, "refundable_hours": 0},
+            },
         ],
         "admission": None,
         "report_milestones": [10, 30, 60],
@@ -101,15 +111,21 @@ class Api:
         return response
 
     def place(
-        self, customer: str, sku: str = "YU7-MAX", *, slug: str = "yu7-2025", key: str | None = None,
+        self,
+        customer: str,
+        sku: str = "YU7-MAX",
+        *,
+        slug: str = "yu7-2025",
+        key: str | None = None,
         **body: Any,
     ) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {customer_token(customer)}",
             "Idempotency-Key": key or f"{customer}-{sku}",
         }
-        return self.post(f"/api/v1/launches/{slug}/orders", json={"sku": sku, **body},
-                         headers=headers)
+        return self.post(
+            f"/api/v1/launches/{slug}/orders", json={"sku": sku, **body}, headers=headers
+        )
 
     def as_customer(self, customer: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {customer_token(customer)}"}
@@ -169,20 +185,21 @@ def server_env(db_path: Path) -> dict[str, str]:
 
 
 def start_server_process(db_path: Path, port: int) -> subprocess.Popen[bytes]:
-    """`launchday serve` as its own process, as a user runs it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
-        env=server_env(db_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    """`launchday serve` as its own process, as a user runs it; its output goes to a log."""
+    with open(f"{db_path}.server.log", "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
+            env=server_env(db_path),
+            stdout=log,
+            stderr=log,
+        )
 
 
 def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read() if process.stderr else ''!r}")
+            raise RuntimeError(f"server exited with {process.returncode}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return

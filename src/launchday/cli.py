@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from launchday.config import Settings
+from launchday.config import ConfigError, Settings
 from launchday.server import serve_app
 
 app = typer.Typer(
@@ -35,13 +35,13 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
 ) -> None:
     """Run the API."""
-    settings = Settings.from_env(db_url=db)
+    settings = load_settings(db)
     if workers != 1 and settings.db_url.startswith("sqlite:"):
         console.print("[red]SQLite takes one server process: run --workers 1.[/red]")
         raise typer.Exit(2)
     if settings.admin_key_generated:
-        console.print(f"admin key (set LAUNCHDAY_ADMIN_KEY to choose one): {settings.admin_key}")
-    console.print(f"launchday on http://{host}:{port}  database {settings.db_url}")
+        typer.echo(f"admin key (set LAUNCHDAY_ADMIN_KEY to choose one): {settings.admin_key}")
+    typer.echo(f"launchday on http://{host}:{port}  database {settings.db_url}")
     serve_app(settings, host, port)
 
 
@@ -58,7 +58,7 @@ def token(
     if not 0 < len(customer) <= MAX_CUSTOMER_ID:
         console.print(f"[red]--customer must be 1 to {MAX_CUSTOMER_ID} characters[/red]")
         raise typer.Exit(2)
-    settings = Settings.from_env(db_url=db)
+    settings = load_settings(db)
     typer.echo(mint_customer_token(settings.secret, customer, utc_now(), timedelta(hours=hours)))
 
 
@@ -78,8 +78,17 @@ def demo(
     db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
     env = dict(os.environ)
     env.pop("LAUNCHDAY_DB", None)
-    settings = Settings.from_env(env, db_url=db_url)
+    settings = load_settings(db_url, env)
     run_sample_server(settings, host, port or free_port(host), scenario, console)
+
+
+def load_settings(db: str | None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment, or a clear message and exit status 2."""
+    try:
+        return Settings.from_env(env, db_url=db)
+    except (ConfigError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

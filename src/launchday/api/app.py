@@ -20,7 +20,7 @@ from launchday.api.auth import Authenticator
 from launchday.api.errors import STATUS_OF_CODE, ApiError, error_body
 from launchday.api.metrics import Metrics
 from launchday.api.openapi import openapi_document
-from launchday.api.routing import Request, Response, Route, Router, json_response
+from launchday.api.routing import Header, Request, Response, Route, Router, json_response
 from launchday.api.views import interest_out, launch_out, order_history_out, order_out
 from launchday.config import Settings
 from launchday.domain.errors import DomainError
@@ -53,8 +53,15 @@ S = TypeVar("S")
 _encode = msgspec.json.Encoder().encode
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 _FIELD_AT = re.compile(r" - at `\$\.?(.*)`$")
+_NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]*)`")
 # Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": _IDEMPOTENCY_KEY.pattern,
+}
 
 
 def utc_now() -> datetime:
@@ -71,15 +78,21 @@ def decode(body: bytes, kind: type[S]) -> S:
         return decoder.decode(body)  # type: ignore[no-any-return]
     except msgspec.ValidationError as error:
         message = str(error)
-        found = _FIELD_AT.search(message)
-        field = found.group(1) if found else None
-        if field is None and message.startswith("Object contains unknown field"):
-            field = message.split("`")[1] if "`" in message else None
-        raise ApiError("validation", _FIELD_AT.sub("", message), field) from None
+        raise ApiError("validation", _FIELD_AT.sub("", message), _field_of(message)) from None
     except msgspec.DecodeError as error:
         raise ApiError("invalid_body", f"the body is not valid JSON: {error}") from None
     except UnicodeDecodeError:
         raise ApiError("invalid_body", "the body is not UTF-8") from None
+
+
+def _field_of(message: str) -> str | None:
+    """The field a msgspec validation message is about, as `variants[0].sku`."""
+    at = _FIELD_AT.search(message)
+    path = at.group(1) if at else ""
+    named = _NAMED_FIELD.match(message)
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or None
 
 
 class App:
@@ -341,6 +354,7 @@ class App:
                     "forbidden",
                     "already_exists",
                     "too_large",
+                    "overloaded",
                 ),
             ),
             Route(
@@ -411,11 +425,12 @@ class App:
                     "overloaded",
                 ),
                 (
-                    (
+                    Header(
                         "Idempotency-Key",
                         True,
                         "Unique per intended order; a retry with the same key returns the same"
                         " order (header Idempotent-Replayed: true)",
+                        IDEMPOTENCY_KEY_SCHEMA,
                     ),
                 ),
             ),

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from launchday.api.errors import STATUS_OF_CODE
-from launchday.api.routing import Route
+from launchday.api.routing import PARAM_PATTERNS, Route
 from launchday.schemas import ErrorBody
 
 _REF = "#/components/schemas/{name}"
@@ -30,18 +30,23 @@ def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
             "responses": {},
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": f"^{PARAM_PATTERNS.get(name, '[^/]+')}$"},
+            }
             for name in _path_params(route.path)
         ]
         parameters += [
             {
-                "name": name,
+                "name": header.name,
                 "in": "header",
-                "required": required,
-                "description": text,
-                "schema": {"type": "string"},
+                "required": header.required,
+                "description": header.description,
+                "schema": header.schema,
             }
-            for name, required, text in route.headers
+            for header in route.headers
         ]
         if parameters:
             operation["parameters"] = parameters

@@ -32,6 +32,16 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
+class Header:
+    """A request header a route reads, documented with the JSON Schema its value must meet."""
+
+    name: str
+    required: bool
+    description: str
+    schema: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One endpoint: how it is matched, who may call it, and what it takes and gives."""
 
@@ -45,7 +55,7 @@ class Route:
     response: type | None = None
     status: int = 200
     errors: tuple[str, ...] = ()
-    headers: tuple[tuple[str, bool, str], ...] = ()  # (name, required, description)
+    headers: tuple[Header, ...] = ()
     content_type: str = "application/json"
 
 

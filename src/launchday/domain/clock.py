@@ -10,12 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A fast rehearsal clock left running for weeks would pass year 9999; it stops here instead.
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def launch_time(now: datetime, opens_at: datetime, time_scale: float) -> datetime:
     """The launch's time at real time `now`."""
     if now <= opens_at or time_scale == 1:
         return now
+    elapsed = (now - opens_at).total_seconds() * time_scale
+    if elapsed >= (END_OF_TIME - opens_at).total_seconds():
+        return END_OF_TIME
     return opens_at + (now - opens_at) * time_scale
 
 

@@ -109,6 +109,8 @@ def validate_launch(launch: Launch) -> None:
             )
     if launch.opens_at.tzinfo is None:
         raise ValidationFailed("opens_at needs a time zone", field="opens_at")
+    if launch.interest_opens_at is not None and launch.interest_opens_at.tzinfo is None:
+        raise ValidationFailed("interest_opens_at needs a time zone", field="interest_opens_at")
     if launch.interest_opens_at is not None and launch.interest_opens_at > launch.opens_at:
         raise ValidationFailed(
             "interest_opens_at must not be after opens_at", field="interest_opens_at"

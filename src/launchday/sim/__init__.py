@@ -1,0 +1,1 @@
+"""The rehearsal simulator: scenarios, arrival curves, simulated customers and the load driver."""

@@ -1,0 +1,118 @@
+"""The `launchday` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import jwt
+
+from launchday.cli import free_port
+from tests.support import (
+    ADMIN_KEY,
+    SECRET,
+    launch_body,
+    server_env,
+    start_server_process,
+    wait_until_healthy,
+)
+
+
+def _launchday(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "launchday", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_token_prints_a_customer_token_the_server_accepts(tmp_path: Path) -> None:
+    db = tmp_path / "launchday.db"
+    printed = _launchday("token", "--customer", "c-42", env=server_env(db))
+    assert printed.returncode == 0, printed.stderr
+    token = printed.stdout.strip()
+    assert jwt.decode(token, SECRET, algorithms=["HS256"])["sub"] == "c-42"
+
+    port = free_port()
+    server = start_server_process(db, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        assert httpx.post(f"{base}/api/v1/launches", json=launch_body(), headers=admin).is_success
+        placed = httpx.post(
+            f"{base}/api/v1/launches/yu7-2025/orders",
+            json={"sku": "YU7-MAX"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "cli"},
+        )
+        assert placed.status_code == 201
+        assert placed.json()["customer"] == "c-42"
+    finally:
+        server.send_signal(signal.SIGINT)
+        # uvicorn shuts down gracefully, then re-raises SIGINT: exit status 130.
+        assert server.wait(timeout=30) in (0, 130, -signal.SIGINT)
+
+
+def test_without_a_secret_the_token_uses_the_one_kept_beside_the_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHDAY_")}
+    env["LAUNCHDAY_DB"] = f"sqlite:///{tmp_path / 'launchday.db'}"
+    first = _launchday("token", "--customer", "c-1", env=env)
+    second = _launchday("token", "--customer", "c-1", env=env)
+    kept = (tmp_path / "launchday.db.secret").read_bytes().strip()
+    assert (tmp_path / "launchday.db.secret").stat().st_mode & 0o777 == 0o600
+    for run in (first, second):
+        assert jwt.decode(run.stdout.strip(), kept, algorithms=["HS256"])["sub"] == "c-1"
+
+
+def test_serve_prints_a_generated_admin_key_that_works(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHDAY_")}
+    env["LAUNCHDAY_DB"] = f"sqlite:///{tmp_path / 'launchday.db'}"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("admin key"), line
+        key = line.rsplit(" ", 1)[1].strip()
+        base = f"http://127.0.0.1:{port}"
+        wait_until_healthy(base, server)  # type: ignore[arg-type]
+        refused = httpx.post(f"{base}/api/v1/launches", json=launch_body())
+        assert refused.status_code == 401
+        created = httpx.post(
+            f"{base}/api/v1/launches",
+            json=launch_body(),
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert created.status_code == 201
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if server.stdout:
+            server.stdout.close()
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    result = _launchday("serve", "--workers", "2", env=server_env(tmp_path / "x.db"))
+    assert result.returncode == 2
+    assert "SQLite takes one server process" in result.stdout
+
+
+def test_a_short_secret_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    env = {**server_env(tmp_path / "x.db"), "LAUNCHDAY_SECRET": "short"}
+    result = _launchday("token", "--customer", "c-1", env=env)
+    assert result.returncode != 0
+    assert "LAUNCHDAY_SECRET must be at least 32 bytes" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
