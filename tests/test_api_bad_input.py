@@ -843,8 +843,13 @@ scalars = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
     | st.sampled_from(["YU7-MAX", "YU7-LTD", "ios", "CNY", "2026-11-22T15:00:00Z", ""])
-    | st.builds(lambda at, tz: at.isoformat() + tz, st.datetimes(), st.sampled_from(OFFSETS))
+    | st.sampled_from([1e6, 8784, 520, 10**9])  # the largest values some fields allow
 )
+# RFC 3339 strings from year 1 to year 9999, with and without offsets, extremes first.
+instants = st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]) | st.builds(
+    lambda at, tz: at.isoformat() + tz, st.datetimes(), st.sampled_from(OFFSETS)
+)
+scalars |= instants
 json_values = st.recursive(
     scalars,
     lambda children: (
@@ -879,7 +884,7 @@ def mutations(base: dict[str, Any]) -> st.SearchStrategy[Any]:
                 body = edited(body, field, value)
         return body
 
-    edit = st.tuples(st.sampled_from(fields), json_values | st.just(DELETE))
+    edit = st.tuples(st.sampled_from(fields), json_values | instants | st.just(DELETE))
     return st.lists(edit, min_size=1, max_size=2).map(apply)
 
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
-from rich.panel import Panel
 
 from launchday.api.app import App
 from launchday.api.auth import mint_customer_token
@@ -37,31 +36,38 @@ def run_sample_server(
         launch = await app.service.create_launch(spec)
         token = mint_customer_token(settings.secret, "c-demo-1", now, timedelta(days=1))
         sku = launch.variants[0].sku
+        hours = launch.deposit.refundable_hours
+        bearer = '-H "Authorization: Bearer $TOKEN"'
+        console.rule("launchday demo")
+        # Plain lines, never wrapped or boxed, so each command pastes into a shell as is.
         console.print(
-            Panel.fit(
-                "\n".join(
-                    [
-                        f"[b]{launch.name}[/b] is open for orders at {base}",
-                        f"admin key: {settings.admin_key}",
-                        "",
-                        "# the launch, its variants and live counts",
-                        f"curl -s {base}/api/v1/launches/{launch.slug}",
-                        "",
-                        "# place an order as customer c-demo-1",
-                        f"TOKEN={token}",
-                        f"curl -s -X POST {base}/api/v1/launches/{launch.slug}/orders \\",
-                        '  -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: first-try" \\',
-                        f"  -H 'Content-Type: application/json' -d '{{\"sku\": \"{sku}\"}}'",
-                        "",
-                        f"# more customers: launchday token --customer ID --db {settings.db_url}",
-                        f"# the API: {base}/openapi.json    metrics: {base}/metrics",
-                        "",
-                        "Ctrl-C stops the server.",
-                    ]
-                ),
-                title="launchday demo",
+            "\n".join(
+                [
+                    f"{launch.name} is open for orders at {base}",
+                    f"admin key: {settings.admin_key}",
+                    "",
+                    "# the launch, its variants and live counts",
+                    f"curl -s {base}/api/v1/launches/{launch.slug}",
+                    "",
+                    "# place an order as customer c-demo-1",
+                    f"TOKEN={token}",
+                    f"curl -s -X POST {base}/api/v1/launches/{launch.slug}/orders \\",
+                    '  -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: first-try" \\',
+                    f"  -H 'Content-Type: application/json' -d '{{\"sku\": \"{sku}\"}}'",
+                    "",
+                    f"# read it, or cancel inside the {hours:g}-hour window (ID: from the answer)",
+                    f"curl -s {base}/api/v1/orders/ID {bearer}",
+                    f"curl -s -X POST {base}/api/v1/orders/ID/cancel {bearer}",
+                    "",
+                    f"# more customers: launchday token --customer ID --db {settings.db_url}",
+                    f"# the API: {base}/openapi.json    metrics: {base}/metrics",
+                    "",
+                    "Ctrl-C stops the server.",
+                ]
             ),
             soft_wrap=True,
+            markup=False,
+            highlight=False,
         )
 
     serve_app(settings, host, port, after_start=create_sample)

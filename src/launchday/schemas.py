@@ -18,13 +18,17 @@ from launchday.domain.order import Profile
 
 # Bounds that keep absurd numbers out: 10^12 whole currency units covers any price,
 # a year covers any cooling-off window, and 10^9 units covers any limited run.
+# Patterns end in `(?!\n)$`: msgspec matches with Python's `re.search`, where a bare `$`
+# also matches before a trailing newline ("yu7\n" would pass); the look-ahead closes that
+# and still reads the same in JSON Schema (ECMA-262) regexes.
 Money = Annotated[int, Meta(ge=0, le=1_000_000_000_000, description="whole currency units")]
 Slug = Annotated[
-    str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="lower-case id, e.g. yu7-2025")
+    str,
+    Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}(?!\n)$", description="lower-case id, e.g. yu7-2025"),
 ]
-Sku = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Sku = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?!\n)$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}(?!\n)$", description="ISO 4217 code")]
 Hours = Annotated[float, Meta(ge=0, le=8784, description="refundable window in hours")]
 Stock = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 Weeks = Annotated[int, Meta(ge=0, le=520)]
@@ -189,6 +193,34 @@ class LaunchSummary(msgspec.Struct, frozen=True):
 
 class LaunchList(msgspec.Struct, frozen=True):
     launches: list[LaunchSummary]
+
+
+class InterestRecord(msgspec.Struct, **_STRICT):
+    """One line of `POST .../interest/import` (NDJSON: one JSON object per line)."""
+
+    customer: Annotated[str, Meta(min_length=1, max_length=128)]
+    registered_at: Instant
+    profile: ProfileSpec = ProfileSpec()
+
+
+class ImportRejection(msgspec.Struct, frozen=True):
+    """A line that was not imported, and why."""
+
+    line: int
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ImportReport(msgspec.Struct, frozen=True):
+    """What an import did: lines read, registrations new and updated, lines rejected."""
+
+    lines: int
+    imported: int
+    new: int
+    updated: int
+    rejected_count: int
+    rejected: list[ImportRejection]  # the first 1,000
 
 
 class InterestOut(msgspec.Struct, frozen=True):

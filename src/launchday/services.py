@@ -133,6 +133,15 @@ class LaunchService:
 
         return await self.store.write(register)
 
+    async def import_interest(self, slug: str, records: list[tuple[str, datetime, Profile]]) -> int:
+        """Bulk registrations with their own times (launch time); returns how many were new."""
+        self.launch(slug)
+
+        def import_all(tx: WriteTx, now: datetime) -> int:
+            return tx.import_interest(slug, records)
+
+        return await self.store.write(import_all)
+
     # --- orders ----------------------------------------------------------------------
 
     async def place_order(

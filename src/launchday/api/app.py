@@ -27,7 +27,10 @@ from launchday.domain.errors import DomainError
 from launchday.domain.order import Profile
 from launchday.schemas import (
     Health,
+    ImportRejection,
+    ImportReport,
     InterestOut,
+    InterestRecord,
     InterestRequest,
     LaunchList,
     LaunchOut,
@@ -55,7 +58,10 @@ _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 _FIELD_AT = re.compile(r" - at `\$\.?(.*)`$")
 _NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]*)`")
 # Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}(?!\n)$")
+# Registrations come from campaign pages by the hundred thousand: a bigger body than orders.
+MAX_IMPORT_BYTES = 16 * 1024 * 1024
+MAX_REJECTIONS_SHOWN = 1000
 IDEMPOTENCY_KEY_SCHEMA = {
     "type": "string",
     "minLength": 1,
@@ -164,7 +170,10 @@ class App:
             headers = {
                 name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
             }
-            body = await self._read_body(headers, receive) if route.body is not None else b""
+            body = b""
+            if route.body is not None:
+                limit = route.max_body or self.settings.max_body_bytes
+                body = await self._read_body(headers, receive, limit)
             request = Request(
                 method,
                 scope["path"],
@@ -202,8 +211,8 @@ class App:
             STATUS_OF_CODE.get(code, 400), error_body(code, message, field), headers
         )
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
-        limit = self.settings.max_body_bytes
+    @staticmethod
+    async def _read_body(headers: dict[str, str], receive: Receive, limit: int) -> bytes:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise ApiError("too_large", f"bodies are limited to {limit} bytes")
@@ -273,6 +282,35 @@ class App:
             request.params["slug"], customer, profile
         )
         return json_response(201 if created else 200, _encode(interest_out(interest)))
+
+    async def import_interest(self, request: Request) -> Response:
+        self.auth.admin(request.headers.get("authorization"))
+        slug = request.params["slug"]
+        self.service.launch(slug)
+        records: list[tuple[str, datetime, Profile]] = []
+        rejected: list[ImportRejection] = []
+        lines = 0
+        for number, raw in enumerate(request.body.split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            lines += 1
+            try:
+                record = decode(raw, InterestRecord)
+            except ApiError as error:
+                rejected.append(ImportRejection(number, error.code, error.message, error.field))
+                continue
+            profile = profile_from_spec(record.profile) or Profile()
+            records.append((record.customer, record.registered_at, profile))
+        new = await self.service.import_interest(slug, records) if records else 0
+        report = ImportReport(
+            lines=lines,
+            imported=len(records),
+            new=new,
+            updated=len(records) - new,
+            rejected_count=len(rejected),
+            rejected=rejected[:MAX_REJECTIONS_SHOWN],
+        )
+        return json_response(200, _encode(report))
 
     async def place_order(self, request: Request) -> Response:
         customer = self.auth.customer(request.headers.get("authorization"))
@@ -399,6 +437,22 @@ class App:
                     "too_large",
                     "overloaded",
                 ),
+            ),
+            Route(
+                "POST",
+                "/api/v1/launches/{slug}/interest/import",
+                self.import_interest,
+                "import_interest",
+                "Bulk-import registrations with their own times and profiles. The body is"
+                " NDJSON, one InterestRecord per line, up to 16 MiB; valid lines are imported,"
+                " each invalid one is reported with its line number",
+                "admin",
+                InterestRecord,
+                ImportReport,
+                200,
+                ("unauthenticated", "forbidden", "not_found", "too_large", "overloaded"),
+                body_content_type="application/x-ndjson",
+                max_body=MAX_IMPORT_BYTES,
             ),
             Route(
                 "POST",

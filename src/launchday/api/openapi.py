@@ -56,7 +56,7 @@ def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": schema_of[route.body]}},
+                "content": {route.body_content_type: {"schema": schema_of[route.body]}},
             }
         success: dict[str, Any] = {"description": "success"}
         if route.response is not None:

@@ -57,6 +57,8 @@ class Route:
     errors: tuple[str, ...] = ()
     headers: tuple[Header, ...] = ()
     content_type: str = "application/json"
+    body_content_type: str = "application/json"
+    max_body: int | None = None  # None: the server's LAUNCHDAY_MAX_BODY_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -576,7 +576,8 @@ class _Reader:
         for key in table:
             if key not in known:
                 allowed = ", ".join(sorted(known))
-                raise self.error((*at, key), f"unknown field {key!r}; expected one of: {allowed}")
+                what = "section" if not at else "field"
+                raise self.error((*at, key), f"unknown {what} {key!r}; expected one of: {allowed}")
 
     # -- values --
 

@@ -66,6 +66,12 @@ class WriteTx(Protocol):
     ) -> tuple[Interest, bool]:
         """Record interest; True if new. A repeat keeps the first time, takes the new profile."""
 
+    def import_interest(self, launch: str, records: list[tuple[str, datetime, Profile]]) -> int:
+        """Upsert registrations (customer, time, profile); return how many were new.
+
+        A customer already registered keeps the earlier time and takes the new profile.
+        """
+
 
 class Reader(Protocol):
     """Reads that never wait behind the writer."""

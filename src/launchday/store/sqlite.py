@@ -288,6 +288,34 @@ class SQLiteWriteTx:
         )
         return Interest(launch, customer, from_micros(row[0]), profile), False
 
+    def import_interest(self, launch: str, records: list[tuple[str, datetime, Profile]]) -> int:
+        launch_id = self._ids.require(launch)
+        count = "SELECT count(*) FROM interest WHERE launch_id = ?"
+        before = self._conn.execute(count, (launch_id,)).fetchone()[0]
+        self._conn.executemany(
+            "INSERT INTO interest (launch_id, customer, registered_at_us,"
+            " first_car_with_brand, new_to_brand, phone, region)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (launch_id, customer) DO UPDATE SET"
+            " registered_at_us = min(registered_at_us, excluded.registered_at_us),"
+            " first_car_with_brand = excluded.first_car_with_brand,"
+            " new_to_brand = excluded.new_to_brand, phone = excluded.phone,"
+            " region = excluded.region",
+            [
+                (
+                    launch_id,
+                    customer,
+                    to_micros(at),
+                    _bool(p.first_car_with_brand),
+                    _bool(p.new_to_brand),
+                    p.phone,
+                    p.region,
+                )
+                for customer, at, p in records
+            ],
+        )
+        return int(self._conn.execute(count, (launch_id,)).fetchone()[0] - before)
+
 
 class SQLiteReader:
     """Reads on a connection of their own; WAL lets them run beside the writer."""
