@@ -919,10 +919,20 @@ def test_random_order_bodies_never_give_a_500(world: World, body: bytes) -> None
     check_random(world, before, world.api.post(ORDERS, content=body, headers=headers))
 
 
+def fresh_slug(body: bytes) -> bytes:
+    """The body with its slug made unique, so that every run of an example is the same."""
+    with contextlib.suppress(ValueError):
+        value = json.loads(body)
+        if isinstance(value, dict) and isinstance(value.get("slug"), str):
+            value["slug"] = f"r{next(COUNTER)}-{value['slug']}"
+            return json.dumps(value).encode()
+    return body
+
+
 @RANDOM
 @given(body=bodies(launch_body(slug="random-launch")))
 def test_random_launch_bodies_never_give_a_500(world: World, body: bytes) -> None:
-    body = body.replace(b'"random-launch"', f'"random-{next(COUNTER)}"'.encode())
+    body = fresh_slug(body)
     before = snapshot(world.db)
     response = world.api.post(LAUNCHES, content=body, headers={"Authorization": ADMIN})
     check_random(world, before, response)

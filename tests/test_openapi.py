@@ -231,7 +231,7 @@ def test_every_request_body_references_a_component_of_its_type(
     for route in bodies:
         body = doc["paths"][route.path][route.method.lower()]["requestBody"]
         assert body["required"] is True
-        schema = body["content"]["application/json"]["schema"]
+        schema = body["content"][route.body_content_type]["schema"]
         assert schema == {"$ref": REF_PREFIX + route.body.__name__}
         component = resolve(doc, schema["$ref"])
         assert set(component.get("required", [])) == required_fields(route.body)

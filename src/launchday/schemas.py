@@ -242,6 +242,12 @@ class ErrorBody(msgspec.Struct, frozen=True):
     error: ErrorDetail
 
 
+class ServerTime(msgspec.Struct, frozen=True):
+    """The server's clock, so clients can align with it."""
+
+    now: str
+
+
 class Health(msgspec.Struct, frozen=True):
     status: str
     version: str

@@ -23,6 +23,7 @@ from launchday.api.openapi import openapi_document
 from launchday.api.routing import Header, Request, Response, Route, Router, json_response
 from launchday.api.views import interest_out, launch_out, order_history_out, order_out
 from launchday.config import Settings
+from launchday.domain.clock import rfc3339
 from launchday.domain.errors import DomainError
 from launchday.domain.order import Profile
 from launchday.schemas import (
@@ -39,6 +40,7 @@ from launchday.schemas import (
     OrderHistoryOut,
     OrderOut,
     OrderRequest,
+    ServerTime,
     profile_from_spec,
 )
 from launchday.services import LaunchService
@@ -264,7 +266,7 @@ class App:
 
     async def list_launches(self, request: Request) -> Response:
         summaries = [
-            LaunchSummary(launch.slug, launch.name, launch.opens_at.isoformat())
+            LaunchSummary(launch.slug, launch.name, rfc3339(launch.opens_at))
             for launch in self.service.launches()
         ]
         return json_response(200, _encode(LaunchList(summaries)))
@@ -358,6 +360,9 @@ class App:
         order = await self.service.cancel_order(request.params["id"], customer)
         launch = self.service.launch(order.launch)
         return json_response(200, _encode(order_out(order, launch, self.clock())))
+
+    async def server_time(self, request: Request) -> Response:
+        return json_response(200, _encode(ServerTime(rfc3339(self.clock()))))
 
     async def healthz(self, request: Request) -> Response:
         return json_response(200, _encode(Health("ok", __version__)))
@@ -535,6 +540,16 @@ class App:
                 OrderOut,
                 200,
                 (*order_errors, "locked"),
+            ),
+            Route(
+                "GET",
+                "/api/v1/time",
+                self.server_time,
+                "server_time",
+                "The server's clock (real time), for clients to align with",
+                "anyone",
+                None,
+                ServerTime,
             ),
             Route("GET", "/healthz", self.healthz, "healthz", "Health", "anyone", None, Health),
             Route(

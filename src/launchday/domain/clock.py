@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# A fast rehearsal clock left running for weeks would pass year 9999; it stops here instead.
-END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+# Launch times live in [EARLIEST, END_OF_TIME). A fast rehearsal clock left running for
+# weeks would pass year 9999; it stops at END_OF_TIME instead, which leaves room above it
+# for the longest cooling-off window (8,784 h) and lead time (520 weeks) without overflow.
+EARLIEST = EPOCH
+END_OF_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def launch_time(now: datetime, opens_at: datetime, time_scale: float) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from launchday.domain.clock import launch_time
+from launchday.domain.clock import EARLIEST, END_OF_TIME, launch_time
 from launchday.domain.errors import NotFound, NotOpen, ValidationFailed
 
 
@@ -111,6 +111,12 @@ def validate_launch(launch: Launch) -> None:
         raise ValidationFailed("opens_at needs a time zone", field="opens_at")
     if launch.interest_opens_at is not None and launch.interest_opens_at.tzinfo is None:
         raise ValidationFailed("interest_opens_at needs a time zone", field="interest_opens_at")
+    for name, at in (
+        ("opens_at", launch.opens_at),
+        ("interest_opens_at", launch.interest_opens_at),
+    ):
+        if at is not None and not EARLIEST <= at < END_OF_TIME:
+            raise ValidationFailed(f"{name} must fall in 1970 to 8999 (UTC)", field=name)
     if launch.interest_opens_at is not None and launch.interest_opens_at > launch.opens_at:
         raise ValidationFailed(
             "interest_opens_at must not be after opens_at", field="interest_opens_at"

@@ -18,13 +18,35 @@ The model, and what in it is assumed:
 - Registrations fall uniformly over the interest window before the opening.
 - Arrivals are drawn along the scenario's curve (see `launchday.sim.curve`), so
   every milestone count is met exactly, and each arrival is a random buyer.
-- Variants are split by `mix` exactly (largest remainder) and shuffled. A buyer
-  whose choice is a limited edition also gets a build-to-order fallback (by mix)
-  for when it is sold out; the plan expects a limited run to go to its first
-  `stock` buyers in arrival order (`expected_sku`).
+- First choices. Built-to-order variants are split by `mix` exactly (largest
+  remainder) and shuffled. A limited edition is oversubscribed, as the launches
+  report ("demand far above its stock"): its seekers, the buyers whose first
+  choice it is, number max(its mix share of N, ceil(`OVERSUBSCRIPTION` x scaled
+  stock)), `OVERSUBSCRIPTION` = 2 being assumed; the built-to-order variants'
+  counts shrink by mix (largest remainder) so that the first choices still sum to
+  N. If the limited editions then want more than N buyers (or there is no
+  built-to-order variant), N is split among them in proportion to what they want.
+- Seekers come first (assumed, as the SU7 Founders Edition sold out at once): a
+  limited edition's seekers are a random choice among the earliest
+  `SEEKER_WINDOW` x seekers arrivals (all of them, if fewer), so the run sells
+  out in the first minutes. With several limited editions, each in scenario
+  order takes its window from the arrivals the ones before it left.
+- Every seeker also has a build-to-order fallback (drawn by mix) for when the API
+  answers sold_out; the plan expects a limited run to go to its first `stock`
+  seekers in arrival order and the rest to their fallback (`expected_sku`), so
+  each arrival still places exactly one order and every milestone count holds.
+  Only when a scenario has no built-to-order variant do seekers have no fallback:
+  those past the stock (all of them, for a declared stock of 0) get sold_out and
+  place no order (`expected_sku` None), and only then can the accepted orders fall
+  short of the milestone counts. Scaling never turns a stock into 0 (see
+  `scaled_stock`); a stock of 0 with built-to-order variants sends every seeker
+  to the fallback.
 - Cancellations: cancel_share x N buyers among those whose expected variant is
   refundable, each at a uniform time in the first `CANCEL_HORIZON_SECONDS` of its
-  window (assumed, as the SU7's refund requests came by the next day).
+  window (assumed, as the SU7's refund requests came by the next day). A cancelled
+  limited order returns its unit, so it is cancelled only after the last seeker of
+  its variant has arrived (no seeker the plan expects to fall back gets it
+  instead), and not at all if its window ends before then.
 - Early locks follow the scenario's `locks`: an order reads as locked from its
   early lock or from the end of its window, whichever is first. For each lock
   milestone the plan counts what windows alone will have locked by then and adds
@@ -65,6 +87,10 @@ EventKind = Literal["order", "lock", "cancel"]
 OTHER_PHONE_SHARE: Final = 0.05
 # Cancellations fall within this long after the order (or the window, if shorter).
 CANCEL_HORIZON_SECONDS: Final = 86_400.0
+# A limited edition's seekers are at least this many times its scaled stock (assumed).
+OVERSUBSCRIPTION: Final = 2.0
+# ...and fall among the earliest this many times their number of arrivals (assumed).
+SEEKER_WINDOW: Final = 2
 _KIND_ORDER: Final[dict[str, int]] = {"order": 0, "lock": 1, "cancel": 2}
 
 
@@ -129,15 +155,20 @@ def generate_customers(
     buyers, registered = _population(size, orders, registrations, _rng(seed, "population"))
 
     arrivals = draw_arrivals(milestones, _rng(seed, "arrivals"))
-    skus, fallbacks = choose_variants(scenario.variants, orders, _rng(seed, "variants"))
     stocks = {v.sku: scaled_stock(v.stock, scale) for v in scenario.variants if v.stock is not None}
+    skus, fallbacks = choose_variants(scenario.variants, orders, stocks, _rng(seed, "variants"))
     expected = expected_skus(skus, fallbacks, stocks)
     by_sku = {v.sku: v for v in scenario.variants}
     windows = [
         None if sku is None else variant_deposit(scenario, by_sku[sku]).refundable_hours * 3600
         for sku in expected
     ]
-    cancels = plan_cancels(arrivals, windows, scenario.cancel_share, _rng(seed, "cancels"))
+    # A limited order's returned unit must not reach a seeker the plan expects to fall back.
+    last_seeker = {skus[j]: arrivals[j] for j in range(orders) if skus[j] in stocks}
+    not_before = [None if sku is None else last_seeker.get(sku) for sku in expected]
+    cancels = plan_cancels(
+        arrivals, windows, scenario.cancel_share, _rng(seed, "cancels"), not_before=not_before
+    )
     ends = [
         None if w is None or c is not None else a + w
         for a, w, c in zip(arrivals, windows, cancels, strict=True)
@@ -238,20 +269,70 @@ def quota_flags(count: int, share: float, rng: random.Random) -> list[bool]:
     return flags
 
 
+def first_choice_counts(
+    variants: Sequence[ScenarioVariant], count: int, stocks: dict[str, int]
+) -> list[int]:
+    """How many of `count` buyers first choose each variant: limited runs oversubscribed.
+
+    `stocks` holds the scaled stock of each limited variant (by SKU); the others are
+    built to order. The counts sum to `count` (see the module docstring).
+    """
+    by_mix = apportion(count, [v.mix for v in variants])
+    limited = [i for i, v in enumerate(variants) if v.sku in stocks]
+    open_ended = [i for i, v in enumerate(variants) if v.sku not in stocks]
+    wants = [max(by_mix[i], math.ceil(OVERSUBSCRIPTION * stocks[variants[i].sku])) for i in limited]
+    if limited and (sum(wants) > count or not open_ended):
+        # Every limited variant's mix share is in `wants`, so they cover `count` between them.
+        wants = apportion(count, wants)
+    counts = [0] * len(variants)
+    for i, n in zip(limited, wants, strict=True):
+        counts[i] = n
+    if open_ended:
+        rest = apportion(count - sum(wants), [variants[i].mix for i in open_ended])
+        for i, n in zip(open_ended, rest, strict=True):
+            counts[i] = n
+    return counts
+
+
 def choose_variants(
-    variants: Sequence[ScenarioVariant], count: int, rng: random.Random
+    variants: Sequence[ScenarioVariant],
+    count: int,
+    stocks: dict[str, int],
+    rng: random.Random,
 ) -> tuple[list[str], list[str | None]]:
-    """Each of `count` buyers' variant (split exactly by mix) and fallback for a limited one."""
-    split = apportion(count, [v.mix for v in variants])
-    skus = [v.sku for v, n in zip(variants, split, strict=True) for _ in range(n)]
-    rng.shuffle(skus)
-    limited = {v.sku for v in variants if v.stock is not None}
-    open_ended = [v for v in variants if v.stock is None]
+    """Each of `count` buyers' first choice, in arrival order, and a fallback for a limited one.
+
+    Limited runs' seekers are drawn among the earliest arrivals; the built-to-order
+    choices are shuffled over the rest. A seeker's fallback is a built-to-order
+    variant by mix, or None when there is none.
+    """
+    counts = first_choice_counts(variants, count, stocks)
+    chosen: list[str | None] = [None] * count
+    free = list(range(count))  # arrivals not yet given a limited run, earliest first
+    for v, n in zip(variants, counts, strict=True):
+        if v.sku not in stocks or n == 0:
+            continue
+        seekers = set(rng.sample(free[: min(len(free), SEEKER_WINDOW * n)], n))
+        for j in seekers:
+            chosen[j] = v.sku
+        free = [j for j in free if j not in seekers]
+    rest = [
+        v.sku
+        for v, n in zip(variants, counts, strict=True)
+        if v.sku not in stocks
+        for _ in range(n)
+    ]
+    rng.shuffle(rest)
+    for j, sku in zip(free, rest, strict=True):
+        chosen[j] = sku
+    skus = [sku for sku in chosen if sku is not None]
+    assert len(skus) == count  # the counts sum to `count`
+    open_ended = [v for v in variants if v.sku not in stocks]
     weights = [v.mix for v in open_ended]
     if math.fsum(weights) <= 0:
         weights = [1.0] * len(open_ended)
     fallbacks: list[str | None] = [
-        rng.choices(open_ended, weights)[0].sku if sku in limited and open_ended else None
+        rng.choices(open_ended, weights)[0].sku if sku in stocks and open_ended else None
         for sku in skus
     ]
     return skus, fallbacks
@@ -278,16 +359,40 @@ def plan_cancels(
     windows: Sequence[float | None],
     share: float,
     rng: random.Random,
+    *,
+    not_before: Sequence[float | None] | None = None,
 ) -> list[float | None]:
-    """When each order is cancelled (None: never): share x orders of the refundable ones."""
-    eligible = [j for j, w in enumerate(windows) if w is not None and w > 0]
+    """When each order is cancelled (None: never): share x orders of the refundable ones.
+
+    `not_before[j]`, where given, is the earliest time order j may be cancelled (a
+    limited order, until its run's last seeker has arrived); an order whose horizon
+    ends first is not eligible.
+    """
+    earliest: list[float | None] = (
+        [None] * len(arrivals) if not_before is None else list(not_before)
+    )
+
+    def horizon(j: int) -> float:
+        window = windows[j]
+        assert window is not None  # only asked of orders with a window
+        return arrivals[j] + min(window, CANCEL_HORIZON_SECONDS)
+
+    def can_cancel(j: int) -> bool:
+        window, start = windows[j], earliest[j]
+        return window is not None and window > 0 and (start is None or start < horizon(j))
+
+    eligible = [j for j in range(len(arrivals)) if can_cancel(j)]
     wanted = min(len(eligible), scaled_count(len(arrivals), share))
     cancel_at: list[float | None] = [None] * len(arrivals)
     for j in sorted(rng.sample(eligible, wanted)):
         window = windows[j]
         assert window is not None  # eligible ones have a window
-        # random() < 1, so the cancellation is always strictly inside the window.
-        cancel_at[j] = arrivals[j] + rng.random() * min(window, CANCEL_HORIZON_SECONDS)
+        start = earliest[j]
+        if start is None or start <= arrivals[j]:
+            # random() < 1, so the cancellation is always strictly inside the window.
+            cancel_at[j] = arrivals[j] + rng.random() * min(window, CANCEL_HORIZON_SECONDS)
+        else:
+            cancel_at[j] = start + rng.random() * (horizon(j) - start)
     return cancel_at
 
 

@@ -218,8 +218,8 @@ def scaled_count(count: int, scale: float) -> int:
 
 
 def scaled_stock(stock: int, scale: float) -> int:
-    """A limited run multiplied by `scale`: rounded, and at least one unit."""
-    return max(1, scaled_count(stock, scale))
+    """A limited run multiplied by `scale`: rounded, and at least one unit (none stays none)."""
+    return 0 if stock == 0 else max(1, scaled_count(stock, scale))
 
 
 def scaled_milestones(scenario: Scenario, scale: float) -> tuple[Milestone, ...]:

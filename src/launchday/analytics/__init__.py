@@ -1,0 +1,36 @@
+"""The launch report: what was ordered, locked and cancelled, when, by whom, and how
+it compares with another launch. `build_report` is the entry point; the wire types
+and the rules live in `launchday.analytics.report`.
+"""
+
+from launchday.analytics.report import (
+    Answered,
+    BuyerMix,
+    ByStatus,
+    Cancellations,
+    Comparison,
+    InterestMix,
+    Locked,
+    Milestone,
+    Orders,
+    RatioAt,
+    Report,
+    Series,
+)
+from launchday.analytics.sqlite_queries import build_report
+
+__all__ = [
+    "Answered",
+    "BuyerMix",
+    "ByStatus",
+    "Cancellations",
+    "Comparison",
+    "InterestMix",
+    "Locked",
+    "Milestone",
+    "Orders",
+    "RatioAt",
+    "Report",
+    "Series",
+    "build_report",
+]

@@ -1,0 +1,386 @@
+"""The report's queries on SQLite, and `build_report`, the one entry point.
+
+Every query is set-based: SQLite counts, Python only names the numbers. Each takes
+the launch time `t` (integer microseconds, the storage form) the figures are for and
+reads the status an order had then (see `launchday.analytics.report` for the rules):
+
+    cancelled at t   cancelled_at_us <= t
+    locked at t      status != 'cancelled' AND coalesce(locked_at_us, refundable_until_us) <= t
+
+A cancelled order never has a lock time (it can only be cancelled while reserved,
+inside its window, and is never locked afterwards), so the first rule needs no lock
+test and the second needs only the stored status. A reservation whose window has
+passed is locked by the second rule without anything having been written.
+
+Counts of orders placed by a time use the index `orders_by_launch_time (launch_id,
+placed_at_us)` alone (a covering range count); everything that needs an order's
+status, SKU or profile reads its rows through the same index, in placement order,
+which is also the table's (rowid) order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Final
+
+import msgspec
+
+from launchday.analytics.report import (
+    MINUTE_SERIES_SECONDS,
+    SECOND_SERIES_SECONDS,
+    US,
+    InterestTally,
+    OrderTally,
+    OtherLaunch,
+    PointTally,
+    ProfileTally,
+    Report,
+    assemble_report,
+    compare_launches,
+    cumulative,
+    dense_series,
+    interest_window_us,
+    milestone_offsets,
+    rebin,
+    series_length,
+)
+from launchday.domain.clock import to_micros
+from launchday.domain.errors import NotFound, ValidationFailed
+from launchday.domain.launch import Launch
+from launchday.schemas import LaunchSpec, launch_from_spec
+
+# Below any stored time: the open lower bound of the first interval.
+_BEFORE_ALL: Final = -(2**63)
+_LOCKED_BY = "status != 'cancelled' AND coalesce(locked_at_us, refundable_until_us) <= {t}"
+
+assert SECOND_SERIES_SECONDS % 60 == 0 <= SECOND_SERIES_SECONDS <= MINUTE_SERIES_SECONDS
+
+
+@contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the report's queries in one read transaction, so its figures agree.
+
+    In WAL mode a read transaction sees the last commit before its first read and
+    nothing after, however long the writer keeps going. If the caller already holds
+    a transaction, its snapshot is used as it is.
+    """
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")  # nothing was written; ends the snapshot
+
+
+def load_launch(conn: sqlite3.Connection, slug: str, *, field: str = "slug") -> tuple[int, Launch]:
+    """The launch's row id and domain object, from its stored spec; NotFound if unknown."""
+    row = conn.execute("SELECT id, spec FROM launches WHERE slug = ?", (slug,)).fetchone()
+    if row is None:
+        raise NotFound(f"no launch {slug!r}", field=field)
+    spec = msgspec.json.decode(bytes(row[1]), type=LaunchSpec)
+    return int(row[0]), launch_from_spec(spec)
+
+
+def order_tally(
+    conn: sqlite3.Connection, launch_id: int, skus: Sequence[str], t: int
+) -> OrderTally:
+    """Orders placed by `t`: totals by status at `t`, by SKU, locks by kind, refunds."""
+    by_sku = ", ".join(f"count(*) FILTER (WHERE sku = :sku{n})" for n in range(len(skus)))
+    row = conn.execute(
+        f"""
+        SELECT
+            count(*),
+            count(*) FILTER (WHERE cancelled_at_us <= :t),
+            coalesce(sum(refund_amount) FILTER (WHERE cancelled_at_us <= :t), 0),
+            count(*) FILTER (WHERE status != 'cancelled' AND locked_at_us = placed_at_us),
+            count(*) FILTER (WHERE status != 'cancelled'
+                             AND locked_at_us > placed_at_us AND locked_at_us <= :t),
+            count(*) FILTER (WHERE status != 'cancelled'
+                             AND locked_at_us IS NULL AND refundable_until_us <= :t),
+            coalesce(sum(deposit_amount) FILTER (WHERE {_LOCKED_BY.format(t=":t")}), 0)
+            {", " + by_sku if skus else ""}
+        FROM orders
+        WHERE launch_id = :launch AND placed_at_us <= :t
+        """,
+        {"launch": launch_id, "t": t, **{f"sku{n}": sku for n, sku in enumerate(skus)}},
+    ).fetchone()
+    return OrderTally(
+        total=row[0],
+        cancelled=row[1],
+        refunded_amount=row[2],
+        locked_at_placement=row[3],
+        locked_early=row[4],
+        locked_window_ended=row[5],
+        locked_deposits=row[6],
+        by_sku=dict(zip(skus, row[7:], strict=True)),
+    )
+
+
+def orders_by(conn: sqlite3.Connection, launch_id: int, times: Sequence[int]) -> list[int]:
+    """Orders placed at or before each of `times` (ascending), cancelled ones included.
+
+    One covering range count per interval between consecutive times, summed: the
+    index entries are read once in all, however many times are asked for.
+    """
+    if not times:
+        return []
+    bounds = list(zip([_BEFORE_ALL, *times[:-1]], times, strict=True))
+    values = ", ".join(f"({n}, :lo{n}, :hi{n})" for n in range(len(bounds)))
+    params: dict[str, int] = {"launch": launch_id}
+    for n, (lo, hi) in enumerate(bounds):
+        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
+    rows = conn.execute(
+        f"""
+        WITH bounds(n, lo, hi) AS (VALUES {values})
+        SELECT (SELECT count(*) FROM orders
+                WHERE launch_id = :launch AND placed_at_us > lo AND placed_at_us <= hi)
+        FROM bounds ORDER BY n
+        """,
+        params,
+    ).fetchall()
+    return cumulative(row[0] for row in rows)
+
+
+def locked_and_cancelled_by(
+    conn: sqlite3.Connection, launch_id: int, times: Sequence[int]
+) -> list[tuple[int, int]]:
+    """(locked, cancelled) at each of `times` (ascending), in one pass over the orders."""
+    if not times:
+        return []
+    columns = ", ".join(
+        f"count(*) FILTER (WHERE {_LOCKED_BY.format(t=f':t{n}')}),"
+        f" count(*) FILTER (WHERE cancelled_at_us <= :t{n})"
+        for n in range(len(times))
+    )
+    params = {"launch": launch_id, "last": times[-1], **{f"t{n}": t for n, t in enumerate(times)}}
+    row = conn.execute(
+        f"SELECT {columns} FROM orders WHERE launch_id = :launch AND placed_at_us <= :last",
+        params,
+    ).fetchone()
+    return [(row[2 * n], row[2 * n + 1]) for n in range(len(times))]
+
+
+def points_at(
+    conn: sqlite3.Connection, launch_id: int, opens_us: int, offsets: Sequence[int]
+) -> list[PointTally]:
+    """Cumulative orders, locks and cancellations at each offset (seconds, ascending)."""
+    times = [opens_us + offset * US for offset in offsets]
+    orders = orders_by(conn, launch_id, times)
+    states = locked_and_cancelled_by(conn, launch_id, times)
+    return [
+        PointTally(offset, placed, locked, cancelled)
+        for offset, placed, (locked, cancelled) in zip(offsets, orders, states, strict=True)
+    ]
+
+
+def series_buckets(
+    conn: sqlite3.Connection,
+    launch_id: int,
+    opens_us: int,
+    step_seconds: int,
+    after: int,
+    until: int,
+) -> dict[int, int]:
+    """Orders placed in (after, until], by right-closed step after opening.
+
+    Bucket k holds orders placed in (k - 1, k] steps after opening; bucket 0 those
+    placed at the opening instant.
+    """
+    if until <= after:
+        return {}
+    step = step_seconds * US
+    rows = conn.execute(
+        """
+        SELECT (placed_at_us - :opens + :step - 1) / :step AS k, count(*)
+        FROM orders
+        WHERE launch_id = :launch AND placed_at_us > :after AND placed_at_us <= :until
+        GROUP BY k
+        """,
+        {"opens": opens_us, "step": step, "launch": launch_id, "after": after, "until": until},
+    ).fetchall()
+    return {int(k): int(n) for k, n in rows}
+
+
+def order_series(
+    conn: sqlite3.Connection, launch_id: int, opens_us: int, t: int
+) -> tuple[list[int], list[int]]:
+    """Orders per second (the first hour) and per minute (the first week) up to `t`.
+
+    The per-minute series reuses the per-second counts for the first hour and asks
+    only for what comes after it.
+    """
+    elapsed = t - opens_us
+    second_end = opens_us + SECOND_SERIES_SECONDS * US
+    seconds = series_buckets(conn, launch_id, opens_us, 1, opens_us - 1, min(t, second_end))
+    per_second = dense_series(seconds, series_length(elapsed, 1, SECOND_SERIES_SECONDS))
+    minute_end = opens_us + MINUTE_SERIES_SECONDS * US
+    later = series_buckets(conn, launch_id, opens_us, 60, second_end, min(t, minute_end))
+    per_minute = rebin(per_second, 60)
+    length = series_length(elapsed, 60, MINUTE_SERIES_SECONDS)
+    per_minute += [later.get(k, 0) for k in range(len(per_minute), length)]
+    return per_second, per_minute
+
+
+_PROFILE_COLUMNS = """
+    count({first_car}), count(*) FILTER (WHERE {first_car} = 1),
+    count({new_to_brand}), count(*) FILTER (WHERE {new_to_brand} = 1),
+    count({phone}), count(*) FILTER (WHERE {phone} = 'ios')
+"""
+
+
+def _profile(row: Sequence[Any], registered: int = 0) -> ProfileTally:
+    """A profile tally from `count(*)` followed by the `_PROFILE_COLUMNS`."""
+    return ProfileTally(
+        count=row[0],
+        first_car_answered=row[1],
+        first_car_yes=row[2],
+        new_to_brand_answered=row[3],
+        new_to_brand_yes=row[4],
+        phone_answered=row[5],
+        ios=row[6],
+        registered=registered,
+    )
+
+
+def interest_tally(
+    conn: sqlite3.Connection, launch_id: int, t: int, window_end: int | None
+) -> InterestTally:
+    """Registrations made by `t` and their answers; how many by `window_end` (None: `t`)."""
+    columns = _PROFILE_COLUMNS.format(
+        first_car="first_car_with_brand", new_to_brand="new_to_brand", phone="phone"
+    )
+    row = conn.execute(
+        f"""
+        SELECT count(*), {columns}, count(*) FILTER (WHERE registered_at_us <= :window)
+        FROM interest
+        WHERE launch_id = :launch AND registered_at_us <= :t
+        """,
+        {"launch": launch_id, "t": t, "window": t if window_end is None else window_end},
+    ).fetchone()
+    return InterestTally(_profile(row), in_window=row[7])
+
+
+def registrations_by(conn: sqlite3.Connection, launch_id: int, t: int) -> int:
+    """Registrations of interest made at or before `t`."""
+    row = conn.execute(
+        "SELECT count(*) FROM interest WHERE launch_id = ? AND registered_at_us <= ?",
+        (launch_id, t),
+    ).fetchone()
+    return int(row[0])
+
+
+def buyer_tally(conn: sqlite3.Connection, launch_id: int, t: int) -> ProfileTally:
+    """Answers of the buyers of the orders placed by `t`, one per order.
+
+    Each answer is the order's own, else (field by field) that of its customer's
+    registration of interest, if the customer had registered by `t`.
+    """
+    columns = _PROFILE_COLUMNS.format(
+        **{
+            key: f"coalesce(o.{column}, i.{column})"
+            for key, column in (
+                ("first_car", "first_car_with_brand"),
+                ("new_to_brand", "new_to_brand"),
+                ("phone", "phone"),
+            )
+        }
+    )
+    row = conn.execute(
+        f"""
+        SELECT count(*), {columns}, count(i.customer)
+        FROM orders o
+        LEFT JOIN interest i
+            ON i.launch_id = o.launch_id AND i.customer = o.customer AND i.registered_at_us <= :t
+        WHERE o.launch_id = :launch AND o.placed_at_us <= :t
+        """,
+        {"launch": launch_id, "t": t},
+    ).fetchone()
+    return _profile(row, registered=row[7])
+
+
+def other_launch(
+    conn: sqlite3.Connection,
+    slug: str,
+    now: datetime,
+    offsets: Sequence[int],
+    window_us: int | None,
+) -> tuple[OtherLaunch, bool]:
+    """What a comparison needs of launch `slug` at real time `now`.
+
+    Orders at each of `offsets` it has reached; registrations within `window_us` of
+    its `interest_opens_at`, or all of them when the window cannot be aligned (no
+    window, or the other launch has no `interest_opens_at`). The flag says whether the
+    window was used.
+    """
+    other_id, other = load_launch(conn, slug, field="compare")
+    t = to_micros(other.clock(now))
+    opens_us = to_micros(other.opens_at)
+    reached = [offset for offset in offsets if offset * US <= t - opens_us]
+    placed = orders_by(conn, other_id, [opens_us + offset * US for offset in reached])
+    aligned = False
+    until = t
+    if window_us is not None and other.interest_opens_at is not None:
+        aligned = True
+        until = min(t, to_micros(other.interest_opens_at) + window_us)
+    registrations = registrations_by(conn, other_id, until)
+    return OtherLaunch(slug, dict(zip(reached, placed, strict=True)), registrations), aligned
+
+
+def build_report(
+    conn: sqlite3.Connection,
+    slug: str,
+    at: datetime | None = None,
+    compare: str | None = None,
+    *,
+    now: datetime,
+) -> Report:
+    """The report of launch `slug` as of launch time `at` (default: its clock at real `now`).
+
+    `now` is real time: each launch's clock turns it into launch time, so a rehearsal
+    at `time_scale` 60 reports an hour after opening one real minute after it. An `at`
+    past the launch's current time is clamped to it (the report's `as_of` says which
+    time was used): the future has no orders yet. `compare` names a launch to compare
+    with, on time since each one opened (see `Comparison`). Raises NotFound for an
+    unknown slug (field `slug` or `compare`), ValidationFailed for a naive time.
+    """
+    for name, value in (("now", now), ("at", at)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{name} needs a time zone", field=name)
+    with read_snapshot(conn):
+        launch_id, launch = load_launch(conn, slug)
+        current = launch.clock(now)
+        as_of = current if at is None or at > current else at
+        t = to_micros(as_of)
+        opens_us = to_micros(launch.opens_at)
+        offsets = milestone_offsets(t - opens_us, launch.report_milestones)
+        window_us = interest_window_us(launch, as_of)
+        window_end = None
+        if window_us is not None and launch.interest_opens_at is not None:
+            window_end = to_micros(launch.interest_opens_at) + window_us
+        interest = interest_tally(conn, launch_id, t, window_end)
+        per_second, per_minute = order_series(conn, launch_id, opens_us, t)
+        points = points_at(conn, launch_id, opens_us, offsets)
+        report = assemble_report(
+            launch,
+            as_of=as_of,
+            generated_at=now,
+            orders=order_tally(conn, launch_id, [v.sku for v in launch.variants], t),
+            points=points,
+            per_second=per_second,
+            per_minute=per_minute,
+            interest=interest.profile,
+            buyers=buyer_tally(conn, launch_id, t),
+        )
+        if compare is None:
+            return report
+        other, aligned = other_launch(conn, compare, now, offsets, window_us)
+    registrations = interest.in_window if aligned else interest.profile.count
+    comparison = compare_launches(
+        report.milestones, other, registrations, window_us if aligned else None
+    )
+    return msgspec.structs.replace(report, compare=comparison)

@@ -1,0 +1,109 @@
+"""The rehearsal commands behind `launchday demo` and `launchday simulate`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import msgspec
+from rich.console import Console
+
+from launchday.api.auth import mint_customer_token
+from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
+from launchday.sim.driver import ReplayStats
+from launchday.sim.rehearsal import RehearsalOptions, RehearsalResult, plan_rehearsal, rehearse
+from launchday.store.sqlite import sqlite_path
+
+
+def token_minter(secret: bytes) -> Callable[[str], str]:
+    """Customer tokens as the brand's identity provider would sign them, valid for a day."""
+    issued = datetime.now(UTC)
+
+    def mint(customer: str) -> str:
+        return mint_customer_token(secret, customer, issued, timedelta(days=1))
+
+    return mint
+
+
+def run_rehearsal(
+    console: Console, base_url: str, admin_key: str, secret: bytes, options: RehearsalOptions
+) -> RehearsalResult:
+    """Rehearse with progress bars, then print the milestone table and the replay's account."""
+    plan = plan_rehearsal(options)
+    with ReplayProgress(console, options.until, plan.orders) as progress:
+
+        def tick(phase: str, stats: ReplayStats | None) -> None:
+            progress.update(phase, stats)
+
+        result = asyncio.run(
+            rehearse(base_url, admin_key, token_minter(secret), plan, on_tick=tick)
+        )
+    console.print(milestone_table(result))
+    for line in summary_lines(result):
+        console.print(line)
+    return result
+
+
+def write_report(result: RehearsalResult, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.json"
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(result.report), indent=2))
+    return path
+
+
+class ServerProcess:
+    """`launchday serve` in a process of its own, so it has a core to itself."""
+
+    def __init__(self, db_url: str, port: int, admin_key: str, secret: bytes) -> None:
+        self.base_url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "LAUNCHDAY_DB": db_url,
+            "LAUNCHDAY_ADMIN_KEY": admin_key,
+            "LAUNCHDAY_SECRET": secret.decode(),
+        }
+        self._log = Path(sqlite_path(db_url)).with_suffix(".server.log")
+        with self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+
+    def wait_until_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited; see {self._log}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the server did not start; see {self._log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def demo_credentials() -> tuple[str, bytes]:
+    """The admin key and secret of a demo: from the environment, else fresh ones."""
+    admin_key = os.environ.get("LAUNCHDAY_ADMIN_KEY") or secrets.token_urlsafe(24)
+    secret = (os.environ.get("LAUNCHDAY_SECRET") or secrets.token_urlsafe(32)).encode()
+    return admin_key, secret

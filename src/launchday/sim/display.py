@@ -1,0 +1,113 @@
+"""How a rehearsal looks in a terminal: Rich progress while it runs, a table at the end."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from launchday.sim.driver import ReplayStats
+from launchday.sim.rehearsal import RehearsalResult
+
+
+def clock_text(seconds: float) -> str:
+    """Launch time as h:mm:ss."""
+    return str(timedelta(seconds=int(seconds)))
+
+
+class ReplayProgress:
+    """Progress bars for launch time and orders, with the current rate and rejections."""
+
+    def __init__(self, console: Console, until: float, orders: int) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<14}"),
+            BarColumn(bar_width=32),
+            TextColumn("{task.fields[detail]}"),
+            console=console,
+            refresh_per_second=4,
+        )
+        self._until = until
+        self._launch = self.progress.add_task("launch time", total=until, detail="")
+        self._orders = self.progress.add_task("orders", total=max(orders, 1), detail="")
+        self._refused: TaskID = self.progress.add_task("refused", total=None, detail="none")
+        self._phase = self.progress.add_task("phase", total=None, detail="starting")
+        self._last = (time.monotonic(), 0)
+        self._rate = 0.0
+
+    def __enter__(self) -> ReplayProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, phase: str, stats: ReplayStats | None) -> None:
+        self.progress.update(self._phase, detail=phase)
+        if stats is None:
+            return
+        now = time.monotonic()
+        then, acked_then = self._last
+        if now - then >= 0.5:
+            self._rate = (stats.orders_acked - acked_then) / (now - then)
+            self._last = (now, stats.orders_acked)
+        elapsed = min(stats.launch_elapsed, self._until)
+        self.progress.update(
+            self._launch,
+            completed=elapsed,
+            detail=f"{clock_text(elapsed)} / {clock_text(self._until)}",
+        )
+        self.progress.update(
+            self._orders,
+            completed=stats.orders_acked,
+            detail=(
+                f"{stats.orders_acked:,} acknowledged of {stats.sent:,} sent"
+                f"  {self._rate:,.0f}/s  late {stats.late:,}"
+            ),
+        )
+        refused = ", ".join(f"{code} {n:,}" for code, n in stats.refusals.most_common()) or "none"
+        self.progress.update(self._refused, detail=refused)
+
+
+def milestone_table(result: RehearsalResult) -> Table:
+    """Each scenario milestone times scale beside the replayed figure and the difference."""
+    table = Table(title=f"{result.slug}: scenario x {result.options.scale:g} vs replayed")
+    for heading in ("after", "what", "scenario", "replayed", "difference", ""):
+        table.add_column(heading, justify="right" if heading != "what" else "left")
+    for check in result.checks:
+        share = check.difference / check.expected if check.expected else 0.0
+        table.add_row(
+            clock_text(check.after_seconds),
+            check.kind,
+            f"{check.expected:,}",
+            f"{check.replayed:,}",
+            f"{check.difference:+,} ({share:+.1%})",
+            "ok" if check.within_tolerance else "[red]off[/red]",
+        )
+    return table
+
+
+def summary_lines(result: RehearsalResult) -> list[str]:
+    """The replay's own account: what it sent, what the server kept, and whether it kept up."""
+    stats = result.stats
+    options = result.options
+    lines = [
+        f"speed x{options.speed:g}, scale {options.scale:g}, seed {options.seed}:"
+        f" {result.registrations:,} registrations imported,"
+        f" {stats.orders_acked:,} orders acknowledged, {result.stored_orders:,} stored,"
+        f" {stats.locks:,} early locks, {stats.cancels:,} cancellations,"
+        f" {stats.fallbacks:,} buyers switched variant after sold_out",
+    ]
+    if result.kept_up:
+        lines.append(
+            f"kept up with the schedule: p99 lag {stats.lag_quantile(0.99) * 1000:.0f} ms real"
+        )
+    else:
+        lines.append(
+            f"fell behind the schedule: {stats.late:,} of {stats.sent:,} actions sent late,"
+            f" up to {stats.max_lag:.2f} s real ({stats.max_lag * options.speed:,.0f} s launch"
+            " time); the milestones above include that drift"
+        )
+    return lines

@@ -1,0 +1,291 @@
+"""A rehearsal: create a scenario's launch on a server, load its interest, replay its night.
+
+The defaults keep a rehearsal near `TARGET_REPLAY_SECONDS` of real time on a small
+machine: the speed (the launch's `time_scale`) fits the replayed span into that time,
+and the scale keeps the peak request rate, which the speed multiplies, under
+`PEAK_BUDGET_PER_SECOND`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from launchday.sim.curve import milestone_curve
+from launchday.sim.customers import (
+    Event,
+    SimCustomer,
+    generate_customers,
+    registrations,
+    timeline,
+)
+from launchday.sim.driver import LoadDriver, ReplayStats
+from launchday.sim.scenario import Milestone, Scenario, launch_spec, scaled_locks, scaled_milestones
+
+TARGET_REPLAY_SECONDS = 90.0
+PEAK_BUDGET_PER_SECOND = 2000.0
+IMPORT_CHUNK = 20_000
+# Fidelity: a replayed milestone is within 5% of the scenario's figure, or 3 orders.
+TOLERANCE_SHARE = 0.05
+TOLERANCE_ORDERS = 3
+
+
+def default_until(scenario: Scenario) -> float:
+    """Replay up to the scenario's last order milestone."""
+    return scenario.milestones[-1].after_seconds
+
+
+def default_speed(until: float) -> float:
+    """A speed that replays `until` launch seconds in about TARGET_REPLAY_SECONDS."""
+    return max(1.0, until / TARGET_REPLAY_SECONDS)
+
+
+def peak_rate(scenario: Scenario) -> float:
+    """The scenario's steepest arrival rate, orders per launch second."""
+    curve = milestone_curve(scenario.milestones)
+    last = scenario.milestones[-1].after_seconds
+    samples = [last * (i / 2000) ** 2 for i in range(2001)]  # dense near the opening
+    return max(curve.rate(x) for x in samples)
+
+
+def default_scale(scenario: Scenario, speed: float) -> float:
+    """The largest scale (at most 1) whose peak stays under PEAK_BUDGET_PER_SECOND."""
+    scale = PEAK_BUDGET_PER_SECOND / (peak_rate(scenario) * speed)
+    # Two significant digits read better in a report than 0.0137254...
+    digits = max(0, 1 - math.floor(math.log10(scale))) if scale < 1 else 0
+    return min(1.0, round(scale, digits))
+
+
+@dataclass(frozen=True, slots=True)
+class RehearsalOptions:
+    scenario: Scenario
+    speed: float
+    scale: float
+    until: float
+    seed: int = 1
+    slug: str | None = None
+    connections: int = 256
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneCheck:
+    """A scenario figure (times scale) beside what the replay stored."""
+
+    kind: str  # "orders" or "locked"
+    after_seconds: float
+    expected: int
+    replayed: int
+
+    @property
+    def difference(self) -> int:
+        return self.replayed - self.expected
+
+    @property
+    def within_tolerance(self) -> bool:
+        allowed = max(TOLERANCE_SHARE * self.expected, TOLERANCE_ORDERS)
+        return abs(self.difference) <= allowed
+
+
+@dataclass(frozen=True, slots=True)
+class RehearsalResult:
+    slug: str
+    options: RehearsalOptions
+    opens_at: datetime
+    registrations: int
+    stats: ReplayStats
+    report: dict[str, Any]
+    checks: list[MilestoneCheck]
+
+    @property
+    def stored_orders(self) -> int:
+        return int(self.report["orders"]["total"])
+
+    @property
+    def kept_up(self) -> bool:
+        return self.stats.late == 0
+
+    @property
+    def problems(self) -> list[str]:
+        """Why this rehearsal failed; empty when it held."""
+        found = []
+        if self.stored_orders != self.stats.orders_acked:
+            found.append(
+                f"{self.stats.orders_acked} orders acknowledged but {self.stored_orders} stored"
+            )
+        unreachable = self.stats.refusals.get("unreachable", 0)
+        internal = self.stats.refusals.get("internal", 0)
+        if unreachable or internal:
+            found.append(f"{unreachable} requests unanswered, {internal} server errors")
+        for check in self.checks:
+            if check.kind == "orders" and not check.within_tolerance:
+                found.append(
+                    f"{check.kind} at {check.after_seconds:g}s: {check.replayed} replayed,"
+                    f" {check.expected} expected"
+                )
+        return found
+
+
+def plan_options(
+    scenario: Scenario,
+    *,
+    speed: float | None = None,
+    scale: float | None = None,
+    until: float | None = None,
+    seed: int = 1,
+    slug: str | None = None,
+) -> RehearsalOptions:
+    """Fill in the defaults that keep a rehearsal short on a small machine."""
+    span = default_until(scenario) if until is None else until
+    chosen_speed = default_speed(span) if speed is None else speed
+    chosen_scale = default_scale(scenario, chosen_speed) if scale is None else scale
+    return RehearsalOptions(scenario, chosen_speed, chosen_scale, span, seed, slug)
+
+
+@dataclass(frozen=True, slots=True)
+class RehearsalPlan:
+    """Everything a rehearsal will send, drawn before it starts."""
+
+    options: RehearsalOptions
+    registered: list[SimCustomer]
+    events: list[Event]
+
+    @property
+    def orders(self) -> int:
+        return sum(1 for event in self.events if event.kind == "order")
+
+
+def plan_rehearsal(options: RehearsalOptions) -> RehearsalPlan:
+    """Draw the crowd and the timeline up to `until` (the same for the same seed)."""
+    crowd = generate_customers(options.scenario, scale=options.scale, seed=options.seed)
+    events = [e for e in timeline(crowd) if e.at <= options.until]
+    return RehearsalPlan(options, registrations(crowd), events)
+
+
+Tick = Callable[[str, ReplayStats | None], Awaitable[None] | None]
+
+
+async def rehearse(
+    base_url: str,
+    admin_key: str,
+    token_for: Callable[[str], str],
+    plan: RehearsalPlan,
+    on_tick: Tick | None = None,
+) -> RehearsalResult:
+    """Create the launch, import its interest, replay its orders; return the stored report."""
+    options = plan.options
+    scenario = options.scenario
+    events = plan.events
+    registered = plan.registered
+    admin = {"Authorization": f"Bearer {admin_key}"}
+
+    async def tick(phase: str, stats: ReplayStats | None = None) -> None:
+        if on_tick is not None:
+            result = on_tick(phase, stats)
+            if result is not None:
+                await result
+
+    async with LoadDriver(
+        base_url, options.slug or scenario.slug, token_for, connections=options.connections
+    ) as driver:
+        skew = await _clock_skew(driver)
+        # Time enough to import the registrations before the opening minute.
+        lead = 2.0 + len(registered) / 25_000
+        opens_at = (datetime.now(UTC) + skew + timedelta(seconds=lead)).replace(microsecond=0)
+        opens_at += timedelta(seconds=1)
+        spec = launch_spec(
+            scenario,
+            opens_at=opens_at,
+            time_scale=options.speed,
+            scale=options.scale,
+            slug=options.slug,
+        )
+        await tick("creating the launch")
+        status, answer = await driver.request(
+            "POST", "/api/v1/launches", body=msgspec.to_builtins(spec), headers=admin
+        )
+        if status != 201:
+            raise RuntimeError(f"the server refused the launch: {status} {answer}")
+        await tick("importing registrations")
+        await _import(driver, spec.slug, registered, opens_at, admin)
+        await tick("orders open")
+        opens_in = (opens_at - (datetime.now(UTC) + skew)).total_seconds()
+
+        def on_replay_tick(stats: ReplayStats) -> Awaitable[None] | None:
+            return tick("replaying", stats)
+
+        stats = await driver.replay(
+            events, opens_in=opens_in, speed=options.speed, on_tick=on_replay_tick
+        )
+        await tick("reading the report")
+        status, report = await driver.request(
+            "GET", f"/api/v1/launches/{spec.slug}/report", headers=admin
+        )
+        if status != 200:
+            raise RuntimeError(f"the server refused the report: {status} {report}")
+
+    checks = milestone_checks(scenario, options, report)
+    return RehearsalResult(spec.slug, options, opens_at, len(registered), stats, report, checks)
+
+
+def milestone_checks(
+    scenario: Scenario, options: RehearsalOptions, report: dict[str, Any]
+) -> list[MilestoneCheck]:
+    """Each reached scenario milestone (times scale) beside the stored figure at that time."""
+    stored = {round(m["after_seconds"]): m for m in report["milestones"]}
+    checks = []
+    series: list[tuple[str, tuple[Milestone, ...]]] = [
+        ("orders", scaled_milestones(scenario, options.scale)),
+        ("locked", scaled_locks(scenario, options.scale)),
+    ]
+    for kind, milestones in series:
+        for milestone in milestones:
+            at = stored.get(round(milestone.after_seconds))
+            if milestone.after_seconds > options.until or at is None:
+                continue
+            checks.append(MilestoneCheck(kind, milestone.after_seconds, milestone.orders, at[kind]))
+    return checks
+
+
+async def _clock_skew(driver: LoadDriver) -> timedelta:
+    """The server's clock minus ours, so the opening minute is the server's."""
+    before = datetime.now(UTC)
+    status, answer = await driver.request("GET", "/api/v1/time")
+    after = datetime.now(UTC)
+    if status != 200:
+        return timedelta(0)
+    server = datetime.fromisoformat(answer["now"])
+    return server - (before + (after - before) / 2)
+
+
+async def _import(
+    driver: LoadDriver,
+    slug: str,
+    registered: list[SimCustomer],
+    opens_at: datetime,
+    admin: dict[str, str],
+) -> None:
+    """Send the registrations (times relative to the opening) in NDJSON chunks."""
+    for start in range(0, len(registered), IMPORT_CHUNK):
+        lines = [
+            msgspec.json.encode(
+                {
+                    "customer": customer.id,
+                    "registered_at": opens_at + timedelta(seconds=customer.registered_at or 0.0),
+                    "profile": customer.profile,
+                }
+            )
+            for customer in registered[start : start + IMPORT_CHUNK]
+        ]
+        status, answer = await driver.request(
+            "POST",
+            f"/api/v1/launches/{slug}/interest/import",
+            raw=b"\n".join(lines),
+            headers={**admin, "Content-Type": "application/x-ndjson"},
+        )
+        if status != 200 or answer["rejected_count"]:
+            raise RuntimeError(f"the interest import failed: {status} {answer}")
