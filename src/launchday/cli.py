@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from launchday.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from launchday.sim.rehearsal import RehearsalOptions
 from launchday.server import serve_app
 
 app = typer.Typer(
@@ -62,24 +64,152 @@ def token(
     typer.echo(mint_customer_token(settings.secret, customer, utc_now(), timedelta(hours=hours)))
 
 
+ScenarioOption = Annotated[
+    str, typer.Option("--scenario", help="A packaged scenario (yu7-2025, su7-2024) or a TOML file")
+]
+SpeedOption = Annotated[
+    float | None,
+    typer.Option(help="The launch clock's time_scale (default: the span in about 90 s)"),
+]
+ScaleOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Multiplies orders, locks, interest and limited stock (default: fits the machine)"
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(help="Launch time to replay after opening, e.g. 3m, 1h (default: last milestone)"),
+]
+SeedOption = Annotated[
+    int, typer.Option(help="Seed of the simulated crowd (same seed, same replay)")
+]
+
+
+def _options(
+    scenario: str,
+    speed: float | None,
+    scale: float | None,
+    until: str | None,
+    seed: int,
+    slug: str | None = None,
+) -> RehearsalOptions:
+    """Rehearsal options from the command line, or a clear message and exit status 2."""
+    from launchday.sim.rehearsal import plan_options
+    from launchday.sim.scenario import ScenarioError, load_scenario, parse_duration
+
+    try:
+        loaded = load_scenario(scenario)
+        span = parse_duration(until) if until else None
+        return plan_options(loaded, speed=speed, scale=scale, until=span, seed=seed, slug=slug)
+    except (ScenarioError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Directory for the database and outputs")] = Path(
+    scenario: ScenarioOption = "yu7-2025",
+    speed: SpeedOption = None,
+    scale: ScaleOption = None,
+    until: UntilOption = None,
+    seed: SeedOption = 1,
+    out: Annotated[Path, typer.Option(help="Where the database and report.json go")] = Path(
         "launchday-demo"
     ),
-    port: Annotated[int, typer.Option(help="Port (0 = any free port)")] = 0,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    scenario: Annotated[str, typer.Option(help="Packaged scenario name or TOML file")] = "yu7-2025",
+    port: Annotated[int, typer.Option(help="Port of the embedded server (0: any free one)")] = 0,
+    keep_serving: Annotated[
+        bool, typer.Option("--keep-serving", help="Keep the server up after the replay")
+    ] = False,
 ) -> None:
-    """Serve a sample launch, open for orders now, and show how to order with curl."""
-    from launchday.demo import run_sample_server
+    """Rehearse a real launch against an embedded server and report how it held."""
+    from launchday.rehearse_cli import (
+        ServerProcess,
+        demo_credentials,
+        fresh_database,
+        print_how_to_order,
+        run_rehearsal,
+        write_report,
+    )
+    from launchday.sim.scenario import variant_deposit
 
+    options = _options(scenario, speed, scale, until, seed)
     out.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
-    env = dict(os.environ)
-    env.pop("LAUNCHDAY_DB", None)
-    settings = load_settings(db_url, env)
-    run_sample_server(settings, host, port or free_port(host), scenario, console)
+    fresh_database(db_url)
+    admin_key, secret = demo_credentials()
+    server = ServerProcess(db_url, port or free_port(), admin_key, secret)
+    try:
+        server.wait_until_healthy()
+        console.print(
+            f"{options.scenario.name}: replaying {options.until:g} s of launch time"
+            f" at x{options.speed:g}, scale {options.scale:g}, against {server.base_url}"
+        )
+        result = run_rehearsal(console, server.base_url, admin_key, secret, options)
+        path = write_report(result, out)
+        console.print(f"report: {path}")
+        if keep_serving:
+            variant = options.scenario.variants[0]
+            print_how_to_order(
+                console,
+                server.base_url,
+                result.slug,
+                variant.sku,
+                variant_deposit(options.scenario, variant).refundable_hours,
+                admin_key,
+                secret,
+            )
+            server.process.wait()
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        server.stop()
+    for problem in result.problems:
+        console.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="Base URL of a running launchday server")],
+    admin_key: Annotated[
+        str, typer.Option(envvar="LAUNCHDAY_ADMIN_KEY", help="The server's admin key")
+    ],
+    scenario: ScenarioOption = "yu7-2025",
+    secret: Annotated[
+        str | None,
+        typer.Option(envvar="LAUNCHDAY_SECRET", help="The token secret, to sign customer tokens"),
+    ] = None,
+    speed: SpeedOption = None,
+    scale: ScaleOption = None,
+    until: UntilOption = None,
+    seed: SeedOption = 1,
+    slug: Annotated[
+        str | None,
+        typer.Option(help="Slug of the rehearsal launch (default: SCENARIO-rYYYYMMDD-HHMMSS)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write report.json here")] = None,
+) -> None:
+    """Replay a scenario against a server that is already running."""
+    from launchday.rehearse_cli import run_rehearsal, write_report
+
+    if not secret:
+        console.print("[red]customers need tokens: pass --secret or set LAUNCHDAY_SECRET[/red]")
+        raise typer.Exit(2)
+    chosen = slug or None
+    options = _options(scenario, speed, scale, until, seed, chosen)
+    if chosen is None:
+        # A server may hold earlier rehearsals of the same scenario: give this one its own slug.
+        from dataclasses import replace
+
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        options = replace(options, slug=f"{options.scenario.slug}-r{stamp}")
+    result = run_rehearsal(console, url, admin_key, secret.encode(), options)
+    if out is not None:
+        console.print(f"report: {write_report(result, out)}")
+    for problem in result.problems:
+        console.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1 if result.problems else 0)
 
 
 def load_settings(db: str | None, env: dict[str, str] | None = None) -> Settings:

@@ -102,8 +102,46 @@ class ServerProcess:
                 self.process.wait()
 
 
+def fresh_database(db_url: str) -> None:
+    """Remove a previous demo's database files so every demo starts empty."""
+    path = Path(sqlite_path(db_url))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def demo_credentials() -> tuple[str, bytes]:
     """The admin key and secret of a demo: from the environment, else fresh ones."""
     admin_key = os.environ.get("LAUNCHDAY_ADMIN_KEY") or secrets.token_urlsafe(24)
     secret = (os.environ.get("LAUNCHDAY_SECRET") or secrets.token_urlsafe(32)).encode()
     return admin_key, secret
+
+
+def print_how_to_order(
+    console: Console, base: str, slug: str, sku: str, hours: float, admin_key: str, secret: bytes
+) -> None:
+    """The curl commands to take part by hand: plain lines that paste into a shell as they are."""
+    token = mint_customer_token(secret, "c-by-hand", datetime.now(UTC), timedelta(days=1))
+    bearer = '-H "Authorization: Bearer $TOKEN"'
+    lines = [
+        f"{base} keeps serving; admin key: {admin_key}",
+        "",
+        "# the launch, its variants and live counts",
+        f"curl -s {base}/api/v1/launches/{slug}",
+        "",
+        "# place an order as customer c-by-hand",
+        f"TOKEN={token}",
+        f"curl -s -X POST {base}/api/v1/launches/{slug}/orders \\",
+        '  -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: first-try" \\',
+        f"  -H 'Content-Type: application/json' -d '{{\"sku\": \"{sku}\"}}'",
+        "",
+        f"# read it, or cancel inside the {hours:g}-hour window (ID: from the answer)",
+        f"curl -s {base}/api/v1/orders/ID {bearer}",
+        f"curl -s -X POST {base}/api/v1/orders/ID/cancel {bearer}",
+        "",
+        f'# the report: curl -s {base}/api/v1/launches/{slug}/report -H "Authorization: Bearer'
+        f' {admin_key}"',
+        f"# the API: {base}/openapi.json    metrics: {base}/metrics",
+        "",
+        "Ctrl-C stops the server.",
+    ]
+    console.print("\n".join(lines), soft_wrap=True, markup=False, highlight=False)

@@ -41,7 +41,9 @@ US: Final = 1_000_000
 STANDARD_MILESTONES: Final = (60, 120, 180, 600, 3600, 64_800, 86_400, 259_200, 604_800)
 # How far each series reaches after opening. A per-second series of a week would be
 # 604,801 numbers in every report; the first hour is where seconds matter, and the
-# per-minute series carries on from there for the week the milestones cover.
+# per-minute series carries on from there for the week the milestones cover. The
+# per-minute series sums the per-second one over the first span, so that span must be
+# a whole number of minutes, and no longer than the per-minute one.
 SECOND_SERIES_SECONDS: Final = 3600
 MINUTE_SERIES_SECONDS: Final = 604_800
 
@@ -157,9 +159,11 @@ class Comparison(msgspec.Struct, **_OUT):
     after each launch's `interest_opens_at`: the window is this launch's, from its
     `interest_opens_at` to its opening (or to the report time, if earlier), and each
     launch counts the registrations made by its own `interest_opens_at` plus that
-    window (`interest_window_seconds`). When either launch has no `interest_opens_at`,
-    there is no common start to align on, so whole registration counts are compared
-    and `interest_window_seconds` is None.
+    window (`interest_window_seconds`), up to its own current time. When either launch
+    has no `interest_opens_at` there is no common start to align on, so the whole
+    counts are compared (this launch's by the report time, the other's by its current
+    time) and `interest_window_seconds` is None. `registrations` and
+    `other_registrations` are the two counts compared.
     """
 
     launch: str
@@ -333,11 +337,13 @@ def profile_shares(
 
 
 def interest_mix(tally: ProfileTally) -> InterestMix:
+    """Who registered interest, from their answers."""
     first_car, new_to_brand, apple, answered = profile_shares(tally)
     return InterestMix(tally.count, first_car, new_to_brand, apple, answered)
 
 
 def buyer_mix(tally: ProfileTally) -> BuyerMix:
+    """Who placed the orders, from their (or their registrations') answers."""
     first_car, new_to_brand, apple, answered = profile_shares(tally)
     return BuyerMix(tally.count, tally.registered, first_car, new_to_brand, apple, answered)
 

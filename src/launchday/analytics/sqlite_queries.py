@@ -2,20 +2,25 @@
 
 Every query is set-based: SQLite counts, Python only names the numbers. Each takes
 the launch time `t` (integer microseconds, the storage form) the figures are for and
-reads the status an order had then (see `launchday.analytics.report` for the rules):
+reads the status each order had then (the rules are in `launchday.analytics.report`):
 
-    cancelled at t   cancelled_at_us <= t
-    locked at t      status != 'cancelled' AND coalesce(locked_at_us, refundable_until_us) <= t
+    placed by t      placed_at_us <= t
+    cancelled by t   cancelled_at_us <= t
+    locked by t      status != 'cancelled' AND coalesce(locked_at_us, refundable_until_us) <= t
 
-A cancelled order never has a lock time (it can only be cancelled while reserved,
-inside its window, and is never locked afterwards), so the first rule needs no lock
-test and the second needs only the stored status. A reservation whose window has
-passed is locked by the second rule without anything having been written.
+An order can be cancelled only while reserved, so a cancelled order never had a lock
+time: the stored status alone keeps it out of the locked counts at every `t`, and a
+reservation whose window has passed counts as locked without anything written.
 
-Counts of orders placed by a time use the index `orders_by_launch_time (launch_id,
-placed_at_us)` alone (a covering range count); everything that needs an order's
-status, SKU or profile reads its rows through the same index, in placement order,
-which is also the table's (rowid) order.
+Where the time is, the counts are read from indexes alone:
+
+- orders placed by a time: `orders_by_launch_time (launch_id, placed_at_us)`;
+- orders locked and cancelled by a time: the two partial indexes of `REPORT_INDEXES`,
+  when the schema has them. Without them the same counts come from one pass over
+  the orders, which is slower but gives the same figures.
+
+Everything else (status by SKU, profiles) needs the order rows: one pass reads them
+through `orders_by_launch_time`, in placement order, which is also the table's order.
 """
 
 from __future__ import annotations
@@ -52,16 +57,33 @@ from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.domain.launch import Launch
 from launchday.schemas import LaunchSpec, launch_from_spec
 
+# The indexes that make locks and cancellations at the milestones index-only counts.
+# Both are small to keep: the first has one integer entry per live order, and the
+# second only an entry per cancelled order (none is written when an order is placed).
+# Their expressions and WHERE clauses must stay exactly as the queries below write
+# them, or SQLite will not use them.
+REPORT_INDEXES: Final = {
+    "orders_by_launch_lock": (
+        "CREATE INDEX orders_by_launch_lock ON orders"
+        " (launch_id, coalesce(locked_at_us, refundable_until_us))"
+        " WHERE status != 'cancelled'"
+    ),
+    "orders_by_launch_cancel": (
+        "CREATE INDEX orders_by_launch_cancel ON orders"
+        " (launch_id, cancelled_at_us, refund_amount)"
+        " WHERE cancelled_at_us IS NOT NULL"
+    ),
+}
+
+_LOCK_TIME: Final = "coalesce(locked_at_us, refundable_until_us)"
+_LIVE: Final = "status != 'cancelled'"
 # Below any stored time: the open lower bound of the first interval.
 _BEFORE_ALL: Final = -(2**63)
-_LOCKED_BY = "status != 'cancelled' AND coalesce(locked_at_us, refundable_until_us) <= {t}"
-
-assert SECOND_SERIES_SECONDS % 60 == 0 <= SECOND_SERIES_SECONDS <= MINUTE_SERIES_SECONDS
 
 
 @contextmanager
 def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the report's queries in one read transaction, so its figures agree.
+    """Run the report's queries in one read transaction, so that its figures agree.
 
     In WAL mode a read transaction sees the last commit before its first read and
     nothing after, however long the writer keeps going. If the caller already holds
@@ -74,7 +96,7 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.execute("ROLLBACK")  # nothing was written; ends the snapshot
+        conn.execute("ROLLBACK")  # nothing was written: this only ends the snapshot
 
 
 def load_launch(conn: sqlite3.Connection, slug: str, *, field: str = "slug") -> tuple[int, Launch]:
@@ -86,46 +108,102 @@ def load_launch(conn: sqlite3.Connection, slug: str, *, field: str = "slug") -> 
     return int(row[0]), launch_from_spec(spec)
 
 
-def order_tally(
-    conn: sqlite3.Connection, launch_id: int, skus: Sequence[str], t: int
-) -> OrderTally:
-    """Orders placed by `t`: totals by status at `t`, by SKU, locks by kind, refunds."""
-    by_sku = ", ".join(f"count(*) FILTER (WHERE sku = :sku{n})" for n in range(len(skus)))
-    row = conn.execute(
-        f"""
-        SELECT
-            count(*),
-            count(*) FILTER (WHERE cancelled_at_us <= :t),
-            coalesce(sum(refund_amount) FILTER (WHERE cancelled_at_us <= :t), 0),
-            count(*) FILTER (WHERE status != 'cancelled' AND locked_at_us = placed_at_us),
-            count(*) FILTER (WHERE status != 'cancelled'
-                             AND locked_at_us > placed_at_us AND locked_at_us <= :t),
-            count(*) FILTER (WHERE status != 'cancelled'
-                             AND locked_at_us IS NULL AND refundable_until_us <= :t),
-            coalesce(sum(deposit_amount) FILTER (WHERE {_LOCKED_BY.format(t=":t")}), 0)
-            {", " + by_sku if skus else ""}
-        FROM orders
-        WHERE launch_id = :launch AND placed_at_us <= :t
-        """,
-        {"launch": launch_id, "t": t, **{f"sku{n}": sku for n, sku in enumerate(skus)}},
+def has_report_indexes(conn: sqlite3.Connection) -> bool:
+    """Whether the schema has every index of `REPORT_INDEXES`."""
+    names = tuple(REPORT_INDEXES)
+    rows = conn.execute(
+        f"SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+        f" AND name IN ({', '.join('?' * len(names))})",
+        names,
     ).fetchone()
-    return OrderTally(
-        total=row[0],
-        cancelled=row[1],
-        refunded_amount=row[2],
-        locked_at_placement=row[3],
-        locked_early=row[4],
-        locked_window_ended=row[5],
-        locked_deposits=row[6],
-        by_sku=dict(zip(skus, row[7:], strict=True)),
+    return int(rows[0]) == len(names)
+
+
+# --- one pass over the orders ------------------------------------------------------
+
+# The three profile answers, as `count` (answered) and `FILTER` (yes) columns.
+_PROFILE_COLUMNS: Final = """
+    count({first_car}), count(*) FILTER (WHERE {first_car} = 1),
+    count({new_to_brand}), count(*) FILTER (WHERE {new_to_brand} = 1),
+    count({phone}), count(*) FILTER (WHERE {phone} = 'ios')
+"""
+
+
+def _profile(row: Sequence[Any], registered: int = 0) -> ProfileTally:
+    """A profile tally from `count(*)` followed by the `_PROFILE_COLUMNS`."""
+    return ProfileTally(
+        count=row[0],
+        first_car_answered=row[1],
+        first_car_yes=row[2],
+        new_to_brand_answered=row[3],
+        new_to_brand_yes=row[4],
+        phone_answered=row[5],
+        ios=row[6],
+        registered=registered,
     )
 
 
-def orders_by(conn: sqlite3.Connection, launch_id: int, times: Sequence[int]) -> list[int]:
-    """Orders placed at or before each of `times` (ascending), cancelled ones included.
+def order_pass(
+    conn: sqlite3.Connection, launch_id: int, skus: Sequence[str], t: int
+) -> tuple[OrderTally, ProfileTally]:
+    """Orders placed by `t`, in one pass: by status at `t` and by SKU, and their buyers.
 
-    One covering range count per interval between consecutive times, summed: the
-    index entries are read once in all, however many times are asked for.
+    Locks are split by how they happened: at placement (a zero-hour window), early
+    (by the buyer, inside the window) or when the window ended. A buyer's answer is
+    the order's own, else (field by field, `coalesce`) that of the customer's
+    registration of interest, if the customer had registered by `t`.
+    """
+    by_sku = "".join(f", count(*) FILTER (WHERE o.sku = :sku{n})" for n in range(len(skus)))
+    buyers = _PROFILE_COLUMNS.format(
+        first_car="coalesce(o.first_car_with_brand, i.first_car_with_brand)",
+        new_to_brand="coalesce(o.new_to_brand, i.new_to_brand)",
+        phone="coalesce(o.phone, i.phone)",
+    )
+    row = conn.execute(
+        f"""
+        SELECT
+            count(*), {buyers}, count(i.customer),
+            count(*) FILTER (WHERE o.cancelled_at_us <= :t),
+            coalesce(sum(o.refund_amount) FILTER (WHERE o.cancelled_at_us <= :t), 0),
+            count(*) FILTER (WHERE o.status != 'cancelled' AND o.locked_at_us = o.placed_at_us),
+            count(*) FILTER (WHERE o.status != 'cancelled'
+                             AND o.locked_at_us > o.placed_at_us AND o.locked_at_us <= :t),
+            count(*) FILTER (WHERE o.status != 'cancelled'
+                             AND o.locked_at_us IS NULL AND o.refundable_until_us <= :t),
+            coalesce(sum(o.deposit_amount) FILTER (
+                WHERE o.status != 'cancelled'
+                AND coalesce(o.locked_at_us, o.refundable_until_us) <= :t), 0)
+            {by_sku}
+        FROM orders o
+        LEFT JOIN interest i
+            ON i.launch_id = o.launch_id AND i.customer = o.customer AND i.registered_at_us <= :t
+        WHERE o.launch_id = :launch AND o.placed_at_us <= :t
+        """,
+        {"launch": launch_id, "t": t, **{f"sku{n}": sku for n, sku in enumerate(skus)}},
+    ).fetchone()
+    tally = OrderTally(
+        total=row[0],
+        cancelled=row[8],
+        refunded_amount=row[9],
+        locked_at_placement=row[10],
+        locked_early=row[11],
+        locked_window_ended=row[12],
+        locked_deposits=row[13],
+        by_sku=dict(zip(skus, row[14:], strict=True)),
+    )
+    return tally, _profile(row, registered=row[7])
+
+
+# --- cumulative counts at times ----------------------------------------------------
+
+
+def _counts_by(
+    conn: sqlite3.Connection, launch_id: int, times: Sequence[int], column: str, where: str = ""
+) -> list[int]:
+    """Orders whose `column` is at or before each of `times` (ascending).
+
+    One range count per interval between consecutive times, summed: with an index on
+    (launch_id, column) the entries are read once in all, however many times there are.
     """
     if not times:
         return []
@@ -138,7 +216,7 @@ def orders_by(conn: sqlite3.Connection, launch_id: int, times: Sequence[int]) ->
         f"""
         WITH bounds(n, lo, hi) AS (VALUES {values})
         SELECT (SELECT count(*) FROM orders
-                WHERE launch_id = :launch AND placed_at_us > lo AND placed_at_us <= hi)
+                WHERE launch_id = :launch {where} AND {column} > lo AND {column} <= hi)
         FROM bounds ORDER BY n
         """,
         params,
@@ -146,14 +224,27 @@ def orders_by(conn: sqlite3.Connection, launch_id: int, times: Sequence[int]) ->
     return cumulative(row[0] for row in rows)
 
 
+def orders_by(conn: sqlite3.Connection, launch_id: int, times: Sequence[int]) -> list[int]:
+    """Orders placed at or before each of `times` (ascending), cancelled ones included."""
+    return _counts_by(conn, launch_id, times, "placed_at_us")
+
+
 def locked_and_cancelled_by(
-    conn: sqlite3.Connection, launch_id: int, times: Sequence[int]
+    conn: sqlite3.Connection, launch_id: int, times: Sequence[int], *, indexed: bool
 ) -> list[tuple[int, int]]:
-    """(locked, cancelled) at each of `times` (ascending), in one pass over the orders."""
+    """(locked, cancelled) at each of `times` (ascending).
+
+    With the `REPORT_INDEXES` (`indexed`), range counts on them; without, one pass over
+    the orders placed by the last time, counting each time in its own column.
+    """
     if not times:
         return []
+    if indexed:
+        locked = _counts_by(conn, launch_id, times, _LOCK_TIME, f"AND {_LIVE}")
+        cancelled = _counts_by(conn, launch_id, times, "cancelled_at_us")
+        return list(zip(locked, cancelled, strict=True))
     columns = ", ".join(
-        f"count(*) FILTER (WHERE {_LOCKED_BY.format(t=f':t{n}')}),"
+        f"count(*) FILTER (WHERE {_LIVE} AND {_LOCK_TIME} <= :t{n}),"
         f" count(*) FILTER (WHERE cancelled_at_us <= :t{n})"
         for n in range(len(times))
     )
@@ -166,16 +257,24 @@ def locked_and_cancelled_by(
 
 
 def points_at(
-    conn: sqlite3.Connection, launch_id: int, opens_us: int, offsets: Sequence[int]
+    conn: sqlite3.Connection,
+    launch_id: int,
+    opens_us: int,
+    offsets: Sequence[int],
+    *,
+    indexed: bool,
 ) -> list[PointTally]:
     """Cumulative orders, locks and cancellations at each offset (seconds, ascending)."""
     times = [opens_us + offset * US for offset in offsets]
-    orders = orders_by(conn, launch_id, times)
-    states = locked_and_cancelled_by(conn, launch_id, times)
+    placed = orders_by(conn, launch_id, times)
+    states = locked_and_cancelled_by(conn, launch_id, times, indexed=indexed)
     return [
-        PointTally(offset, placed, locked, cancelled)
-        for offset, placed, (locked, cancelled) in zip(offsets, orders, states, strict=True)
+        PointTally(offset, orders, locked, cancelled)
+        for offset, orders, (locked, cancelled) in zip(offsets, placed, states, strict=True)
     ]
+
+
+# --- series ------------------------------------------------------------------------
 
 
 def series_buckets(
@@ -188,8 +287,8 @@ def series_buckets(
 ) -> dict[int, int]:
     """Orders placed in (after, until], by right-closed step after opening.
 
-    Bucket k holds orders placed in (k - 1, k] steps after opening; bucket 0 those
-    placed at the opening instant.
+    Bucket k holds the orders placed in (k - 1, k] steps after opening, and bucket 0
+    those placed at the opening instant. Read from `orders_by_launch_time` alone.
     """
     if until <= after:
         return {}
@@ -211,14 +310,14 @@ def order_series(
 ) -> tuple[list[int], list[int]]:
     """Orders per second (the first hour) and per minute (the first week) up to `t`.
 
-    The per-minute series reuses the per-second counts for the first hour and asks
-    only for what comes after it.
+    The per-minute series adds up the per-second counts for the first hour and asks
+    the database only for what came after it.
     """
     elapsed = t - opens_us
     second_end = opens_us + SECOND_SERIES_SECONDS * US
+    minute_end = opens_us + MINUTE_SERIES_SECONDS * US
     seconds = series_buckets(conn, launch_id, opens_us, 1, opens_us - 1, min(t, second_end))
     per_second = dense_series(seconds, series_length(elapsed, 1, SECOND_SERIES_SECONDS))
-    minute_end = opens_us + MINUTE_SERIES_SECONDS * US
     later = series_buckets(conn, launch_id, opens_us, 60, second_end, min(t, minute_end))
     per_minute = rebin(per_second, 60)
     length = series_length(elapsed, 60, MINUTE_SERIES_SECONDS)
@@ -226,25 +325,7 @@ def order_series(
     return per_second, per_minute
 
 
-_PROFILE_COLUMNS = """
-    count({first_car}), count(*) FILTER (WHERE {first_car} = 1),
-    count({new_to_brand}), count(*) FILTER (WHERE {new_to_brand} = 1),
-    count({phone}), count(*) FILTER (WHERE {phone} = 'ios')
-"""
-
-
-def _profile(row: Sequence[Any], registered: int = 0) -> ProfileTally:
-    """A profile tally from `count(*)` followed by the `_PROFILE_COLUMNS`."""
-    return ProfileTally(
-        count=row[0],
-        first_car_answered=row[1],
-        first_car_yes=row[2],
-        new_to_brand_answered=row[3],
-        new_to_brand_yes=row[4],
-        phone_answered=row[5],
-        ios=row[6],
-        registered=registered,
-    )
+# --- interest ----------------------------------------------------------------------
 
 
 def interest_tally(
@@ -274,33 +355,7 @@ def registrations_by(conn: sqlite3.Connection, launch_id: int, t: int) -> int:
     return int(row[0])
 
 
-def buyer_tally(conn: sqlite3.Connection, launch_id: int, t: int) -> ProfileTally:
-    """Answers of the buyers of the orders placed by `t`, one per order.
-
-    Each answer is the order's own, else (field by field) that of its customer's
-    registration of interest, if the customer had registered by `t`.
-    """
-    columns = _PROFILE_COLUMNS.format(
-        **{
-            key: f"coalesce(o.{column}, i.{column})"
-            for key, column in (
-                ("first_car", "first_car_with_brand"),
-                ("new_to_brand", "new_to_brand"),
-                ("phone", "phone"),
-            )
-        }
-    )
-    row = conn.execute(
-        f"""
-        SELECT count(*), {columns}, count(i.customer)
-        FROM orders o
-        LEFT JOIN interest i
-            ON i.launch_id = o.launch_id AND i.customer = o.customer AND i.registered_at_us <= :t
-        WHERE o.launch_id = :launch AND o.placed_at_us <= :t
-        """,
-        {"launch": launch_id, "t": t},
-    ).fetchone()
-    return _profile(row, registered=row[7])
+# --- the report --------------------------------------------------------------------
 
 
 def other_launch(
@@ -310,12 +365,12 @@ def other_launch(
     offsets: Sequence[int],
     window_us: int | None,
 ) -> tuple[OtherLaunch, bool]:
-    """What a comparison needs of launch `slug` at real time `now`.
+    """What a comparison needs of launch `slug`, as of its own clock at real time `now`.
 
-    Orders at each of `offsets` it has reached; registrations within `window_us` of
-    its `interest_opens_at`, or all of them when the window cannot be aligned (no
-    window, or the other launch has no `interest_opens_at`). The flag says whether the
-    window was used.
+    Its orders at each of `offsets` it has reached, and its registrations by its
+    `interest_opens_at` plus `window_us`; or all its registrations when the window
+    cannot be aligned (`window_us` is None, or it has no `interest_opens_at`). The flag
+    says whether the window was used.
     """
     other_id, other = load_launch(conn, slug, field="compare")
     t = to_micros(other.clock(now))
@@ -345,8 +400,9 @@ def build_report(
     at `time_scale` 60 reports an hour after opening one real minute after it. An `at`
     past the launch's current time is clamped to it (the report's `as_of` says which
     time was used): the future has no orders yet. `compare` names a launch to compare
-    with, on time since each one opened (see `Comparison`). Raises NotFound for an
-    unknown slug (field `slug` or `compare`), ValidationFailed for a naive time.
+    with, on time since each one opened (see `Comparison`). All queries read one
+    snapshot. Raises NotFound for an unknown launch (field `slug` or `compare`) and
+    ValidationFailed for a time without a time zone.
     """
     for name, value in (("now", now), ("at", at)):
         if value is not None and value.tzinfo is None:
@@ -363,18 +419,19 @@ def build_report(
         if window_us is not None and launch.interest_opens_at is not None:
             window_end = to_micros(launch.interest_opens_at) + window_us
         interest = interest_tally(conn, launch_id, t, window_end)
+        orders, buyers = order_pass(conn, launch_id, [v.sku for v in launch.variants], t)
         per_second, per_minute = order_series(conn, launch_id, opens_us, t)
-        points = points_at(conn, launch_id, opens_us, offsets)
+        points = points_at(conn, launch_id, opens_us, offsets, indexed=has_report_indexes(conn))
         report = assemble_report(
             launch,
             as_of=as_of,
             generated_at=now,
-            orders=order_tally(conn, launch_id, [v.sku for v in launch.variants], t),
+            orders=orders,
             points=points,
             per_second=per_second,
             per_minute=per_minute,
             interest=interest.profile,
-            buyers=buyer_tally(conn, launch_id, t),
+            buyers=buyers,
         )
         if compare is None:
             return report

@@ -12,10 +12,13 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 import msgspec
 
 from launchday import __version__
+from launchday.analytics.report import Report
+from launchday.analytics.sqlite_queries import build_report
 from launchday.api.auth import Authenticator
 from launchday.api.errors import STATUS_OF_CODE, ApiError, error_body
 from launchday.api.metrics import Metrics
@@ -361,6 +364,17 @@ class App:
         launch = self.service.launch(order.launch)
         return json_response(200, _encode(order_out(order, launch, self.clock())))
 
+    async def report(self, request: Request) -> Response:
+        self.auth.admin(request.headers.get("authorization"))
+        slug = request.params["slug"]
+        query = parse_qs(request.query)
+        compare = query.get("compare", [None])[-1]
+        now = self.clock()
+        report = await self.store.read_in_thread(
+            lambda conn: build_report(conn, slug, compare=compare, now=now)
+        )
+        return json_response(200, _encode(report))
+
     async def server_time(self, request: Request) -> Response:
         return json_response(200, _encode(ServerTime(rfc3339(self.clock()))))
 
@@ -540,6 +554,20 @@ class App:
                 OrderOut,
                 200,
                 (*order_errors, "locked"),
+            ),
+            Route(
+                "GET",
+                "/api/v1/launches/{slug}/report",
+                self.report,
+                "launch_report",
+                "The launch report (launch time): totals, milestones, per-second series,"
+                " interest and buyer composition; ?compare=OTHER adds ratios against another"
+                " launch aligned on time since opening",
+                "admin",
+                None,
+                Report,
+                200,
+                ("unauthenticated", "forbidden", "not_found"),
             ),
             Route(
                 "GET",

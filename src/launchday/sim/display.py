@@ -98,11 +98,13 @@ def summary_lines(result: RehearsalResult) -> list[str]:
         f" {result.registrations:,} registrations imported,"
         f" {stats.orders_acked:,} orders acknowledged, {result.stored_orders:,} stored,"
         f" {stats.locks:,} early locks, {stats.cancels:,} cancellations,"
-        f" {stats.fallbacks:,} buyers switched variant after sold_out",
+        f" {stats.fallbacks:,} buyers switched variant after sold_out,"
+        f" {stats.skipped:,} locks or cancels skipped (order refused)",
     ]
     if result.kept_up:
         lines.append(
-            f"kept up with the schedule: p99 lag {stats.lag_quantile(0.99) * 1000:.0f} ms real"
+            f"kept up with the schedule: p99 lag {stats.lag_quantile(0.99) * 1000:.0f} ms real;"
+            f" sent {stats.lead * 1000:.1f} ms early to offset the time to reach the server"
         )
     else:
         lines.append(

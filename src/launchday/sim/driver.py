@@ -9,6 +9,15 @@ Each action is due at `opens + at / speed` in real time. A scheduler releases ac
 when they fall due onto a queue that a fixed pool of workers drains; an action that a
 busy pool sends late counts as lag, and the replay reports its lag instead of
 drifting silently.
+
+What the scenario fixes is when orders reach the server, which stamps them on arrival;
+a request takes a few milliseconds to get there and be stamped, and a rehearsal's speed
+multiplies that into launch seconds (5 ms at x1000 is 5 launch seconds). So the driver
+sends each action early by `lead`: it reads every acknowledged order's `placed_at`,
+compares it with the time the scenario gave that order, and moves `lead` by the mean
+of the recent residuals (an integral controller, bounded by MAX_LEAD_SECONDS). The
+mean, not the median: how many orders cross a milestone the wrong way is the rate
+there times the mean delay, so that is the figure to bring to zero.
 """
 
 from __future__ import annotations
@@ -18,12 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import msgspec
 
-from launchday.sim.customers import Event
+from launchday.sim.customers import Event, PlannedOrder, SimCustomer
 
 _encode = msgspec.json.encode
 # Retries for an order refused as overloaded (429/503) or cut off by the network. The
@@ -31,6 +41,9 @@ _encode = msgspec.json.encode
 MAX_ATTEMPTS = 6
 # An action sent later than this after its due time (real seconds) counts as late.
 LATE_AFTER_SECONDS = 0.5
+# Bounds of the send-early correction, and how many residuals each step of it reads.
+MAX_LEAD_SECONDS = 0.1
+LEAD_SAMPLES = 64
 
 
 @dataclass
@@ -53,6 +66,7 @@ class ReplayStats:
     lags: list[float] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     launch_elapsed: float = 0.0
+    lead: float = 0.0  # seconds each action is sent early to arrive on time (see module)
 
     def lag_quantile(self, q: float) -> float:
         """The q-quantile of how late actions were sent, in real seconds."""
@@ -80,7 +94,7 @@ class LoadDriver:
         slug: str,
         token_for: Callable[[str], str],
         *,
-        connections: int = 256,
+        connections: int = 64,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.slug = slug
@@ -88,8 +102,13 @@ class LoadDriver:
         self._tokens: dict[str, str] = {}
         self.connections = connections
         self.order_ids: dict[str, str] = {}
+        # Orders sent but not yet answered: a lock or cancel due meanwhile waits for them.
+        self._in_flight: dict[str, asyncio.Event] = {}
         self.stats = ReplayStats()
         self._session: aiohttp.ClientSession | None = None
+        self._opens_at: datetime | None = None
+        self._speed = 1.0
+        self._residuals: list[float] = []
 
     async def __aenter__(self) -> LoadDriver:
         connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=None)
@@ -100,6 +119,18 @@ class LoadDriver:
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
             await self._session.close()
+
+    async def warm_up(self, customers: Iterable[str]) -> None:
+        """Open every connection and sign the first customers' tokens before the opening.
+
+        A browser crowd arrives with its connections and sessions already made; without
+        this the first second would be spent on TCP handshakes and signatures.
+        """
+        for customer in customers:
+            self._bearer(customer)
+        await asyncio.gather(
+            *(self.request("GET", "/api/v1/time") for _ in range(self.connections))
+        )
 
     def _bearer(self, customer: str) -> str:
         token = self._tokens.get(customer)
@@ -143,8 +174,10 @@ class LoadDriver:
             return status, msgspec.json.decode(payload) if payload else None
         return 599, {"error": {"code": "unreachable"}}
 
-    async def place(self, customer: str, sku: str, profile: Any | None, key: str) -> str:
-        """Place an order; returns its id or raises Refused."""
+    async def place(
+        self, customer: str, sku: str, profile: Any | None, key: str, at: float | None = None
+    ) -> str:
+        """Place an order due at launch second `at`; returns its id or raises Refused."""
         body: dict[str, Any] = {"sku": sku}
         if profile is not None:
             body["profile"] = profile
@@ -156,10 +189,26 @@ class LoadDriver:
         )
         if status != 201:
             raise Refused(status, _code(answer))
+        if at is not None and self._opens_at is not None:
+            placed = datetime.fromisoformat(answer["placed_at"])
+            self._correct_lead((placed - self._opens_at).total_seconds() - at)
         return str(answer["id"])
 
+    def _correct_lead(self, residual_launch_seconds: float) -> None:
+        """Move `lead` toward the delay between an order's due time and its stamp."""
+        residual = residual_launch_seconds / self._speed
+        # One stalled request must not swing the correction: clip each residual.
+        self._residuals.append(min(max(residual, -MAX_LEAD_SECONDS), MAX_LEAD_SECONDS))
+        if len(self._residuals) >= LEAD_SAMPLES:
+            step = sum(self._residuals) / len(self._residuals)
+            self._residuals.clear()
+            self.stats.lead = min(max(self.stats.lead + step, 0.0), MAX_LEAD_SECONDS)
+
     async def change(self, customer: str, action: str) -> None:
-        """Lock or cancel the customer's order."""
+        """Lock or cancel the customer's order (once the order itself has been answered)."""
+        answered = self._in_flight.get(customer)
+        if answered is not None:
+            await answered.wait()
         order_id = self.order_ids.get(customer)
         if order_id is None:
             self.stats.skipped += 1  # the order itself was refused: nothing to change
@@ -184,11 +233,19 @@ class LoadDriver:
             return
         planned = customer.order
         assert planned is not None
+        answered = self._in_flight[customer.id] = asyncio.Event()
+        try:
+            await self._order(customer, planned)
+        finally:
+            answered.set()
+            del self._in_flight[customer.id]
+
+    async def _order(self, customer: SimCustomer, planned: PlannedOrder) -> None:
         # A customer who registered interest already gave the profile; others give it now.
         profile = customer.profile if customer.registered_at is None else None
         try:
             self.order_ids[customer.id] = await self.place(
-                customer.id, planned.sku, profile, f"{customer.id}-order"
+                customer.id, planned.sku, profile, f"{customer.id}-order", planned.at
             )
         except Refused as refusal:
             self.stats.refusals[refusal.code] += 1
@@ -210,12 +267,15 @@ class LoadDriver:
         self,
         events: Iterable[Event],
         *,
+        opens_at: datetime,
         opens_in: float,
         speed: float,
         on_tick: Callable[[ReplayStats], Awaitable[None] | None] | None = None,
     ) -> ReplayStats:
-        """Replay `events` (sorted by launch seconds) with opening `opens_in` real seconds away."""
+        """Replay `events` (sorted by launch seconds); the launch opens `opens_in` seconds away."""
         opens = time.monotonic() + opens_in
+        self._opens_at = opens_at
+        self._speed = speed
         queue: asyncio.Queue[tuple[float, Event] | None] = asyncio.Queue()
         stats = self.stats
 
@@ -243,7 +303,7 @@ class LoadDriver:
         ticking = asyncio.create_task(ticker())
         try:
             for event in events:
-                due = opens + event.at / speed
+                due = opens + event.at / speed - stats.lead
                 delay = due - time.monotonic()
                 if delay > 0.001:
                     await asyncio.sleep(delay)

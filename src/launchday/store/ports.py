@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
@@ -113,6 +113,12 @@ class Store(Protocol):
 
     def pending_writes(self) -> int:
         """Writes queued but not yet committed (for overload control and metrics)."""
+
+    async def read_in_thread(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(connection)` on a read connection of its own in a worker thread.
+
+        For long reads such as reports, which must not hold up the event loop.
+        """
 
 
 class Overloaded(Exception):

@@ -427,6 +427,16 @@ class SQLiteStore:
     def pending_writes(self) -> int:
         return self._pending
 
+    async def read_in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            conn = connect(self.path, readonly=True)
+            try:
+                return fn(conn)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
     async def write(self, fn: Callable[[SQLiteWriteTx, datetime], T]) -> T:
         if self._pending >= self._max_pending:
             raise Overloaded()
