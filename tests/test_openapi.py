@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from launchday import schemas
+from launchday.analytics import report as analytics_report
 from launchday.api.app import App, create_app
 from launchday.api.errors import STATUS_OF_CODE
 from launchday.api.routing import PARAM_PATTERNS, Route
@@ -74,7 +75,8 @@ def required_fields(kind: type[msgspec.Struct]) -> set[str]:
 def wire_types() -> dict[str, type[msgspec.Struct]]:
     return {
         name: value
-        for name, value in vars(schemas).items()
+        for module in (schemas, analytics_report)
+        for name, value in vars(module).items()
         if isinstance(value, type) and issubclass(value, msgspec.Struct)
     }
 

@@ -61,7 +61,7 @@ class ByStatus(msgspec.Struct, **_OUT):
     cancelled: int
 
 
-class Orders(msgspec.Struct, **_OUT):
+class OrderTotals(msgspec.Struct, **_OUT):
     """Orders placed by the report time (cancelled ones included)."""
 
     total: int
@@ -69,7 +69,7 @@ class Orders(msgspec.Struct, **_OUT):
     by_sku: dict[str, int]
 
 
-class Locked(msgspec.Struct, **_OUT):
+class LockTotals(msgspec.Struct, **_OUT):
     """Orders locked by the report time, by how they locked, and the deposits they hold."""
 
     total: int
@@ -189,8 +189,8 @@ class Report(msgspec.Struct, **_OUT):
     as_of: str
     generated_at: str
     elapsed_seconds: int
-    orders: Orders
-    locked: Locked
+    orders: OrderTotals
+    locked: LockTotals
     cancellations: Cancellations
     milestones: list[Milestone]
     series: Series
@@ -409,14 +409,14 @@ def assemble_report(
         as_of=rfc3339(as_of),
         generated_at=rfc3339(generated_at),
         elapsed_seconds=elapsed_seconds(launch, as_of),
-        orders=Orders(
+        orders=OrderTotals(
             total=orders.total,
             by_status=ByStatus(
                 reserved=orders.total - locked - cancelled, locked=locked, cancelled=cancelled
             ),
             by_sku=by_sku,
         ),
-        locked=Locked(
+        locked=LockTotals(
             total=locked,
             at_placement=orders.locked_at_placement,
             early=orders.locked_early,

@@ -42,8 +42,8 @@ MAX_ATTEMPTS = 6
 # An action sent later than this after its due time (real seconds) counts as late.
 LATE_AFTER_SECONDS = 0.5
 # Bounds of the send-early correction, and how many residuals each step of it reads.
-MAX_LEAD_SECONDS = 0.1
-LEAD_SAMPLES = 64
+MAX_LEAD_SECONDS = 0.02
+LEAD_SAMPLES = 32
 
 
 @dataclass

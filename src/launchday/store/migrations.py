@@ -8,6 +8,24 @@ from __future__ import annotations
 
 import sqlite3
 
+# The indexes that make locks and cancellations at the milestones index-only counts.
+# Both are small to keep: the first has one integer entry per live order, and the
+# second only an entry per cancelled order (none is written when an order is placed).
+# Their expressions and WHERE clauses must stay exactly as the queries below write
+# them (launchday.analytics.sqlite_queries), or SQLite will not use them.
+REPORT_INDEXES: dict[str, str] = {
+    "orders_by_launch_lock": (
+        "CREATE INDEX orders_by_launch_lock ON orders"
+        " (launch_id, coalesce(locked_at_us, refundable_until_us))"
+        " WHERE status != 'cancelled'"
+    ),
+    "orders_by_launch_cancel": (
+        "CREATE INDEX orders_by_launch_cancel ON orders"
+        " (launch_id, cancelled_at_us, refund_amount)"
+        " WHERE cancelled_at_us IS NOT NULL"
+    ),
+}
+
 SQLITE_MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_core",
@@ -70,6 +88,7 @@ SQLITE_MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    ("0002_report_indexes", ";\n".join(REPORT_INDEXES.values())),
 ]
 
 

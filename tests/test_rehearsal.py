@@ -1,0 +1,109 @@
+"""End to end: a small scaled replay of each shipped scenario against a real server.
+
+Fidelity is read from the database, not from the client's counters: every scenario
+milestone (times scale) must be within 5% or 3 orders of the orders stored by then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from launchday.cli import free_port
+from launchday.domain.clock import to_micros
+from launchday.rehearse_cli import token_minter
+from launchday.sim.rehearsal import plan_options, plan_rehearsal, rehearse
+from launchday.sim.scenario import load_scenario, scaled_milestones, scaled_stock
+from tests.support import ADMIN_KEY, SECRET, start_server_process, wait_until_healthy
+
+# Small enough for CI, steep enough to exercise the opening burst and the sell-out.
+CASES = {
+    "yu7-2025": {"scale": 0.004, "speed": 60.0, "until": 600.0},
+    "su7-2024": {"scale": 0.02, "speed": 600.0, "until": 1620.0},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_scaled_replay_reproduces_every_milestone_in_the_database(
+    name: str, tmp_path: Path
+) -> None:
+    scenario = load_scenario(name)
+    options = plan_options(scenario, seed=7, **CASES[name])  # type: ignore[arg-type]
+    db = tmp_path / "launchday.db"
+    port = free_port()
+    server = start_server_process(db, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        result = asyncio.run(
+            rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options))
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert result.problems == []
+    opens_us = to_micros(result.opens_at)
+    with sqlite3.connect(db) as conn:
+        for milestone in scaled_milestones(scenario, options.scale):
+            if milestone.after_seconds > options.until:
+                continue
+            (stored,) = conn.execute(
+                "SELECT count(*) FROM orders WHERE placed_at_us <= ?",
+                (opens_us + int(milestone.after_seconds * 1_000_000),),
+            ).fetchone()
+            allowed = max(0.05 * milestone.orders, 3)
+            assert abs(stored - milestone.orders) <= allowed, (milestone, stored)
+        (total,) = conn.execute("SELECT count(*) FROM orders").fetchone()
+        assert total == result.stats.orders_acked
+        for variant in scenario.variants:
+            if variant.stock is None:
+                continue
+            (sold,) = conn.execute(
+                "SELECT count(*) FROM orders WHERE sku = ? AND status != 'cancelled'",
+                (variant.sku,),
+            ).fetchone()
+            # Oversubscribed as it was: the limited run sells out, exactly at its stock.
+            assert sold == scaled_stock(variant.stock, options.scale)
+            assert result.stats.refusals["sold_out"] > 0
+        (registrations,) = conn.execute("SELECT count(*) FROM interest").fetchone()
+        assert registrations == result.registrations > 0
+
+
+@pytest.mark.slow
+def test_a_replay_reproduces_who_registered_and_who_bought(tmp_path: Path) -> None:
+    scenario = load_scenario("yu7-2025")
+    # The whole night, so the buyers are all of the crowd whose shares were drawn exactly.
+    options = plan_options(scenario, seed=3, scale=0.001, speed=200.0, until=3600.0)
+    db = tmp_path / "launchday.db"
+    port = free_port()
+    server = start_server_process(db, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        result = asyncio.run(
+            rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options))
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert scenario.interest is not None
+    assert scenario.buyers is not None
+    interest = result.report["interest"]
+    assert interest["registrations"] == round(scenario.interest.registrations * 0.001)
+    assert interest["first_car_with_brand"] == pytest.approx(0.60, abs=0.01)
+    assert interest["new_to_brand"] == pytest.approx(0.40, abs=0.01)
+    assert result.report["buyers"]["apple_users"] == pytest.approx(
+        scenario.buyers.apple_users, abs=0.01
+    )
+    with sqlite3.connect(db) as conn:
+        # Composition is read from the stored rows, not from what the client meant to send.
+        (ios,) = conn.execute(
+            "SELECT avg(coalesce(o.phone, i.phone) = 'ios') FROM orders o"
+            " LEFT JOIN interest i ON i.launch_id = o.launch_id AND i.customer = o.customer"
+        ).fetchone()
+    assert ios == pytest.approx(scenario.buyers.apple_users, abs=0.01)
