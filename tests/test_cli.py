@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +16,12 @@ from launchday.cli import free_port
 from tests.support import (
     ADMIN_KEY,
     SECRET,
+    T0,
+    SettableClock,
+    in_process,
     launch_body,
     server_env,
+    settings_for,
     start_server_process,
     wait_until_healthy,
 )
@@ -116,3 +121,29 @@ def test_a_short_secret_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "LAUNCHDAY_SECRET must be at least 32 bytes" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_report_prints_text_json_and_writes_report_json(tmp_path: Path) -> None:
+    db = tmp_path / "launchday.db"
+    clock = SettableClock(T0.replace(hour=16))
+    with in_process(settings_for(db), clock) as (api, _app):
+        api.create_launch()
+        api.create_launch(slug="su7-2024")
+        api.place("c-1", "YU7-MAX")
+        api.place("c-2", "YU7-LTD")
+    env = server_env(db)
+    text = _launchday("report", "--launch", "yu7-2025", "--compare", "su7-2024", env=env)
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "orders 2: reserved 1, locked 1, cancelled 0" in text.stdout
+    assert "yu7-2025 against su7-2024" in text.stdout
+
+    as_json = _launchday(
+        "report", "--launch", "yu7-2025", "--json", "--out", str(tmp_path), env=env
+    )
+    report = json.loads(as_json.stdout)
+    assert report["orders"]["by_sku"] == {"YU7-MAX": 1, "YU7-LTD": 1}
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+
+    unknown = _launchday("report", "--launch", "nope", env=env)
+    assert unknown.returncode == 2
+    assert "no launch 'nope'" in unknown.stdout

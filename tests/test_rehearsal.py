@@ -107,3 +107,34 @@ def test_a_replay_reproduces_who_registered_and_who_bought(tmp_path: Path) -> No
             " LEFT JOIN interest i ON i.launch_id = o.launch_id AND i.customer = o.customer"
         ).fetchone()
     assert ios == pytest.approx(scenario.buyers.apple_users, abs=0.01)
+
+
+@pytest.mark.slow
+def test_a_replay_that_falls_behind_says_so_and_by_how_much(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from launchday.sim.display import summary_lines
+
+    scenario = load_scenario("yu7-2025")
+    # One connection cannot carry a burst of hundreds of orders in a fraction of a second.
+    options = replace(
+        plan_options(scenario, seed=5, scale=0.003, speed=200.0, until=60.0), connections=1
+    )
+    db = tmp_path / "launchday.db"
+    port = free_port()
+    server = start_server_process(db, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        result = asyncio.run(
+            rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options))
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not result.kept_up
+    assert result.stats.late > 0
+    assert result.stats.max_lag > 0.05
+    told = "\n".join(summary_lines(result))
+    assert "fell behind the schedule" in told
+    assert f"{result.stats.late:,} of {result.stats.sent:,} actions sent late" in told

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from launchday.config import ConfigError, Settings
+from launchday.config import DEFAULT_DB, ConfigError, Settings
 
 if TYPE_CHECKING:
     from launchday.sim.rehearsal import RehearsalOptions
@@ -210,6 +211,53 @@ def simulate(
     for problem in result.problems:
         console.print(f"[red]{problem}[/red]")
     raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+def report(
+    launch: Annotated[str, typer.Option(help="The launch's slug")],
+    db: DbOption = None,
+    compare: Annotated[
+        str | None, typer.Option(help="Another launch to compare with, on time since opening")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write report.json into this folder")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """The launch report: totals, milestones, composition and the comparison."""
+    import msgspec
+
+    from launchday.analytics import build_report
+    from launchday.analytics.text import print_report
+    from launchday.domain.errors import DomainError
+    from launchday.store.sqlite import connect, sqlite_path
+
+    url = db or os.environ.get("LAUNCHDAY_DB") or DEFAULT_DB
+    try:
+        path = sqlite_path(url)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    if not Path(path).exists():
+        console.print(f"[red]no database at {path}[/red]")
+        raise typer.Exit(2)
+    conn = connect(path, readonly=True)
+    try:
+        built = build_report(conn, launch, compare=compare, now=datetime.now(UTC))
+    except DomainError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        conn.close()
+    encoded = msgspec.json.format(msgspec.json.encode(built), indent=2)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_bytes(encoded)
+    if as_json:
+        typer.echo(encoded.decode())
+    else:
+        print_report(built, console)
+        if out is not None:
+            console.print(f"written: {out / 'report.json'}")
 
 
 def load_settings(db: str | None, env: dict[str, str] | None = None) -> Settings:

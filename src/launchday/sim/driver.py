@@ -40,7 +40,7 @@ _encode = msgspec.json.encode
 # Idempotency-Key makes every retry safe: the server returns the order it already took.
 MAX_ATTEMPTS = 6
 # An action sent later than this after its due time (real seconds) counts as late.
-LATE_AFTER_SECONDS = 0.5
+LATE_AFTER_SECONDS = 0.05
 # Bounds of the send-early correction, and how many residuals each step of it reads.
 MAX_LEAD_SECONDS = 0.02
 LEAD_SAMPLES = 32

@@ -1,0 +1,77 @@
+"""The launch report as a terminal reads it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.console import Console
+from rich.table import Table
+
+from launchday.analytics.report import Report
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _after(seconds: int) -> str:
+    return str(timedelta(seconds=seconds))
+
+
+def print_report(report: Report, console: Console) -> None:
+    """Totals, milestones, who registered and bought, and the comparison if any."""
+    orders = report.orders
+    console.print(
+        f"[b]{report.name}[/b] ({report.launch}) as of {report.as_of},"
+        f" {_after(report.elapsed_seconds)} after opening"
+    )
+    console.print(
+        f"orders {orders.total:,}: reserved {orders.by_status.reserved:,},"
+        f" locked {orders.by_status.locked:,}, cancelled {orders.by_status.cancelled:,}"
+        f" (refunded {report.cancellations.refunded_amount:,} {report.currency})"
+    )
+    console.print("by variant: " + ", ".join(f"{sku} {n:,}" for sku, n in orders.by_sku.items()))
+
+    milestones = Table(title="milestones (launch time after opening)")
+    for heading in ("after", "orders", "locked", "cancelled"):
+        milestones.add_column(heading, justify="right")
+    for m in report.milestones:
+        milestones.add_row(
+            _after(m.after_seconds), f"{m.orders:,}", f"{m.locked:,}", f"{m.cancelled:,}"
+        )
+    console.print(milestones)
+
+    mix = Table(title="who")
+    for heading in ("", "count", "first car of the brand", "new to the brand", "iPhone"):
+        mix.add_column(heading, justify="right" if heading else "left")
+    interest, buyers = report.interest, report.buyers
+    mix.add_row(
+        "registered interest",
+        f"{interest.registrations:,}",
+        _share(interest.first_car_with_brand),
+        _share(interest.new_to_brand),
+        _share(interest.apple_users),
+    )
+    mix.add_row(
+        "bought",
+        f"{buyers.orders:,}",
+        _share(buyers.first_car_with_brand),
+        _share(buyers.new_to_brand),
+        _share(buyers.apple_users),
+    )
+    console.print(mix)
+
+    if report.compare is not None:
+        compare = report.compare
+        table = Table(title=f"{report.launch} against {compare.launch}")
+        for heading in ("after", report.launch, compare.launch, "ratio"):
+            table.add_column(heading, justify="right")
+        for r in compare.orders_ratio_at:
+            ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
+            table.add_row(_after(r.after_seconds), f"{r.orders:,}", f"{r.other_orders:,}", ratio)
+        console.print(table)
+        if compare.interest_ratio is not None:
+            console.print(
+                f"registered interest: {compare.registrations:,} against"
+                f" {compare.other_registrations:,}, {compare.interest_ratio:.2f}x"
+            )
