@@ -17,6 +17,7 @@ import msgspec
 
 from launchday.domain import quota
 from launchday.domain.errors import IdempotencyConflict, NotFound
+from launchday.domain.admission import QueueSnapshot
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus, transition
@@ -118,6 +119,13 @@ class LaunchService:
             variants={sku: VariantTally(*pair) for sku, pair in counts.items()},
             interest=self.store.reader.interest_count(slug),
         )
+
+    def queue_snapshot(self, slug: str) -> QueueSnapshot | None:
+        """The waiting room's figures, or None for a launch without one."""
+        launch = self.launch(slug)
+        if launch.admission is None:
+            return None
+        raise NotImplementedError("waiting rooms arrive with the admission store")
 
     # --- interest --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ framework costs more than the durable database does (see bench/).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -199,7 +200,10 @@ class App:
         except Exception:
             log.exception("unexpected error on %s %s", method, scope["path"])
             response = self._refusal("internal", "an unexpected error occurred")
-        await self._send(send, response, head=method == "HEAD")
+        if response.stream is not None and method != "HEAD":
+            await self._stream(send, receive, response)
+        else:
+            await self._send(send, response, head=method == "HEAD")
         self.metrics.requests.labels(route.name if route else "unmatched").observe(
             time.perf_counter() - started
         )
@@ -247,6 +251,42 @@ class App:
             {"type": "http.response.start", "status": response.status, "headers": raw_headers}
         )
         await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+    @staticmethod
+    async def _stream(send: Send, receive: Receive, response: Response) -> None:
+        """Send a streamed body until it ends or the client disconnects."""
+        assert response.stream is not None
+        raw_headers = [(b"content-type", response.content_type.encode())]
+        if response.headers:
+            raw_headers += [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+        )
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        stream = response.stream
+        try:
+            if response.body:
+                await send({"type": "http.response.body", "body": response.body, "more_body": True})
+            async for chunk in stream:
+                if gone.is_set():
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not gone.is_set():
+                await send({"type": "http.response.body", "body": b""})
+        except OSError:  # the connection broke mid-stream
+            pass
+        finally:
+            watcher.cancel()
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     # --- handlers ----------------------------------------------------------------------
 

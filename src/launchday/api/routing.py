@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +26,9 @@ class Response:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] | None = None
+    # A streamed body (server-sent events): sent chunk by chunk after `body`, until it
+    # ends or the client goes away.
+    stream: AsyncIterator[bytes] | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
