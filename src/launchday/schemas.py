@@ -230,6 +230,48 @@ class InterestOut(msgspec.Struct, frozen=True):
     profile: ProfileSpec
 
 
+class TicketOut(msgspec.Struct, frozen=True):
+    """A waiting-room ticket as its customer sees it.
+
+    `position` 1 is next; it and `people_ahead` are null before the opening (the
+    pre-queue is put in a random order at the opening) and once admitted.
+    `eta_seconds` is in launch seconds. Poll again after `poll_after_seconds` (real
+    seconds; also sent as `Retry-After`).
+    """
+
+    ticket: str
+    launch: str
+    customer: str
+    state: Literal["waiting", "admitted", "expired"]
+    pre_queue: bool
+    joined_at: str
+    position: int | None
+    people_ahead: int | None
+    eta_seconds: float | None
+    poll_after_seconds: int | None
+    admission_token: str | None
+    admitted_at: str | None
+    expires_at: str | None
+
+
+class AdmissionChange(msgspec.Struct, **_STRICT):
+    """Change the admission rate, or pause and resume; what is left out stays as it is."""
+
+    rate_per_second: Annotated[float, Meta(gt=0, le=1_000_000)] | None = None
+    paused: bool | None = None
+
+
+class AdmissionOut(msgspec.Struct, frozen=True):
+    """A waiting room now: its rate, whether it is paused, and how many joined and got in."""
+
+    launch: str
+    rate_per_second: float
+    paused: bool
+    joined: int
+    admitted: int
+    waiting: int
+
+
 class ErrorDetail(msgspec.Struct, frozen=True):
     code: str
     message: str

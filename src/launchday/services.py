@@ -15,15 +15,17 @@ from datetime import datetime
 
 import msgspec
 
+from launchday.admission_tokens import AdmissionTokens
 from launchday.domain import quota
-from launchday.domain.errors import IdempotencyConflict, NotFound
 from launchday.domain.admission import QueueSnapshot
+from launchday.domain.errors import IdempotencyConflict, NotFound
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus, transition
 from launchday.domain.order import Order, OrderEvent, Profile, terms_for
 from launchday.schemas import LaunchSpec, launch_from_spec
 from launchday.store.ports import Store, WriteTx
+from launchday.waiting_rooms import WaitingRooms, new_seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class LaunchService:
         self,
         store: Store,
         clock: Callable[[], datetime],
+        secret: bytes,
         new_id: Callable[[], str] = new_order_id,
     ) -> None:
         self.store = store
@@ -79,6 +82,7 @@ class LaunchService:
         self._new_id = new_id
         # Launches are immutable once created, so a cached one never goes stale.
         self._launches: dict[str, Launch] = {}
+        self.rooms = WaitingRooms(store, clock, AdmissionTokens(secret), self.launch)
 
     # --- launches --------------------------------------------------------------------
 
@@ -86,8 +90,12 @@ class LaunchService:
         launch = launch_from_spec(spec)
         encoded = msgspec.json.encode(spec)
 
+        seed = new_seed() if launch.admission is not None else None
+
         def create(tx: WriteTx, now: datetime) -> None:
             tx.insert_launch(launch, encoded, now)
+            if seed is not None:
+                tx.create_waiting_room(launch.slug, seed)
 
         await self.store.write(create)
         self._launches[launch.slug] = launch
@@ -122,10 +130,7 @@ class LaunchService:
 
     def queue_snapshot(self, slug: str) -> QueueSnapshot | None:
         """The waiting room's figures, or None for a launch without one."""
-        launch = self.launch(slug)
-        if launch.admission is None:
-            return None
-        raise NotImplementedError("waiting rooms arrive with the admission store")
+        return self.rooms.snapshot(slug)
 
     # --- interest --------------------------------------------------------------------
 
@@ -153,12 +158,20 @@ class LaunchService:
     # --- orders ----------------------------------------------------------------------
 
     async def place_order(
-        self, slug: str, customer: str, key: str, sku: str, profile: Profile | None
+        self,
+        slug: str,
+        customer: str,
+        key: str,
+        sku: str,
+        profile: Profile | None,
+        admission_token: str | None = None,
     ) -> Placed:
         launch = self.launch(slug)
         launch.variant(sku)
+        now = self.clock()
         # Refuse early without queueing; the writer checks again at its own time.
-        launch.check_orders_open(self.clock())
+        launch.check_orders_open(now)
+        self.rooms.check(launch, customer, admission_token, now)
         digest = request_hash(sku, profile)
         order_id = self._new_id()
 

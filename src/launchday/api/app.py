@@ -25,12 +25,22 @@ from launchday.api.errors import STATUS_OF_CODE, ApiError, error_body
 from launchday.api.metrics import Metrics
 from launchday.api.openapi import openapi_document
 from launchday.api.routing import Header, Request, Response, Route, Router, json_response
-from launchday.api.views import interest_out, launch_out, order_history_out, order_out
+from launchday.api.views import (
+    admission_out,
+    interest_out,
+    launch_out,
+    order_history_out,
+    order_out,
+    poll_after_seconds,
+    ticket_out,
+)
 from launchday.config import Settings
 from launchday.domain.clock import rfc3339
 from launchday.domain.errors import DomainError
 from launchday.domain.order import Profile
 from launchday.schemas import (
+    AdmissionChange,
+    AdmissionOut,
     Health,
     ImportRejection,
     ImportReport,
@@ -45,6 +55,7 @@ from launchday.schemas import (
     OrderOut,
     OrderRequest,
     ServerTime,
+    TicketOut,
     profile_from_spec,
 )
 from launchday.services import LaunchService
@@ -115,7 +126,7 @@ class App:
         self.store = store
         self.clock = clock
         self.metrics = Metrics()
-        self.service = LaunchService(store, clock)
+        self.service = LaunchService(store, clock, settings.secret)
         self.auth = Authenticator(settings.secret, settings.admin_key)
         self.router = Router(self._routes())
         self._openapi: bytes | None = None
@@ -293,12 +304,6 @@ class App:
     async def create_launch(self, request: Request) -> Response:
         self.auth.admin(request.headers.get("authorization"))
         spec = decode(request.body, LaunchSpec)
-        if spec.admission is not None:
-            raise ApiError(
-                "validation",
-                "this server has no waiting room yet: create the launch with admission null",
-                "admission",
-            )
         launch = await self.service.create_launch(spec)
         state = self.service.launch_state(launch.slug)
         return json_response(
@@ -371,7 +376,12 @@ class App:
         body = decode(request.body, OrderRequest)
         slug = request.params["slug"]
         placed = await self.service.place_order(
-            slug, customer, key, body.sku, profile_from_spec(body.profile)
+            slug,
+            customer,
+            key,
+            body.sku,
+            profile_from_spec(body.profile),
+            request.headers.get("admission-token"),
         )
         launch = self.service.launch(slug)
         if not placed.replayed:
@@ -380,6 +390,41 @@ class App:
         if placed.replayed:
             headers["Idempotent-Replayed"] = "true"
         return json_response(201, _encode(order_out(placed.order, launch, self.clock())), headers)
+
+    async def join_queue(self, request: Request) -> Response:
+        customer = self.auth.customer(request.headers.get("authorization"))
+        slug = request.params["slug"]
+        ticket, created = await self.service.rooms.join(slug, customer)
+        return self._ticket_response(slug, ticket.ticket, customer, 201 if created else 200)
+
+    async def read_ticket(self, request: Request) -> Response:
+        customer = self.auth.customer(request.headers.get("authorization"))
+        return self._ticket_response(request.params["slug"], request.params["ticket"], customer)
+
+    def _ticket_response(
+        self, slug: str, ticket_id: str, customer: str, status: int = 200
+    ) -> Response:
+        reading = self.service.rooms.read(slug, ticket_id, customer)
+        launch = self.service.launch(slug)
+        poll = poll_after_seconds(reading.view, launch.time_scale)
+        body = ticket_out(slug, reading, poll)
+        headers = {"Retry-After": str(poll)} if poll is not None else None
+        return json_response(status, _encode(body), headers)
+
+    async def change_admission(self, request: Request) -> Response:
+        self.auth.admin(request.headers.get("authorization"))
+        slug = request.params["slug"]
+        change = decode(request.body, AdmissionChange)
+        snapshot = await self.service.rooms.change(slug, change.rate_per_second, change.paused)
+        return json_response(200, _encode(admission_out(slug, snapshot)))
+
+    async def read_admission(self, request: Request) -> Response:
+        self.auth.admin(request.headers.get("authorization"))
+        slug = request.params["slug"]
+        snapshot = self.service.rooms.snapshot(slug)
+        if snapshot is None:
+            raise ApiError("not_found", f"launch {slug!r} has no waiting room", "slug")
+        return json_response(200, _encode(admission_out(slug, snapshot)))
 
     async def get_order(self, request: Request) -> Response:
         caller = self.auth.caller(request.headers.get("authorization"))
@@ -534,6 +579,7 @@ class App:
                     "sold_out",
                     "limit_reached",
                     "idempotency_conflict",
+                    "admission_required",
                     "too_large",
                     "overloaded",
                 ),
@@ -545,6 +591,70 @@ class App:
                         " order (header Idempotent-Replayed: true)",
                         IDEMPOTENCY_KEY_SCHEMA,
                     ),
+                    Header(
+                        "Admission-Token",
+                        False,
+                        "Required when the launch has a waiting room: the token its ticket"
+                        " carries once admitted",
+                        {"type": "string"},
+                    ),
+                ),
+            ),
+            Route(
+                "POST",
+                "/api/v1/launches/{slug}/queue",
+                self.join_queue,
+                "join_queue",
+                "Join the waiting room: the same customer always gets the same ticket"
+                " (201 the first time, then 200)",
+                "customer",
+                None,
+                TicketOut,
+                201,
+                ("unauthenticated", "forbidden", "not_found", "overloaded"),
+            ),
+            Route(
+                "GET",
+                "/api/v1/launches/{slug}/queue/{ticket}",
+                self.read_ticket,
+                "read_ticket",
+                "A ticket's state, position, people ahead and ETA; the admission token once"
+                " admitted. Served from memory: poll it as advised by Retry-After",
+                "customer",
+                None,
+                TicketOut,
+                200,
+                ("unauthenticated", "forbidden", "not_found"),
+            ),
+            Route(
+                "GET",
+                "/api/v1/launches/{slug}/admission",
+                self.read_admission,
+                "read_admission",
+                "The waiting room's rate, pause state and counts",
+                "admin",
+                None,
+                AdmissionOut,
+                200,
+                ("unauthenticated", "forbidden", "not_found"),
+            ),
+            Route(
+                "POST",
+                "/api/v1/launches/{slug}/admission",
+                self.change_admission,
+                "change_admission",
+                "Change the admission rate, pause or resume; in force at once",
+                "admin",
+                AdmissionChange,
+                AdmissionOut,
+                200,
+                (
+                    "invalid_body",
+                    "validation",
+                    "unauthenticated",
+                    "forbidden",
+                    "not_found",
+                    "overloaded",
                 ),
             ),
             Route(

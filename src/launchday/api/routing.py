@@ -72,7 +72,11 @@ class Match:
 
 
 # What a path parameter may look like; anything else is simply not a route (404).
-PARAM_PATTERNS = {"slug": r"[a-z0-9][a-z0-9-]{0,63}", "id": r"[A-Za-z0-9_-]{1,64}"}
+PARAM_PATTERNS = {
+    "slug": r"[a-z0-9][a-z0-9-]{0,63}",
+    "id": r"[A-Za-z0-9_-]{1,64}",
+    "ticket": r"[A-Za-z0-9_-]{1,64}",
+}
 
 
 class Router:

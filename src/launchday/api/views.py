@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
 from launchday.domain.clock import rfc3339
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
 from launchday.domain.order import Order, OrderEvent, delivery_window
 from launchday.domain.quota import available
 from launchday.schemas import (
+    AdmissionOut,
     AdmissionSpec,
     DeliveryEstimate,
     DepositSpec,
@@ -20,11 +22,13 @@ from launchday.schemas import (
     OrderEventOut,
     OrderHistoryOut,
     OrderOut,
+    TicketOut,
     VariantCounts,
     VariantOut,
     spec_from_profile,
 )
 from launchday.services import LaunchState, VariantTally
+from launchday.waiting_rooms import TicketReading
 
 
 def _rfc(at: datetime | None) -> str | None:
@@ -136,4 +140,49 @@ def interest_out(interest: Interest) -> InterestOut:
         customer=interest.customer,
         registered_at=rfc3339(interest.registered_at),
         profile=spec_from_profile(interest.profile),
+    )
+
+
+def poll_after_seconds(view: TicketView, time_scale: float) -> int | None:
+    """How long a waiting browser should wait before asking again, in real seconds.
+
+    Half the expected wait, between 1 and 30 seconds: often enough to move on soon
+    after admission, rarely enough that a million pollers cost little. None once
+    admitted or expired: there is nothing left to wait for.
+    """
+    if view.state is not TicketState.WAITING:
+        return None
+    if view.eta_seconds is None:
+        return 5
+    real = view.eta_seconds / time_scale
+    return int(min(max(real / 2, 1), 30))
+
+
+def ticket_out(slug: str, reading: TicketReading, poll_after: int | None) -> TicketOut:
+    view = reading.view
+    return TicketOut(
+        ticket=reading.ticket.ticket,
+        launch=slug,
+        customer=reading.ticket.customer,
+        state=view.state.value,
+        pre_queue=reading.pre_queue,
+        joined_at=rfc3339(reading.ticket.joined_at),
+        position=view.position,
+        people_ahead=view.people_ahead,
+        eta_seconds=view.eta_seconds,
+        poll_after_seconds=poll_after,
+        admission_token=reading.admission_token,
+        admitted_at=_rfc(view.admitted_at),
+        expires_at=_rfc(view.expires_at),
+    )
+
+
+def admission_out(slug: str, snapshot: QueueSnapshot) -> AdmissionOut:
+    return AdmissionOut(
+        launch=slug,
+        rate_per_second=snapshot.rate_per_second,
+        paused=snapshot.paused,
+        joined=snapshot.joined,
+        admitted=snapshot.admitted,
+        waiting=snapshot.waiting,
     )

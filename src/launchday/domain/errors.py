@@ -8,6 +8,7 @@
     ├── SoldOut                      sold_out          a limited variant has no unit left
     ├── LimitReached                 limit_reached     the customer's live orders are at the limit
     ├── IdempotencyConflict          idempotency_conflict  key reused with another body
+    ├── AdmissionRequired            admission_required  no valid admission token
     ├── Locked                       locked            the order is locked: no cancel
     └── AlreadyCancelled             cancelled         the order is cancelled: no lock
 
@@ -54,6 +55,10 @@ class LimitReached(DomainError):
 
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
+
+
+class AdmissionRequired(DomainError):
+    code = "admission_required"
 
 
 class Locked(DomainError):

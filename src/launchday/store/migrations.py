@@ -89,6 +89,31 @@ SQLITE_MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     ("0002_report_indexes", ";\n".join(REPORT_INDEXES.values())),
+    (
+        "0003_waiting_room",
+        """
+        CREATE TABLE waiting_rooms (
+            launch_id INTEGER PRIMARY KEY REFERENCES launches(id),
+            seed BLOB NOT NULL
+        );
+        -- seq is the commit order, the order the admission ledger replays joins in.
+        CREATE TABLE queue_tickets (
+            seq INTEGER PRIMARY KEY,
+            launch_id INTEGER NOT NULL REFERENCES launches(id),
+            customer TEXT NOT NULL,
+            ticket TEXT NOT NULL UNIQUE,
+            joined_at_us INTEGER NOT NULL,
+            UNIQUE (launch_id, customer)
+        );
+        CREATE TABLE admission_changes (
+            seq INTEGER PRIMARY KEY,
+            launch_id INTEGER NOT NULL REFERENCES launches(id),
+            at_us INTEGER NOT NULL,
+            rate_per_second REAL NOT NULL,
+            paused INTEGER NOT NULL
+        );
+        """,
+    ),
 ]
 
 

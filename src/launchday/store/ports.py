@@ -10,9 +10,11 @@ so the rest of its batch can commit.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from launchday.domain.admission import RateChange
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus
@@ -72,6 +74,34 @@ class WriteTx(Protocol):
         A customer already registered keeps the earlier time and takes the new profile.
         """
 
+    def create_waiting_room(self, launch: str, seed: bytes) -> None:
+        """Store the secret seed of a launch's waiting room."""
+
+    def join_queue(
+        self, launch: str, customer: str, ticket: str, at: datetime
+    ) -> tuple[QueuedTicket, bool]:
+        """The customer's ticket, created now if they have none (True if new)."""
+
+    def change_admission(self, launch: str, change: RateChange) -> None:
+        """Record a change of the admission rate or a pause."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedTicket:
+    ticket: str
+    customer: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWaitingRoom:
+    """Everything needed to rebuild a waiting room: seed, tickets and rate changes,
+    each in the order they were committed."""
+
+    seed: bytes
+    tickets: list[QueuedTicket]
+    changes: list[RateChange]
+
 
 class Reader(Protocol):
     """Reads that never wait behind the writer."""
@@ -93,6 +123,9 @@ class Reader(Protocol):
 
     def interest_count(self, launch: str) -> int:
         """How many customers registered interest."""
+
+    def waiting_room(self, launch: str) -> StoredWaitingRoom | None:
+        """The stored waiting room of a launch, or None if it has none."""
 
 
 class Store(Protocol):

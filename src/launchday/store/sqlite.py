@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
+from launchday.domain.admission import RateChange
 from launchday.domain.clock import from_micros, to_micros
 from launchday.domain.errors import AlreadyExists, DomainError
 from launchday.domain.interest import Interest
@@ -28,7 +29,7 @@ from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
 from launchday.store.migrations import migrate_sqlite
-from launchday.store.ports import Overloaded
+from launchday.store.ports import Overloaded, QueuedTicket, StoredWaitingRoom
 
 T = TypeVar("T")
 WriteFn = Callable[["SQLiteWriteTx", datetime], Any]
@@ -316,6 +317,41 @@ class SQLiteWriteTx:
         )
         return int(self._conn.execute(count, (launch_id,)).fetchone()[0] - before)
 
+    def create_waiting_room(self, launch: str, seed: bytes) -> None:
+        self._conn.execute(
+            "INSERT INTO waiting_rooms (launch_id, seed) VALUES (?, ?)",
+            (self._ids.require(launch), seed),
+        )
+
+    def join_queue(
+        self, launch: str, customer: str, ticket: str, at: datetime
+    ) -> tuple[QueuedTicket, bool]:
+        launch_id = self._ids.require(launch)
+        row = self._conn.execute(
+            "SELECT ticket, joined_at_us FROM queue_tickets WHERE launch_id = ? AND customer = ?",
+            (launch_id, customer),
+        ).fetchone()
+        if row is not None:
+            return QueuedTicket(row[0], customer, from_micros(row[1])), False
+        self._conn.execute(
+            "INSERT INTO queue_tickets (launch_id, customer, ticket, joined_at_us)"
+            " VALUES (?, ?, ?, ?)",
+            (launch_id, customer, ticket, to_micros(at)),
+        )
+        return QueuedTicket(ticket, customer, at), True
+
+    def change_admission(self, launch: str, change: RateChange) -> None:
+        self._conn.execute(
+            "INSERT INTO admission_changes (launch_id, at_us, rate_per_second, paused)"
+            " VALUES (?, ?, ?, ?)",
+            (
+                self._ids.require(launch),
+                to_micros(change.at),
+                change.rate_per_second,
+                change.paused,
+            ),
+        )
+
 
 class SQLiteReader:
     """Reads on a connection of their own; WAL lets them run beside the writer."""
@@ -352,6 +388,31 @@ class SQLiteReader:
             "SELECT sku, placed, cancelled FROM variants WHERE launch_id = ?", (launch_id,)
         )
         return {row[0]: (row[1], row[2]) for row in rows}
+
+    def waiting_room(self, launch: str) -> StoredWaitingRoom | None:
+        launch_id = self._ids.get(launch)
+        row = self._conn.execute(
+            "SELECT seed FROM waiting_rooms WHERE launch_id = ?", (launch_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        tickets = [
+            QueuedTicket(ticket, customer, from_micros(at_us))
+            for ticket, customer, at_us in self._conn.execute(
+                "SELECT ticket, customer, joined_at_us FROM queue_tickets WHERE launch_id = ?"
+                " ORDER BY seq",
+                (launch_id,),
+            )
+        ]
+        changes = [
+            RateChange(from_micros(at_us), rate, bool(paused))
+            for at_us, rate, paused in self._conn.execute(
+                "SELECT at_us, rate_per_second, paused FROM admission_changes"
+                " WHERE launch_id = ? ORDER BY seq",
+                (launch_id,),
+            )
+        ]
+        return StoredWaitingRoom(bytes(row[0]), tickets, changes)
 
     def interest_count(self, launch: str) -> int:
         launch_id = self._ids.get(launch)
