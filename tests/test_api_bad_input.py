@@ -309,7 +309,10 @@ LAUNCH_CASES = [
     bad_launch("interest before year 1 in UTC", "interest_opens_at", "0001-01-01T00:00:00+01:00"),
     # Rules over several fields, and conflicts.
     bad_launch("duplicate SKUs", "variants[1].sku", "YU7-MAX"),
-    pytest.param(launch_with("admission", {"rate_per_second": 0}), "validation", "admission.rate_per_second", id="an admission rate of zero"),
+    pytest.param(
+        launch_with("admission", {"rate_per_second": 0}), "validation",
+        "admission.rate_per_second", id="an admission rate of zero",
+    ),
     bad_launch("a launch that exists already", "slug", SLUG, "already_exists"),
 ]  # fmt: skip
 

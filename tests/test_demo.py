@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,23 @@ def test_keep_serving_prints_curl_commands_that_work(tmp_path: Path) -> None:
             if "Ctrl-C stops the server" in line:
                 break
         token_line = next(line for line in lines if line.startswith("TOKEN="))
-        start = lines.index(next(line for line in lines if line.startswith("curl -s -X POST")))
-        placed = json.loads(_bash("\n".join([token_line, *lines[start : start + 3]])))
+        join = next(
+            line for line in lines if line.endswith('/queue -H "Authorization: Bearer $TOKEN"')
+        )
+        ticket = json.loads(_bash(f"{token_line}\n{join}"))
+        read = next(line for line in lines if "/queue/TICKET" in line)
+        read = read.replace("TICKET", ticket["ticket"])
+        for _ in range(100):  # the rehearsal is over: admission is a poll or two away
+            if ticket["state"] == "admitted":
+                break
+            time.sleep(ticket["poll_after_seconds"])
+            ticket = json.loads(_bash(f"{token_line}\n{read}"))
+        assert ticket["state"] == "admitted"
+        admission = f"ADMISSION={ticket['admission_token']}"
+        start = lines.index(
+            next(line for line in lines if line.startswith("curl -s -X POST") and "/orders" in line)
+        )
+        placed = json.loads(_bash("\n".join([token_line, admission, *lines[start : start + 3]])))
         assert placed["status"] == "reserved"
         assert placed["customer"] == "c-by-hand"
         cancel = next(line for line in lines if "/cancel" in line).replace("ID", placed["id"])

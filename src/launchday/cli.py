@@ -85,6 +85,10 @@ UntilOption = Annotated[
 SeedOption = Annotated[
     int, typer.Option(help="Seed of the simulated crowd (same seed, same replay)")
 ]
+AdmissionOption = Annotated[
+    float | None,
+    typer.Option(help="Admissions per launch second (default: 1.25 x the scaled peak)"),
+]
 
 
 def _options(
@@ -94,6 +98,8 @@ def _options(
     until: str | None,
     seed: int,
     slug: str | None = None,
+    waiting_room: bool = False,
+    admission_rate: float | None = None,
 ) -> RehearsalOptions:
     """Rehearsal options from the command line, or a clear message and exit status 2."""
     from launchday.sim.rehearsal import plan_options
@@ -102,7 +108,16 @@ def _options(
     try:
         loaded = load_scenario(scenario)
         span = parse_duration(until) if until else None
-        return plan_options(loaded, speed=speed, scale=scale, until=span, seed=seed, slug=slug)
+        return plan_options(
+            loaded,
+            speed=speed,
+            scale=scale,
+            until=span,
+            seed=seed,
+            slug=slug,
+            waiting_room=waiting_room or admission_rate is not None,
+            admission_rate=admission_rate,
+        )
     except (ScenarioError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
@@ -122,6 +137,10 @@ def demo(
     keep_serving: Annotated[
         bool, typer.Option("--keep-serving", help="Keep the server up after the replay")
     ] = False,
+    waiting_room: Annotated[
+        bool, typer.Option(help="Admit buyers through a waiting room, as on the night")
+    ] = True,
+    admission_rate: AdmissionOption = None,
 ) -> None:
     """Rehearse a real launch against an embedded server and report how it held."""
     from launchday.rehearse_cli import (
@@ -134,7 +153,7 @@ def demo(
     )
     from launchday.sim.scenario import variant_deposit
 
-    options = _options(scenario, speed, scale, until, seed)
+    options = _options(scenario, speed, scale, until, seed, None, waiting_room, admission_rate)
     out.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
     fresh_database(db_url)
@@ -159,6 +178,7 @@ def demo(
                 variant_deposit(options.scenario, variant).refundable_hours,
                 admin_key,
                 secret,
+                waiting_room=options.admission_rate is not None,
             )
             server.process.wait()
     except KeyboardInterrupt:
@@ -190,6 +210,10 @@ def simulate(
         typer.Option(help="Slug of the rehearsal launch (default: SCENARIO-rYYYYMMDD-HHMMSS)"),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write report.json here")] = None,
+    waiting_room: Annotated[
+        bool, typer.Option(help="Admit buyers through a waiting room, as on the night")
+    ] = False,
+    admission_rate: AdmissionOption = None,
 ) -> None:
     """Replay a scenario against a server that is already running."""
     from launchday.rehearse_cli import run_rehearsal, write_report
@@ -198,7 +222,7 @@ def simulate(
         console.print("[red]customers need tokens: pass --secret or set LAUNCHDAY_SECRET[/red]")
         raise typer.Exit(2)
     chosen = slug or None
-    options = _options(scenario, speed, scale, until, seed, chosen)
+    options = _options(scenario, speed, scale, until, seed, chosen, waiting_room, admission_rate)
     if chosen is None:
         # A server may hold earlier rehearsals of the same scenario: give this one its own slug.
         from dataclasses import replace

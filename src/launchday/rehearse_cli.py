@@ -117,21 +117,40 @@ def demo_credentials() -> tuple[str, bytes]:
 
 
 def print_how_to_order(
-    console: Console, base: str, slug: str, sku: str, hours: float, admin_key: str, secret: bytes
+    console: Console,
+    base: str,
+    slug: str,
+    sku: str,
+    hours: float,
+    admin_key: str,
+    secret: bytes,
+    *,
+    waiting_room: bool,
 ) -> None:
     """The curl commands to take part by hand: plain lines that paste into a shell as they are."""
     token = mint_customer_token(secret, "c-by-hand", datetime.now(UTC), timedelta(days=1))
     bearer = '-H "Authorization: Bearer $TOKEN"'
+    queue = [
+        "# this launch has a waiting room: join it, then read the ticket until it is admitted",
+        f"curl -s -X POST {base}/api/v1/launches/{slug}/queue {bearer}",
+        f"curl -s {base}/api/v1/launches/{slug}/queue/TICKET {bearer}",
+        "ADMISSION=admission_token-from-the-answer",
+        "",
+    ]
+    admission = ' -H "Admission-Token: $ADMISSION"' if waiting_room else ""
     lines = [
         f"{base} keeps serving; admin key: {admin_key}",
         "",
         "# the launch, its variants and live counts",
         f"curl -s {base}/api/v1/launches/{slug}",
         "",
-        "# place an order as customer c-by-hand",
+        "# be customer c-by-hand",
         f"TOKEN={token}",
+        "",
+        *(queue if waiting_room else []),
+        "# place an order",
         f"curl -s -X POST {base}/api/v1/launches/{slug}/orders \\",
-        '  -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: first-try" \\',
+        f'  -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: first-try"{admission} \\',
         f"  -H 'Content-Type: application/json' -d '{{\"sku\": \"{sku}\"}}'",
         "",
         f"# read it, or cancel inside the {hours:g}-hour window (ID: from the answer)",

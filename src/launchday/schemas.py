@@ -248,7 +248,7 @@ class TicketOut(msgspec.Struct, frozen=True):
     position: int | None
     people_ahead: int | None
     eta_seconds: float | None
-    poll_after_seconds: int | None
+    poll_after_seconds: float | None
     admission_token: str | None
     admitted_at: str | None
     expires_at: str | None

@@ -169,31 +169,26 @@ def cumulative_orders_chart(
     """Orders placed since opening over launch time, with the milestones marked."""
     fig, ax = _figure(
         f"{report.name}: orders since opening",
-        f"{thousands(report.orders.total)} orders in {duration_label(report.elapsed_seconds)}"
-        f" of launch time{_speed_note(report)}; time after opening on a log scale",
+        f"{thousands(report.orders.total)} orders {_so_far(report)}{_speed_note(report)};"
+        " time after opening on a log scale",
     )
     times, counts = cumulative_curve(report)
     shown = _after_first_second(times, counts)
     expected = sorted(scenario_milestones or ())
-    ax.plot(
-        [t for t, _ in shown],
-        [n for _, n in shown],
-        color=ORDERS,
-        linewidth=2.4,
-        label=plain(report.name),
-        zorder=3,
-    )
+    if shown:
+        ax.plot(*_xy(shown), color=ORDERS, linewidth=2.4, label=plain(report.name), zorder=3)
     reached = [m for m in report.milestones if m.after_seconds >= 1]
-    ax.scatter(
-        [m.after_seconds for m in reached],
-        [m.orders for m in reached],
-        s=36,
-        color=ORDERS,
-        edgecolors="white",
-        linewidths=1.2,
-        zorder=4,
-        label="at each milestone",
-    )
+    if reached:
+        ax.scatter(
+            [m.after_seconds for m in reached],
+            [m.orders for m in reached],
+            s=36,
+            color=ORDERS,
+            edgecolors="white",
+            linewidths=1.2,
+            zorder=4,
+            label="at each milestone",
+        )
     if expected:
         ax.scatter(
             [t for t, _ in expected],
@@ -224,7 +219,7 @@ def cumulative_orders_chart(
             color=ORDERS,
         )
     else:
-        _empty(ax, "no orders placed after the first second yet")
+        _empty(ax, "no orders yet")
     _legend(ax, "upper left")
     return fig
 
@@ -506,6 +501,12 @@ def _figure(title: str, subtitle: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+def _so_far(report: Report) -> str:
+    if report.elapsed_seconds == 0:
+        return "at opening"
+    return f"in {duration_label(report.elapsed_seconds)} of launch time"
+
+
 def _speed_note(report: Report) -> str:
     if report.time_scale == 1:
         return ""
@@ -518,6 +519,8 @@ def _count_axis(ax: Axes, label: str) -> None:
         MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True, min_n_ticks=3)
     )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: thousands(v)))
+    # A handful of orders (or none) would otherwise get fractional, repeated ticks.
+    ax.set_ylim(0, max(ax.get_ylim()[1], 5))
 
 
 def _log_time_axis(
@@ -569,7 +572,7 @@ def _rate_chart(report: Report, orders: Sequence[int], step: int, unit: str) -> 
         starts = [(end - step) / scale for end in ends]
         ax.bar(starts, counts, step / scale * 0.86, align="edge", color=ORDERS, zorder=3)
         ax.set_xlim(0, ends[-1] / scale if ends else 1)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], integer=True))
         ax.set_xlabel(f"launch time after opening ({axis_unit})", fontsize=LABEL_SIZE, color=TEXT)
     else:
         # Many buckets: the first seconds (or minutes) hold most orders, so a log time

@@ -8,6 +8,7 @@ matplotlib escapes every text it writes into them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +47,7 @@ class Headline:
     label: str
     value: str
     note: str = ""
+    kind: str = ""  # a CSS class: "compare" for the comparison
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,10 @@ def render_html(
     scenario_milestones: Sequence[tuple[float, int]] | None = None,
 ) -> str:
     """The report page, with `charts` (file name to SVG document) inline."""
-    inline = {name: Chart(name, inline_svg(svg), CAPTIONS.get(name, "")) for name, svg in charts.items()}
+    inline = {
+        name: Chart(name, inline_svg(svg, name), CAPTIONS.get(name, ""))
+        for name, svg in charts.items()
+    }
     aligned = aligned_milestones(report, other)
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -106,19 +111,37 @@ def render_html(
     )
 
 
-def inline_svg(document: str) -> Markup:
-    """An SVG document as an element for an HTML page.
+def inline_svg(document: str, name: str) -> Markup:
+    """An SVG document as an element of an HTML page that holds other charts too.
 
     The XML prolog and DOCTYPE (which names a URL) do not belong inside HTML, and the
-    Dublin Core metadata block only serves image editors.
+    Dublin Core metadata only serves image editors. Every id (and every reference to
+    one) gets the chart's name in front, so ids stay unique across the page, and the
+    stylesheet matplotlib writes for the whole document is kept to this chart.
     """
-    start = document.index("<svg")
-    element = document[start:]
-    head, _, tail = element.partition("<metadata>")
-    if tail:
-        _, _, after = tail.partition("</metadata>")
-        element = head.rstrip() + "\n" + after.lstrip("\n")
-    return Markup(element.strip())  # noqa: S704 - matplotlib's own escaped SVG
+    element = document[document.index("<svg") :]
+    head, found, tail = element.partition("<metadata>")
+    if found:
+        element = head.rstrip() + "\n" + tail.partition("</metadata>")[2].lstrip("\n")
+    root_end = element.index(">") + 1
+    root = element[:root_end]
+    body = _TAG.sub(lambda tag: _prefix_ids(tag.group(0), name), element[root_end:])
+    root_id = _ROOT_ID.search(root)
+    if root_id is not None:
+        body = body.replace(
+            '<style type="text/css">*{', f'<style type="text/css">#{root_id.group(1)} *{{', 1
+        )
+    return Markup(root + body.rstrip())  # noqa: S704 - matplotlib's SVG, its texts escaped
+
+
+# A tag, never text between tags: matplotlib escapes < and > in its texts.
+_TAG = re.compile(r"<[^<>]+>")
+_ROOT_ID = re.compile(r'\sid="([^"]+)"')
+_ID_OR_REF = re.compile(r'(\sid="|[\s:]href="#|url\(#)')
+
+
+def _prefix_ids(tag: str, name: str) -> str:
+    return _ID_OR_REF.sub(lambda m: f"{m.group(1)}{name}-", tag)
 
 
 def headlines(report: Report, aligned: Sequence[RatioAt], other: str) -> list[Headline]:
@@ -128,9 +151,7 @@ def headlines(report: Report, aligned: Sequence[RatioAt], other: str) -> list[He
     per_second = step_counts(report.series.orders)
     peak = max(per_second, default=0)
     figures = [
-        Headline(
-            "orders", thousands(orders.total), f"in {duration_label(report.elapsed_seconds)}"
-        ),
+        Headline("orders", thousands(orders.total), f"in {duration_label(report.elapsed_seconds)}"),
         Headline("locked", thousands(orders.by_status.locked), locked_share),
         Headline(
             "cancelled",
@@ -154,6 +175,7 @@ def headlines(report: Report, aligned: Sequence[RatioAt], other: str) -> list[He
                 f"against {other}",
                 ratio_label(latest.ratio),
                 f"{duration_label(latest.after_seconds)} after opening",
+                kind="compare",
             )
         )
     return figures

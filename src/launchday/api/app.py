@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -61,6 +62,7 @@ from launchday.schemas import (
 from launchday.services import LaunchService
 from launchday.store import open_store
 from launchday.store.ports import Overloaded, Store
+from launchday.web import Dashboard
 
 log = logging.getLogger("launchday.api")
 
@@ -128,6 +130,7 @@ class App:
         self.metrics = Metrics()
         self.service = LaunchService(store, clock, settings.secret)
         self.auth = Authenticator(settings.secret, settings.admin_key)
+        self.dashboard = Dashboard(self.service, store, clock)
         self.router = Router(self._routes())
         self._openapi: bytes | None = None
         self._started = False
@@ -408,7 +411,8 @@ class App:
         launch = self.service.launch(slug)
         poll = poll_after_seconds(reading.view, launch.time_scale)
         body = ticket_out(slug, reading, poll)
-        headers = {"Retry-After": str(poll)} if poll is not None else None
+        # Retry-After takes whole seconds; poll_after_seconds in the body is precise.
+        headers = {"Retry-After": str(math.ceil(poll))} if poll is not None else None
         return json_response(status, _encode(body), headers)
 
     async def change_admission(self, request: Request) -> Response:
@@ -754,6 +758,7 @@ class App:
                 None,
                 None,
             ),
+            *self.dashboard.routes(),
         ]
 
 

@@ -143,22 +143,25 @@ def interest_out(interest: Interest) -> InterestOut:
     )
 
 
-def poll_after_seconds(view: TicketView, time_scale: float) -> int | None:
+def poll_after_seconds(view: TicketView, time_scale: float) -> float | None:
     """How long a waiting browser should wait before asking again, in real seconds.
 
-    Half the expected wait, between 1 and 30 seconds: often enough to move on soon
-    after admission, rarely enough that a million pollers cost little. None once
-    admitted or expired: there is nothing left to wait for.
+    The expected wait itself when it is under a second (the browser comes back just
+    as it is admitted), else half of it, up to 30 s: often enough to move on soon
+    after admission, rarely enough that a million pollers cost little; a rate change
+    meanwhile is caught by the next poll. The wait is on the launch clock, so a
+    rehearsal at x60 polls 60 times as often. None once admitted or expired.
     """
     if view.state is not TicketState.WAITING:
         return None
     if view.eta_seconds is None:
-        return 5
+        return 5.0
     real = view.eta_seconds / time_scale
-    return int(min(max(real / 2, 1), 30))
+    wait = real if real <= 1 else min(real / 2, 30.0)
+    return round(max(wait, 0.005), 3)
 
 
-def ticket_out(slug: str, reading: TicketReading, poll_after: int | None) -> TicketOut:
+def ticket_out(slug: str, reading: TicketReading, poll_after: float | None) -> TicketOut:
     view = reading.view
     return TicketOut(
         ticket=reading.ticket.ticket,

@@ -33,6 +33,7 @@ class ReplayProgress:
         self._launch = self.progress.add_task("launch time", total=until, detail="")
         self._orders = self.progress.add_task("orders", total=max(orders, 1), detail="")
         self._refused: TaskID = self.progress.add_task("refused", total=None, detail="none")
+        self._queue: TaskID | None = None
         self._phase = self.progress.add_task("phase", total=None, detail="starting")
         self._last = (time.monotonic(), 0)
         self._rate = 0.0
@@ -63,12 +64,23 @@ class ReplayProgress:
             self._orders,
             completed=stats.orders_acked,
             detail=(
-                f"{stats.orders_acked:,} acknowledged of {stats.sent:,} sent"
+                f"{stats.orders_acked:,} acknowledged, {stats.sent:,} actions sent"
                 f"  {self._rate:,.0f}/s  late {stats.late:,}"
             ),
         )
         refused = ", ".join(f"{code} {n:,}" for code, n in stats.refusals.most_common()) or "none"
         self.progress.update(self._refused, detail=refused)
+        if stats.queue_joined:
+            if self._queue is None:
+                self._queue = self.progress.add_task("waiting room", total=1, detail="")
+            waiting = "" if stats.queue_waiting is None else f", {stats.queue_waiting:,} waiting"
+            counts = f"{stats.queue_admitted:,} admitted of {stats.queue_joined:,} joined"
+            self.progress.update(
+                self._queue,
+                total=max(stats.queue_joined, 1),
+                completed=stats.queue_admitted,
+                detail=counts + waiting,
+            )
 
 
 def milestone_table(result: RehearsalResult) -> Table:
@@ -101,6 +113,11 @@ def summary_lines(result: RehearsalResult) -> list[str]:
         f" {stats.fallbacks:,} buyers switched variant after sold_out,"
         f" {stats.skipped:,} locks or cancels skipped (order refused)",
     ]
+    if stats.queue_joined:
+        lines.append(
+            f"waiting room at {options.admission_rate:g}/s: {stats.queue_joined:,} joined,"
+            f" {stats.queue_admitted:,} admitted, {stats.queue_polls:,} polls"
+        )
     if result.kept_up:
         lines.append(
             f"kept up with the schedule: p99 lag {stats.lag_quantile(0.99) * 1000:.0f} ms real;"

@@ -67,6 +67,10 @@ class ReplayStats:
     started: float = field(default_factory=time.monotonic)
     launch_elapsed: float = 0.0
     lead: float = 0.0  # seconds each action is sent early to arrive on time (see module)
+    queue_joined: int = 0
+    queue_polls: int = 0
+    queue_admitted: int = 0
+    queue_waiting: int | None = None  # as the server counts it, when a rehearsal asks
 
     def lag_quantile(self, q: float) -> float:
         """The q-quantile of how late actions were sent, in real seconds."""
@@ -95,12 +99,18 @@ class LoadDriver:
         token_for: Callable[[str], str],
         *,
         connections: int = 64,
+        waiting_room: bool = False,
+        pre_queue_seconds: float = 0.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.slug = slug
         self._token_for = token_for
         self._tokens: dict[str, str] = {}
         self.connections = connections
+        # With a waiting room each buyer joins it, polls as told, and orders once
+        # admitted; buyers due in the first `pre_queue_seconds` wait for the opening.
+        self.waiting_room = waiting_room
+        self.pre_queue_seconds = pre_queue_seconds
         self.order_ids: dict[str, str] = {}
         # Orders sent but not yet answered: a lock or cancel due meanwhile waits for them.
         self._in_flight: dict[str, asyncio.Event] = {}
@@ -175,17 +185,23 @@ class LoadDriver:
         return 599, {"error": {"code": "unreachable"}}
 
     async def place(
-        self, customer: str, sku: str, profile: Any | None, key: str, at: float | None = None
+        self,
+        customer: str,
+        sku: str,
+        profile: Any | None,
+        key: str,
+        at: float | None = None,
+        admission_token: str | None = None,
     ) -> str:
         """Place an order due at launch second `at`; returns its id or raises Refused."""
         body: dict[str, Any] = {"sku": sku}
         if profile is not None:
             body["profile"] = profile
+        headers = {"Authorization": self._bearer(customer), "Idempotency-Key": key}
+        if admission_token is not None:
+            headers["Admission-Token"] = admission_token
         status, answer = await self.request(
-            "POST",
-            f"/api/v1/launches/{self.slug}/orders",
-            body=body,
-            headers={"Authorization": self._bearer(customer), "Idempotency-Key": key},
+            "POST", f"/api/v1/launches/{self.slug}/orders", body=body, headers=headers
         )
         if status != 201:
             raise Refused(status, _code(answer))
@@ -240,12 +256,58 @@ class LoadDriver:
             answered.set()
             del self._in_flight[customer.id]
 
-    async def _order(self, customer: SimCustomer, planned: PlannedOrder) -> None:
+    async def through_waiting_room(self, event: Event) -> None:
+        """Join the queue, poll as the server advises, then order with the admission token."""
+        customer = event.customer
+        planned = customer.order
+        assert planned is not None
+        # Registered when dispatched, so a lock due meanwhile waits for this order.
+        answered = self._in_flight.setdefault(customer.id, asyncio.Event())
+        try:
+            token = await self._wait_for_admission(customer.id)
+            if token is None:
+                self.stats.orders_failed += 1
+                return
+            await self._order(customer, planned, token)
+        finally:
+            answered.set()
+            del self._in_flight[customer.id]
+
+    async def _wait_for_admission(self, customer: str) -> str | None:
+        auth = {"Authorization": self._bearer(customer)}
+        status, ticket = await self.request(
+            "POST", f"/api/v1/launches/{self.slug}/queue", headers=auth
+        )
+        if status not in (200, 201):
+            self.stats.refusals[f"queue:{_code(ticket)}"] += 1
+            return None
+        self.stats.queue_joined += 1
+        while ticket["state"] == "waiting":
+            await asyncio.sleep(float(ticket["poll_after_seconds"] or 1.0))
+            status, ticket = await self.request(
+                "GET", f"/api/v1/launches/{self.slug}/queue/{ticket['ticket']}", headers=auth
+            )
+            self.stats.queue_polls += 1
+            if status != 200:
+                self.stats.refusals[f"queue:{_code(ticket)}"] += 1
+                return None
+        if ticket["state"] != "admitted":
+            self.stats.refusals["queue:expired"] += 1
+            return None
+        self.stats.queue_admitted += 1
+        return str(ticket["admission_token"])
+
+    async def _order(
+        self, customer: SimCustomer, planned: PlannedOrder, admission_token: str | None = None
+    ) -> None:
         # A customer who registered interest already gave the profile; others give it now.
         profile = customer.profile if customer.registered_at is None else None
         try:
+            # Through a waiting room the order goes when admitted, not at its own time:
+            # no lead correction then.
+            due = None if admission_token else planned.at
             self.order_ids[customer.id] = await self.place(
-                customer.id, planned.sku, profile, f"{customer.id}-order", planned.at
+                customer.id, planned.sku, profile, f"{customer.id}-order", due, admission_token
             )
         except Refused as refusal:
             self.stats.refusals[refusal.code] += 1
@@ -254,7 +316,12 @@ class LoadDriver:
                 return
             try:
                 self.order_ids[customer.id] = await self.place(
-                    customer.id, planned.fallback_sku, profile, f"{customer.id}-fallback"
+                    customer.id,
+                    planned.fallback_sku,
+                    profile,
+                    f"{customer.id}-fallback",
+                    None,
+                    admission_token,
                 )
                 self.stats.fallbacks += 1
             except Refused as second:
@@ -299,22 +366,43 @@ class LoadDriver:
                         await result
                 await asyncio.sleep(0.25)
 
+        queued: list[asyncio.Task[None]] = []
+
+        def through_queue(event: Event, due: float) -> None:
+            stats.due += 1
+            stats.sent += 1
+            stats.lags.append(max(time.monotonic() - due, 0.0))
+            self._in_flight[event.customer.id] = asyncio.Event()
+            queued.append(asyncio.create_task(self.through_waiting_room(event)))
+
         workers = [asyncio.create_task(worker()) for _ in range(self.connections)]
         ticking = asyncio.create_task(ticker())
+        pending = list(events)
         try:
-            for event in events:
+            if self.waiting_room:
+                # Those due in the first seconds are already waiting when orders open.
+                early = [e for e in pending if e.kind == "order" and e.at <= self.pre_queue_seconds]
+                for event in early:
+                    through_queue(event, time.monotonic())
+                pending = [
+                    e for e in pending if not (e.kind == "order" and e.at <= self.pre_queue_seconds)
+                ]
+            for event in pending:
                 due = opens + event.at / speed - stats.lead
                 delay = due - time.monotonic()
                 if delay > 0.001:
                     await asyncio.sleep(delay)
+                if self.waiting_room and event.kind == "order":
+                    through_queue(event, due)
+                    continue
                 stats.due += 1
                 queue.put_nowait((due, event))
             for _ in workers:
                 queue.put_nowait(None)
-            await asyncio.gather(*workers)
+            await asyncio.gather(*workers, *queued)
         finally:
             ticking.cancel()
-            for task in workers:
+            for task in (*workers, *queued):
                 task.cancel()
         stats.launch_elapsed = max(0.0, (time.monotonic() - opens) * speed)
         if on_tick is not None:

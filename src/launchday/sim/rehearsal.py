@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from launchday.schemas import AdmissionSpec
 from launchday.sim.curve import milestone_curve
 from launchday.sim.customers import (
     Event,
@@ -33,6 +35,7 @@ PEAK_BUDGET_PER_SECOND = 2000.0
 IMPORT_CHUNK = 20_000
 # Tokens signed before the opening: enough for the first burst.
 WARM_TOKENS = 20_000
+ADMISSION_HEADROOM = 1.25
 # Fidelity: a replayed milestone is within 5% of the scenario's figure, or 3 orders.
 TOLERANCE_SHARE = 0.05
 TOLERANCE_ORDERS = 3
@@ -73,6 +76,14 @@ class RehearsalOptions:
     seed: int = 1
     slug: str | None = None
     connections: int = 64
+    # A waiting room admitting this many buyers per launch second; None: no waiting room.
+    admission_rate: float | None = None
+    token_ttl_seconds: int = 900
+
+    @property
+    def pre_queue_seconds(self) -> float:
+        """Buyers due before the first milestone are waiting when orders open."""
+        return self.scenario.milestones[0].after_seconds if self.admission_rate else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +144,12 @@ class RehearsalResult:
         return found
 
 
+def default_admission_rate(scenario: Scenario, scale: float) -> float:
+    """A waiting room that admits a quarter faster than the steepest arrivals: a queue
+    forms at the opening burst and drains within it, and never throttles the night."""
+    return round(max(ADMISSION_HEADROOM * peak_rate(scenario) * scale, 1.0), 1)
+
+
 def plan_options(
     scenario: Scenario,
     *,
@@ -141,12 +158,19 @@ def plan_options(
     until: float | None = None,
     seed: int = 1,
     slug: str | None = None,
+    waiting_room: bool = False,
+    admission_rate: float | None = None,
 ) -> RehearsalOptions:
     """Fill in the defaults that keep a rehearsal short on a small machine."""
     span = default_until(scenario) if until is None else until
     chosen_speed = default_speed(span) if speed is None else speed
     chosen_scale = default_scale(scenario, chosen_speed) if scale is None else scale
-    return RehearsalOptions(scenario, chosen_speed, chosen_scale, span, seed, slug)
+    rate = admission_rate
+    if rate is None and waiting_room:
+        rate = default_admission_rate(scenario, chosen_scale)
+    return RehearsalOptions(
+        scenario, chosen_speed, chosen_scale, span, seed, slug, admission_rate=rate
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +217,12 @@ async def rehearse(
                 await result
 
     async with LoadDriver(
-        base_url, options.slug or scenario.slug, token_for, connections=options.connections
+        base_url,
+        options.slug or scenario.slug,
+        token_for,
+        connections=options.connections,
+        waiting_room=options.admission_rate is not None,
+        pre_queue_seconds=options.pre_queue_seconds,
     ) as driver:
         skew = await _clock_skew(driver)
         # Time enough to import the registrations before the opening minute.
@@ -207,6 +236,10 @@ async def rehearse(
             scale=options.scale,
             slug=options.slug,
         )
+        if options.admission_rate is not None:
+            spec = msgspec.structs.replace(
+                spec, admission=AdmissionSpec(options.admission_rate, options.token_ttl_seconds)
+            )
         await tick("creating the launch")
         status, answer = await driver.request(
             "POST", "/api/v1/launches", body=msgspec.to_builtins(spec), headers=admin
@@ -220,8 +253,18 @@ async def rehearse(
         await tick("orders open")
         opens_in = (opens_at - (datetime.now(UTC) + skew)).total_seconds()
 
-        def on_replay_tick(stats: ReplayStats) -> Awaitable[None] | None:
-            return tick("replaying", stats)
+        asked = 0.0
+
+        async def on_replay_tick(stats: ReplayStats) -> None:
+            nonlocal asked
+            if options.admission_rate is not None and time.monotonic() - asked >= 0.5:
+                asked = time.monotonic()
+                status, room = await driver.request(
+                    "GET", f"/api/v1/launches/{spec.slug}/admission", headers=admin
+                )
+                if status == 200:
+                    stats.queue_waiting = int(room["waiting"])
+            await tick("replaying", stats)
 
         stats = await driver.replay(
             events,

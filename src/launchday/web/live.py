@@ -75,17 +75,16 @@ def read_new_orders(
 # --- the event, as JSON ----------------------------------------------------------------
 
 
-class _Out(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    pass
+_OUT = {"frozen": True, "forbid_unknown_fields": True}
 
 
-class OrdersLive(_Out):
+class OrdersLive(msgspec.Struct, **_OUT):
     placed: int  # every order taken, cancelled ones included: the big counter
     live: int  # reserved or locked
     cancelled: int
 
 
-class VariantLive(_Out):
+class VariantLive(msgspec.Struct, **_OUT):
     sku: str
     name: str
     stock: int | None  # None: built to order
@@ -96,7 +95,7 @@ class VariantLive(_Out):
     sold_out: bool
 
 
-class RateLive(_Out):
+class RateLive(msgspec.Struct, **_OUT):
     """Orders per second of launch time: the last complete second, and the best so far."""
 
     now: int
@@ -104,14 +103,14 @@ class RateLive(_Out):
     peak_after_seconds: int | None
 
 
-class SeriesLive(_Out):
+class SeriesLive(msgspec.Struct, **_OUT):
     """Orders per step after opening; `orders[k]` counts those placed in `(k-1, k]` steps."""
 
     step_seconds: int
     orders: list[int]
 
 
-class QueueLive(_Out):
+class QueueLive(msgspec.Struct, **_OUT):
     joined: int
     admitted: int
     waiting: int
@@ -119,7 +118,7 @@ class QueueLive(_Out):
     paused: bool
 
 
-class CompositionLive(_Out):
+class CompositionLive(msgspec.Struct, **_OUT):
     """Who the buyers are: shares over the orders that answered each question."""
 
     orders: int
@@ -129,7 +128,7 @@ class CompositionLive(_Out):
     apple_users: float | None
 
 
-class LiveEvent(_Out):
+class LiveEvent(msgspec.Struct, **_OUT):
     """One `data:` event of `GET /launches/{slug}/live`."""
 
     slug: str
@@ -200,7 +199,9 @@ def live_event(
         orders=OrdersLive(placed=placed, live=placed - cancelled, cancelled=cancelled),
         variants=variants,
         rate=RateLive(
-            now=rate_now(series, elapsed_us), peak=series.peak, peak_after_seconds=series.peak_bucket
+            now=rate_now(series, elapsed_us),
+            peak=series.peak,
+            peak_after_seconds=series.peak_bucket,
         ),
         series=SeriesLive(view.step_seconds, view.orders),
         queue=None
@@ -297,14 +298,8 @@ class LaunchFeed:
         # The counters after the orders: the big counter is never behind the curve.
         state = self.service.launch_state(launch.slug)
         self.ticks += 1
-        event = live_event(state, self.series, self._queue(), self.ticks)
+        event = live_event(state, self.series, self.service.queue_snapshot(self.slug), self.ticks)
         return sse(_encode(event))
-
-    def _queue(self) -> QueueSnapshot | None:
-        try:
-            return self.service.queue_snapshot(self.slug)
-        except NotImplementedError:  # a waiting room this server cannot read yet
-            return None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -334,7 +329,9 @@ class LaunchFeed:
 class LiveHub:
     """The feeds of all launches being watched, made on first use and kept."""
 
-    def __init__(self, service: LaunchService, store: Store, interval: float = TICK_SECONDS) -> None:
+    def __init__(
+        self, service: LaunchService, store: Store, interval: float = TICK_SECONDS
+    ) -> None:
         self.service = service
         self.store = store
         self.interval = interval

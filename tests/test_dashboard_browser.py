@@ -1,0 +1,296 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by Playwright, against a real
+server. Orders placed through the API while the page is open show up without a reload.
+
+The last test also writes the screenshots under docs/ from a launch seeded like the YU7's
+first minutes, with orders still arriving over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from launchday.domain.admission import QueueSnapshot
+from launchday.domain.lifecycle import OrderStatus
+from launchday.domain.order import Profile, terms_for
+from launchday.schemas import LaunchSpec
+from launchday.services import LaunchService, new_order_id
+from launchday.sim.curve import draw_arrivals
+from launchday.sim.scenario import Milestone
+from launchday.store.sqlite import SQLiteStore, SQLiteWriteTx
+from tests.support import SECRET, Api, launch_body, loopback_server, settings_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DOCS = Path(__file__).parents[1] / "docs"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's Chromium at /usr/bin/chromium (apt install chromium)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def digits(page: Any, selector: str) -> int:
+    text = page.locator(selector).inner_text()
+    return int("".join(c for c in text if c.isdigit()) or 0)
+
+
+def wait_for_number(page: Any, selector: str, at_least: int, timeout_ms: int = 10_000) -> None:
+    """Wait until the number shown in `selector` has counted up to `at_least`."""
+    page.wait_for_function(
+        """([selector, target]) => {
+            const node = document.querySelector(selector);
+            return node && Number(node.textContent.replace(/[^0-9]/g, "")) >= target;
+        }""",
+        arg=[selector, at_least],
+        timeout=timeout_ms,
+    )
+
+
+# --- live updates ----------------------------------------------------------------------
+
+
+def test_orders_placed_while_the_page_is_open_count_up_without_a_reload(
+    browser: Any, tmp_path: Path
+) -> None:
+    body = launch_body(opens_at=datetime.now(UTC) - timedelta(minutes=1))
+    body["variants"][1]["stock"] = 1
+    with (
+        loopback_server(settings_for(tmp_path / "launchday.db")) as base,
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
+        api = Api(client.request)
+        assert api.post("/api/v1/launches", json=body, headers=api.admin()).status_code == 201
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        loads: list[str] = []
+        page.on("load", lambda _: loads.append("load"))
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(f"{base}/launches/yu7-2025")
+            page.wait_for_function("document.getElementById('conn').dataset.state === 'live'")
+            assert digits(page, "#counter") == 0
+            page.evaluate("window.__sameDocument = true")
+
+            for n in range(3):
+                assert api.place(f"c-{n}").status_code == 201
+            assert api.place("c-ltd", "YU7-LTD").status_code == 201
+
+            wait_for_number(page, "#counter", 4)
+            wait_for_number(page, '[data-sku="YU7-MAX"] [data-field="placed"]', 3)
+            page.wait_for_selector('[data-sku="YU7-LTD"].is-sold-out .badge-sold', state="visible")
+            assert digits(page, "#counter") == 4
+            assert digits(page, '[data-sku="YU7-LTD"] [data-field="placed"]') == 1
+            assert page.evaluate("window.__sameDocument") is True
+            assert loads == ["load"]
+            assert errors == []
+        finally:
+            page.close()  # before the server stops: an open stream would hold it up
+
+
+# --- the screenshots -------------------------------------------------------------------
+
+YU7_SPEC = {
+    "slug": "yu7-2025",
+    "name": "Xiaomi YU7",
+    "currency": "CNY",
+    "time_scale": 1,
+    "per_customer_limit": 1,
+    "deposit": {"amount": 5000, "refundable_hours": 168},
+    "variants": [
+        {"sku": "YU7-STD", "name": "YU7 Standard", "price": 253500, "lead_weeks": [58, 61]},
+        {"sku": "YU7-PRO", "name": "YU7 Pro", "price": 279900, "lead_weeks": [51, 54]},
+        {"sku": "YU7-MAX", "name": "YU7 Max", "price": 329900, "lead_weeks": [39, 42]},
+        {
+            "sku": "YU7-LTD",
+            "name": "Founders Edition",
+            "price": 399900,
+            "stock": 5000,
+            "deposit": {"amount": 20000, "refundable_hours": 0},
+        },
+    ],
+    "admission": None,
+}
+# The YU7's published first minutes (the modelled points of its scenario file).
+YU7_MILESTONES = [
+    Milestone(10, 60_000, "modelled"),
+    Milestone(30, 131_000, "modelled"),
+    Milestone(60, 175_000, "modelled"),
+    Milestone(120, 196_000, "reported"),
+    Milestone(180, 200_000, "reported"),
+]
+MIX = {"YU7-STD": 0.33, "YU7-PRO": 0.32, "YU7-MAX": 0.31, "YU7-LTD": 0.04}
+
+
+def seed_yu7(db_path: Path, opens_at: datetime, elapsed: float) -> int:
+    """Write the YU7's first `elapsed` seconds of orders straight through the store."""
+    rng = random.Random(2025)
+    arrivals = [t for t in draw_arrivals(YU7_MILESTONES, rng) if t <= elapsed]
+    now = opens_at + timedelta(seconds=elapsed)
+    store = SQLiteStore(str(db_path), lambda: now)
+    service = LaunchService(store, lambda: now, SECRET)
+    spec = msgspec.convert({**YU7_SPEC, "opens_at": opens_at}, LaunchSpec)
+    skus, weights = list(MIX), list(MIX.values())
+
+    def profile() -> Profile:
+        return Profile(
+            first_car_with_brand=rng.random() < 0.61,
+            new_to_brand=rng.random() < 0.41,
+            phone="ios" if rng.random() < 0.52 else "android",
+        )
+
+    async def run() -> None:
+        await store.start()
+        try:
+            launch = await service.create_launch(spec)
+            limited_left = 5000
+            batch: list[tuple[float, str, str]] = []
+            for n, t in enumerate(arrivals):
+                sku = rng.choices(skus, weights)[0]
+                if sku == "YU7-LTD":
+                    if limited_left == 0:
+                        sku = rng.choice(skus[:3])
+                    else:
+                        limited_left -= 1
+                batch.append((t, f"c-{n}", sku))
+            for start in range(0, len(batch), 20_000):
+                chunk = batch[start : start + 20_000]
+
+                def write(tx: SQLiteWriteTx, _: datetime, chunk: Any = chunk) -> None:
+                    for t, customer, sku in chunk:
+                        at = opens_at + timedelta(seconds=t)
+                        terms = terms_for(launch, sku, at)
+                        order = tx.insert_order(
+                            launch.slug, customer, "k", b"seed", new_order_id(), terms, profile()
+                        )
+                        if sku != "YU7-LTD" and rng.random() < 0.004:
+                            cancelled_at = at + timedelta(seconds=rng.uniform(5, 30))
+                            tx.set_status(
+                                order, OrderStatus.CANCELLED, min(cancelled_at, now), 5000
+                            )
+
+                await store.write(write)
+            registrations = [
+                (f"c-{n}", opens_at - timedelta(hours=rng.uniform(1, 72)), profile())
+                for n in range(int(len(arrivals) * 1.45))
+                if n >= len(arrivals) or rng.random() < 0.8
+            ]
+
+            def register(tx: SQLiteWriteTx, _: datetime) -> None:
+                tx.import_interest(launch.slug, registrations)
+
+            await store.write(register)
+        finally:
+            await store.stop()
+
+    asyncio.run(run())
+    return len(arrivals)
+
+
+class Trickle:
+    """Orders over HTTP at a steady rate, in a thread, as the minutes after the rush."""
+
+    def __init__(self, base: str, per_second: float) -> None:
+        self.base = base
+        self.per_second = per_second
+        self.placed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Trickle:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        rng = random.Random(7)
+        skus = ["YU7-STD", "YU7-PRO", "YU7-MAX"]
+        with httpx.Client(base_url=self.base, timeout=10) as client:
+            api = Api(client.request)
+            while not self._stop.is_set():
+                sku = rng.choice(skus)
+                if api.place(f"live-{self.placed}", sku).status_code == 201:
+                    self.placed += 1
+                self._stop.wait(rng.expovariate(self.per_second))
+
+
+def test_the_screenshots_of_a_launch_in_full_swing(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "launchday.db"
+    elapsed = 152.0
+    opens_at = datetime.now(UTC) - timedelta(seconds=elapsed)
+    seeded = seed_yu7(db, opens_at, elapsed)
+    assert seeded > 190_000
+
+    # The waiting room's figures come from the admission store, which this server does
+    # not have yet: stand-in figures let the picture show the panel as it will be.
+    def queue(service: LaunchService, slug: str) -> QueueSnapshot:
+        seconds = (datetime.now(UTC) - opens_at).total_seconds()
+        return QueueSnapshot(612_480, min(612_480, int(seconds * 2000)), 2000.0, False)
+
+    monkeypatch.setattr(LaunchService, "queue_snapshot", queue)
+
+    DOCS.mkdir(exist_ok=True)
+    with loopback_server(settings_for(db)) as base, Trickle(base, per_second=40) as trickle:
+        wall = browser.new_page(viewport={"width": 1600, "height": 900})
+        phone = browser.new_page(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+        )
+        try:
+            for page in (wall, phone):
+                page.goto(f"{base}/launches/yu7-2025")
+                page.wait_for_selector("#curve path")
+                wait_for_number(page, "#counter", seeded)
+            shown = digits(wall, "#counter")
+            wait_for_number(wall, "#counter", shown + 20, timeout_ms=15_000)  # still counting
+            assert trickle.placed > 0
+            wall.wait_for_selector('[data-sku="YU7-LTD"].is-sold-out .badge-sold')
+            assert wall.locator("#queue").is_visible()
+            time.sleep(1.2)  # let the count-up animations settle
+            wall.screenshot(path=str(DOCS / "dashboard.png"))
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phone.screenshot(path=str(DOCS / "dashboard-phone.png"), full_page=True)
+
+            home = wall.context.new_page()
+            home.set_viewport_size({"width": 1600, "height": 900})
+            home.goto(base)
+            home.click("text=Xiaomi YU7")
+            home.wait_for_url(f"{base}/launches/yu7-2025")
+            home.close()
+        finally:
+            wall.close()
+            phone.close()
