@@ -610,7 +610,7 @@ def test_a_cancelled_order_cannot_be_locked(world: World) -> None:
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/"),
+        ("GET", "/nope"),
         ("GET", "/api"),
         ("GET", "/api/v2/launches"),
         ("GET", "/api/v1/launch"),

@@ -403,7 +403,9 @@ def test_composition_counts_each_buyer_by_order_profile_else_registration(
     inproc.place_at(at, "c-3", profile={"phone": "ios", "first_car_with_brand": False})
     inproc.place_at(at, "c-4")  # answered nothing
     inproc.clock.now = T0 + timedelta(seconds=10)
-    composition = inproc.tick()["composition"]
+    event = inproc.tick()
+    assert event["interest"] == 1
+    composition = event["composition"]
     assert composition == {
         "orders": 4,
         "registered": 0.25,
@@ -462,7 +464,11 @@ def test_the_curve_is_per_second_for_the_first_hour_then_per_minute() -> None:
     assert series.peak == 8
     assert series.peak_bucket == 3661
     assert rate_now(series, 3662 * US) == 8
-    assert series.view(8 * 86400 * US).step_seconds == 3600
+    by_hour = series.view(8 * 86400 * US)
+    assert by_hour.step_seconds == 3600
+    assert len(by_hour.orders) == 8 * 24 + 1
+    assert by_hour.orders[:3] == [1, 14, 21]  # hour 2 holds minutes 61 and 62
+    assert sum(by_hour.orders) == 36
 
 
 def test_the_open_second_is_replaced_not_added_on_the_next_tick() -> None:

@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,9 @@ def seed_yu7(db_path: Path, opens_at: datetime, elapsed: float) -> int:
         finally:
             await store.stop()
 
-    asyncio.run(run())
+    # A thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
     return len(arrivals)
 
 
@@ -267,9 +270,7 @@ def test_the_screenshots_of_a_launch_in_full_swing(
     DOCS.mkdir(exist_ok=True)
     with loopback_server(settings_for(db)) as base, Trickle(base, per_second=40) as trickle:
         wall = browser.new_page(viewport={"width": 1600, "height": 900})
-        phone = browser.new_page(
-            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
-        )
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         try:
             for page in (wall, phone):
                 page.goto(f"{base}/launches/yu7-2025")
@@ -285,8 +286,7 @@ def test_the_screenshots_of_a_launch_in_full_swing(
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390
             phone.screenshot(path=str(DOCS / "dashboard-phone.png"), full_page=True)
 
-            home = wall.context.new_page()
-            home.set_viewport_size({"width": 1600, "height": 900})
+            home = browser.new_page(viewport={"width": 1600, "height": 900})
             home.goto(base)
             home.click("text=Xiaomi YU7")
             home.wait_for_url(f"{base}/launches/yu7-2025")

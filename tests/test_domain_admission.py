@@ -338,7 +338,6 @@ def test_admitted_at_is_the_first_microsecond_admitted_by_reaches_the_rank(
         assert ledger.admitted_by(when - US) < rank, (rank, when)
 
 
-@settings(deadline=None)
 @pytest.mark.parametrize(
     ("rate", "rank"), [(0.5, 1), (1, 3), (4.5, 2), (3.5, 29), (7.5, 1), (6.5, 3)]
 )

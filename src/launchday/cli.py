@@ -87,7 +87,7 @@ SeedOption = Annotated[
 ]
 AdmissionOption = Annotated[
     float | None,
-    typer.Option(help="Admissions per launch second (default: 1.25 x the scaled peak)"),
+    typer.Option(help="Admissions per launch second (default: twice the scaled peak)"),
 ]
 
 
@@ -166,8 +166,8 @@ def demo(
             f" at x{options.speed:g}, scale {options.scale:g}, against {server.base_url}"
         )
         result = run_rehearsal(console, server.base_url, admin_key, secret, options)
-        path = write_report(result, out)
-        console.print(f"report: {path}")
+        page = write_report(result, out)
+        console.print(f"report: {page} (and report.json and the charts beside it)")
         if keep_serving:
             variant = options.scenario.variants[0]
             print_how_to_order(
@@ -251,6 +251,7 @@ def report(
     import msgspec
 
     from launchday.analytics import build_report
+    from launchday.analytics.files import write_report_files
     from launchday.analytics.text import print_report
     from launchday.domain.errors import DomainError
     from launchday.store.sqlite import connect, sqlite_path
@@ -265,23 +266,23 @@ def report(
         console.print(f"[red]no database at {path}[/red]")
         raise typer.Exit(2)
     conn = connect(path, readonly=True)
+    now = datetime.now(UTC)
     try:
-        built = build_report(conn, launch, compare=compare, now=datetime.now(UTC))
+        built = build_report(conn, launch, compare=compare, now=now)
+        other = build_report(conn, compare, now=now) if compare else None
     except DomainError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
     finally:
         conn.close()
-    encoded = msgspec.json.format(msgspec.json.encode(built), indent=2)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_bytes(encoded)
+        written = write_report_files(built, out, other=other)
     if as_json:
-        typer.echo(encoded.decode())
+        typer.echo(msgspec.json.format(msgspec.json.encode(built), indent=2).decode())
     else:
         print_report(built, console)
         if out is not None:
-            console.print(f"written: {out / 'report.json'}")
+            console.print(f"written: {', '.join(p.name for p in written)} in {out}")
 
 
 def load_settings(db: str | None, env: dict[str, str] | None = None) -> Settings:

@@ -17,10 +17,13 @@ import httpx
 import msgspec
 from rich.console import Console
 
+from launchday.analytics.files import write_report_files
+from launchday.analytics.report import Report
 from launchday.api.auth import mint_customer_token
 from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
 from launchday.sim.driver import ReplayStats
 from launchday.sim.rehearsal import RehearsalOptions, RehearsalResult, plan_rehearsal, rehearse
+from launchday.sim.scenario import scaled_milestones
 from launchday.store.sqlite import sqlite_path
 
 
@@ -54,10 +57,17 @@ def run_rehearsal(
 
 
 def write_report(result: RehearsalResult, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "report.json"
-    path.write_bytes(msgspec.json.format(msgspec.json.encode(result.report), indent=2))
-    return path
+    """report.json, the charts and report.html, with the scenario's milestones marked;
+    returns the page's path."""
+    options = result.options
+    expected = [
+        (m.after_seconds, m.orders)
+        for m in scaled_milestones(options.scenario, options.scale)
+        if m.after_seconds <= options.until
+    ]
+    report = msgspec.convert(result.report, Report)
+    write_report_files(report, out, scenario_milestones=expected)
+    return out / "report.html"
 
 
 class ServerProcess:

@@ -6,6 +6,7 @@ to the launch's in-memory `WaitingRoom`; reading a ticket touches only memory.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import secrets
 from collections.abc import Callable
@@ -60,6 +61,10 @@ class WaitingRooms:
         self._tokens = tokens
         self._launch_of = launch_of
         self._rooms: dict[str, WaitingRoom] = {}
+        # Joins sent before a room's opening and not yet applied, per launch: until they
+        # are, nobody is shown a place, or a late pre-queue join would reshuffle them.
+        self._unsettled: dict[str, int] = {}
+        self._settled: dict[str, asyncio.Event] = {}
         # One token per ticket: minted once, reused by every later poll.
         self._minted: dict[str, str] = {}
 
@@ -100,10 +105,35 @@ class WaitingRooms:
         def join(tx: WriteTx, now: datetime) -> tuple[QueuedTicket, bool]:
             return tx.join_queue(slug, customer, ticket_id, launch.clock(now))
 
-        stored, created = await self._store.write(join)
-        ticket = Ticket(stored.ticket, stored.customer, stored.joined_at)
-        room.add(ticket)
+        # The writer stamps a join at or after it is sent, so only a join sent before
+        # the opening can land in the pre-queue: count those until they are applied.
+        early = launch.clock(self._clock()) < room.opens_at
+        if early:
+            self._unsettled[slug] = self._unsettled.get(slug, 0) + 1
+            self._settled.setdefault(slug, asyncio.Event()).clear()
+        try:
+            stored, created = await self._store.write(join)
+            ticket = Ticket(stored.ticket, stored.customer, stored.joined_at)
+            room.add(ticket)
+        finally:
+            if early:
+                self._unsettled[slug] -= 1
+                if self._unsettled[slug] == 0:
+                    self._settled[slug].set()
         return ticket, created
+
+    async def settled(self, slug: str) -> None:
+        """Wait, after the opening, until every join sent before it is in the room.
+
+        At most one group commit; a ticket read before then could show a place that a
+        pre-queue join still in flight would change.
+        """
+        if not self._unsettled.get(slug):
+            return
+        launch = self._launch_of(slug)
+        room = self.room(slug)
+        if launch.clock(self._clock()) >= room.opens_at:
+            await self._settled[slug].wait()
 
     def read(self, slug: str, ticket_id: str, customer: str) -> TicketReading:
         """The ticket, if it is the customer's (NotFound otherwise, never a hint)."""

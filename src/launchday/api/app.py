@@ -398,11 +398,14 @@ class App:
         customer = self.auth.customer(request.headers.get("authorization"))
         slug = request.params["slug"]
         ticket, created = await self.service.rooms.join(slug, customer)
+        await self.service.rooms.settled(slug)
         return self._ticket_response(slug, ticket.ticket, customer, 201 if created else 200)
 
     async def read_ticket(self, request: Request) -> Response:
         customer = self.auth.customer(request.headers.get("authorization"))
-        return self._ticket_response(request.params["slug"], request.params["ticket"], customer)
+        slug = request.params["slug"]
+        await self.service.rooms.settled(slug)
+        return self._ticket_response(slug, request.params["ticket"], customer)
 
     def _ticket_response(
         self, slug: str, ticket_id: str, customer: str, status: int = 200
@@ -419,12 +422,14 @@ class App:
         self.auth.admin(request.headers.get("authorization"))
         slug = request.params["slug"]
         change = decode(request.body, AdmissionChange)
+        await self.service.rooms.settled(slug)
         snapshot = await self.service.rooms.change(slug, change.rate_per_second, change.paused)
         return json_response(200, _encode(admission_out(slug, snapshot)))
 
     async def read_admission(self, request: Request) -> Response:
         self.auth.admin(request.headers.get("authorization"))
         slug = request.params["slug"]
+        await self.service.rooms.settled(slug)
         snapshot = self.service.rooms.snapshot(slug)
         if snapshot is None:
             raise ApiError("not_found", f"launch {slug!r} has no waiting room", "slug")

@@ -98,13 +98,14 @@ class AdmissionSchedule:
                     return change.at
                 if rate <= 0:
                     return None
-                return change.at + timedelta(seconds=(capacity - accumulated) / rate)
+                return change.at + timedelta(seconds=(capacity - _EPSILON - accumulated) / rate)
             accumulated += gained
         return None  # pragma: no cover - the last change has no end
 
 
 # Rounding slack: rate x T admissions must be counted exactly at T.
 _EPSILON = 1e-6
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +181,15 @@ class AdmissionLedger:
         start = self._points[low - 1]
         if rank > start.ranked:
             return None
-        return self.schedule.time_of_capacity(start.capacity + rank - start.admitted)
+        when = self.schedule.time_of_capacity(start.capacity + rank - start.admitted)
+        if when is None:
+            return None
+        # Datetimes hold whole microseconds: settle on the first one admitted_by counts.
+        while when > self.schedule.opens_at and self.admitted_by(when - _MICROSECOND) >= rank:
+            when -= _MICROSECOND
+        while self.admitted_by(when) < rank:
+            when += _MICROSECOND
+        return when
 
     def _open(self) -> None:
         """Start the ledger at the opening, with the pre-queue ranked."""

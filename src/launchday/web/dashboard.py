@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,11 @@ def _grouped(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
+def _when(at: datetime) -> str:
+    """A time as people read it on a launch list: 22 Nov 2026, 15:00 UTC."""
+    return f"{at.astimezone(UTC):%d %b %Y, %H:%M} UTC".lstrip("0")
+
+
 class Dashboard:
     """The pages and the live stream, as routes of the app."""
 
@@ -88,6 +93,7 @@ class Dashboard:
             lstrip_blocks=True,
         )
         self.templates.filters["grouped"] = _grouped
+        self.templates.filters["when"] = _when
         self.templates.globals["asset"] = self.asset
 
     def asset(self, name: str) -> str:
@@ -110,6 +116,7 @@ class Dashboard:
                     "slug": launch.slug,
                     "name": launch.name,
                     "opens_at": rfc3339(launch.opens_at),
+                    "opens": launch.opens_at,
                     "opened": now >= launch.opens_at,
                     "rehearsal": launch.time_scale != 1,
                     "time_scale": launch.time_scale,
@@ -124,6 +131,7 @@ class Dashboard:
         launch = state.launch
         variants = variants_live(state)
         leads = {v.sku: v.lead_weeks for v in launch.variants}
+        prices = {v.sku: v.price for v in launch.variants}
         return self._page(
             "launch.html",
             launch=launch,
@@ -134,6 +142,7 @@ class Dashboard:
             cancelled=sum(v.cancelled for v in variants),
             variants=variants,
             lead_weeks=leads,
+            prices=prices,
             interest=state.interest,
             live_url=f"/launches/{launch.slug}/live",
         )

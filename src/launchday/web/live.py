@@ -3,11 +3,12 @@
 A publisher starts with its launch's first viewer and stops when the last one leaves.
 Once a second it reads
 
-- the variant counters (`LaunchService.launch_state`: one small row per variant),
 - the orders placed since its previous tick, through the (launch_id, placed_at_us)
   index, grouped by second after opening (`NEW_ORDERS_SQL`), which extend the curve
-  and the buyer composition held in memory (`LiveSeries`),
-- the waiting room's figures, when the launch has one,
+  and the buyer composition held in memory (`LiveSeries`);
+- the variant counters (`Reader.variant_counts`: one small row per variant);
+- the waiting room's figures, when the launch has one;
+- every ten seconds, the number of registrations of interest;
 
 and sends the same encoded event to every viewer. So the database work per second
 does not grow with the number of viewers nor with the number of orders already taken:
@@ -35,6 +36,8 @@ from launchday.web.series import LiveSeries, SeriesView, rate_now, tallies
 log = logging.getLogger("launchday.web")
 
 TICK_SECONDS = 1.0
+# Registrations of interest come before the launch, not during it: counted this often.
+INTEREST_EVERY_SECONDS = 10.0
 
 # The orders placed after `:after` (launch time, microseconds), by right-closed second
 # after opening, with the answers of their buyers: the order's own, else (field by
@@ -70,6 +73,15 @@ def read_new_orders(
         NEW_ORDERS_SQL, {"opens": opens_us, "launch": row[0], "after": after_us}
     ).fetchall()
     return tallies(rows)
+
+
+def read_interest_count(conn: sqlite3.Connection, slug: str) -> int:
+    """How many customers registered interest in launch `slug` (SQLite)."""
+    row = conn.execute(
+        "SELECT count(*) FROM interest WHERE launch_id = (SELECT id FROM launches WHERE slug = ?)",
+        (slug,),
+    ).fetchone()
+    return int(row[0])
 
 
 # --- the event, as JSON ----------------------------------------------------------------
@@ -253,6 +265,8 @@ class LaunchFeed:
         self._viewers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
         self._latest: bytes | None = None
+        self._interest: int | None = None
+        self._interest_due = 0.0
 
     @property
     def running(self) -> bool:
@@ -291,12 +305,30 @@ class LaunchFeed:
         launch = self.service.launch(self.slug)
         opens_us = self.series.opens_us
         after_us = self.series.read_after_us()
-        rows = await self.store.read_in_thread(
-            lambda conn: read_new_orders(conn, self.slug, opens_us, after_us)
-        )
+        loop = asyncio.get_running_loop()
+        recount = self._interest is None or loop.time() >= self._interest_due
+
+        def read(conn: sqlite3.Connection) -> tuple[list[tuple[int, ProfileTally]], int | None]:
+            rows = read_new_orders(conn, self.slug, opens_us, after_us)
+            return rows, read_interest_count(conn, self.slug) if recount else None
+
+        rows, interest = await self.store.read_in_thread(read)
         self.series.apply(rows)
-        # The counters after the orders: the big counter is never behind the curve.
-        state = self.service.launch_state(launch.slug)
+        if interest is not None:
+            self._interest, self._interest_due = interest, loop.time() + INTEREST_EVERY_SECONDS
+        # The counters after the orders, so the big counter is never behind the curve.
+        # They are what `LaunchService.launch_state` reads, less its count of interest,
+        # which is a range count over every registration (300,000 for the YU7): that
+        # one is taken off the event loop above, every INTEREST_EVERY_SECONDS.
+        now = self.service.clock()
+        counts = self.store.reader.variant_counts(self.slug)
+        state = LaunchState(
+            launch=launch,
+            at=launch.clock(now),
+            is_open=now >= launch.opens_at,
+            variants={sku: VariantTally(*pair) for sku, pair in counts.items()},
+            interest=self._interest or 0,
+        )
         self.ticks += 1
         event = live_event(state, self.series, self.service.queue_snapshot(self.slug), self.ticks)
         return sse(_encode(event))

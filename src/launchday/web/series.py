@@ -131,12 +131,16 @@ class LiveSeries:
             if bucket > SECOND_SERIES_SECONDS:
                 minute = -(-bucket // 60)
                 later[minute] = later.get(minute, 0) + tally.count
-        span = max(MINUTE_SERIES_SECONDS, elapsed_us // US + 60)
-        length = series_length(elapsed_us, 60, span)
-        minutes += [later.get(j, 0) for j in range(len(minutes), length)]
+        span = max(MINUTE_SERIES_SECONDS, elapsed_us // US + 3600)
         if elapsed_us <= MINUTE_SERIES_SECONDS * US:
-            return SeriesView(60, minutes)
-        return SeriesView(3600, rebin(minutes, HOUR_STEPS))
+            length = series_length(elapsed_us, 60, span)
+            return SeriesView(60, minutes + [later.get(j, 0) for j in range(len(minutes), length)])
+        # Hour h holds minutes (60(h-1), 60h]: built from the minutes that have orders only.
+        hours = rebin(minutes, HOUR_STEPS)
+        hours += [0] * (series_length(elapsed_us, 3600, span) - len(hours))
+        for minute, count in later.items():
+            hours[-(-minute // HOUR_STEPS)] += count
+        return SeriesView(3600, hours)
 
     def _close(self, bucket: int, tally: ProfileTally) -> None:
         self._closed_mix = add_mix(self._closed_mix, tally)

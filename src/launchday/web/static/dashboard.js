@@ -57,11 +57,11 @@
     return s % 3600 === 0 ? `${h}h` : `${h}:${pad2(m)}h`;
   }
 
+  // 7.5, 2.5k, 12.5k, 1.2M: axis labels short enough for a phone.
   function compact(n) {
-    if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
-    if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
-    if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-    return String(Math.round(n));
+    if (n >= 1e6) return `${Number((n / 1e6).toFixed(n >= 1e8 ? 0 : 1))}M`;
+    if (n >= 1e3) return `${Number((n / 1e3).toFixed(n >= 1e5 ? 0 : 1))}k`;
+    return String(Number(n.toFixed(1)));
   }
 
   // --- numbers that count up ------------------------------------------------------------
@@ -73,7 +73,8 @@
     node.dataset.shown = String(value);
     const text = numbers.format(value);
     if (node.textContent !== text) node.textContent = text;
-    if (node === el.counter) node.style.setProperty("--chars", String(Math.max(5, text.length)));
+    // Numbers marked `fit` size themselves to their box by how many characters they have.
+    if (node.classList.contains("fit")) node.style.setProperty("--chars", String(Math.max(5, text.length)));
   }
 
   function setNumber(node, target) {
@@ -90,10 +91,6 @@
       return;
     }
     running.set(node, { from, to: target, start: performance.now(), ms: 850 });
-    if (node === el.counter && target > from) {
-      node.classList.add("bump");
-      requestAnimationFrame(() => node.classList.remove("bump"));
-    }
     if (!frame) frame = requestAnimationFrame(step);
   }
 
@@ -126,6 +123,15 @@
   // --- the curve ---------------------------------------------------------------------------
 
   let lastEvent = null;
+
+  // An axis from 0 in four or five round steps (1, 2, 2.5 or 5 times a power of ten).
+  function niceAxis(value) {
+    const raw = Math.max(value, 4) / 4;
+    const power = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
+    const stepped = Math.max(1, step);
+    return { step: stepped, top: Math.ceil(value / stepped) * stepped || 4 * stepped };
+  }
 
   function niceCeiling(value) {
     if (value <= 0) return 1;
@@ -175,14 +181,17 @@
     const stepSeconds = data.series.step_seconds;
     const orders = data.series.orders;
     const unit = stepSeconds === 1 ? "/s" : stepSeconds === 60 ? "/min" : "/h";
-    const left = 54;
-    const right = 74;
-    const top = 18;
-    const bottom = 26;
+    // Margins in the chart's font size, so labels fit on a phone and on a 4K wall alike.
+    const em = parseFloat(getComputedStyle(svg).fontSize) || 12;
+    const left = 4.5 * em;
+    const right = 6 * em;
+    const top = 2.6 * em;
+    const bottom = 2.2 * em;
     const plotW = width - left - right;
     const plotH = height - top - bottom;
     const spanSteps = Math.max(orders.length - 1, stepSeconds === 1 ? 60 : 10);
-    const maxValue = niceCeiling(Math.max(1, ...orders) * 1.08);
+    const axis = niceAxis(Math.max(0, ...orders) * 1.05);
+    const maxValue = axis.top;
     const x = (i) => left + (i / spanSteps) * plotW;
     const y = (v) => top + (1 - v / maxValue) * plotH;
 
@@ -196,21 +205,26 @@
     svg.append(defs);
 
     // Grid and the left axis (orders per step).
-    for (let k = 0; k <= 4; k++) {
-      const v = (maxValue * k) / 4;
+    for (let v = 0; v <= maxValue + 1e-9; v += axis.step) {
       const gy = y(v);
       svg.append(node("line", { x1: left, x2: left + plotW, y1: gy, y2: gy, stroke: "#1d2333", "stroke-width": 1 }));
-      svg.append(node("text", { x: left - 8, y: gy + 4, "text-anchor": "end" }, compact(v)));
+      svg.append(node("text", { x: left - 0.7 * em, y: gy + 0.35 * em, "text-anchor": "end" }, compact(v)));
     }
-    svg.append(node("text", { x: left, y: top - 6, class: "axis-title" }, `ORDERS ${unit.toUpperCase()}`));
+    const legend = node("g", { transform: `translate(${left}, ${1.2 * em})` });
+    const key = (x, color, text) => {
+      legend.append(node("rect", { x, y: -0.65 * em, width: 1.2 * em, height: 0.35 * em, rx: 0.17 * em, fill: color }));
+      legend.append(node("text", { x: x + 1.7 * em, y: -0.25 * em, class: "legend" }, text));
+    };
+    key(0, "#ff6a13", `orders ${unit}`);
+    key(9 * em, "#62c8ff", "total orders");
 
     // Time axis.
     const spanSeconds = spanSteps * stepSeconds;
     const tick = timeStep(spanSeconds);
     for (let t = 0; t <= spanSeconds + 1e-9; t += tick) {
       const tx = x(t / stepSeconds);
-      svg.append(node("line", { x1: tx, x2: tx, y1: top + plotH, y2: top + plotH + 4, stroke: "#2a3244" }));
-      svg.append(node("text", { x: tx, y: height - 6, "text-anchor": "middle" }, t === 0 ? "0:00" : shortTime(t)));
+      svg.append(node("line", { x1: tx, x2: tx, y1: top + plotH, y2: top + plotH + 0.35 * em, stroke: "#2a3244" }));
+      svg.append(node("text", { x: tx, y: height - 0.45 * em, "text-anchor": "middle" }, t === 0 ? "0:00" : shortTime(t)));
     }
 
     if (!orders.length) {
@@ -227,11 +241,13 @@
     const yc = (v) => top + (1 - v / cumTop) * plotH;
     const columns = Math.max(1, Math.floor(plotW));
     const line = downsample(cumulative, columns).map(([i, v]) => `${x(i).toFixed(1)},${yc(v).toFixed(1)}`);
-    svg.append(node("polyline", { points: line.join(" "), fill: "none", stroke: "#62c8ff", "stroke-width": 2, "stroke-opacity": 0.9, "stroke-dasharray": "1 0" }));
+    svg.append(node("polyline", { points: line.join(" "), fill: "none", stroke: "#62c8ff", "stroke-width": 2, "stroke-opacity": 0.9 }));
     for (const k of [2, 4]) {
       const v = (cumTop * k) / 4;
-      svg.append(node("text", { x: left + plotW + 8, y: yc(v) + 4, "text-anchor": "start", fill: "#3f6f8c" }, compact(v)));
+      svg.append(node("text", { x: left + plotW + 0.7 * em, y: yc(v) + 0.35 * em, "text-anchor": "start", fill: "#3f6f8c" }, compact(v)));
     }
+
+    svg.append(legend);
 
     // Orders per step: a filled area with a bright edge.
     const points = downsample(orders, columns);
@@ -252,15 +268,15 @@
     if (data.rate.peak_after_seconds != null && stepSeconds === 1 && data.rate.peak > 0) {
       const px = x(data.rate.peak_after_seconds);
       const py = y(data.rate.peak);
-      svg.append(node("circle", { cx: px, cy: py, r: 4, fill: "#ff6a13", stroke: "#05060a", "stroke-width": 2 }));
+      svg.append(node("circle", { cx: px, cy: py, r: 0.35 * em, fill: "#ff6a13", stroke: "#05060a", "stroke-width": 2 }));
       const anchor = px > left + plotW * 0.75 ? "end" : "start";
-      svg.append(node("text", { x: px + (anchor === "start" ? 8 : -8), y: Math.max(top + 10, py - 8), "text-anchor": anchor, class: "peak-label" },
+      svg.append(node("text", { x: px + (anchor === "start" ? 0.7 : -0.7) * em, y: Math.max(top + em, py - 0.6 * em), "text-anchor": anchor, class: "peak-label" },
         `peak ${numbers.format(data.rate.peak)}/s`));
     }
     const ex = x(lastIndex);
     const ey = yc(cumulative[cumulative.length - 1]);
-    svg.append(node("circle", { cx: ex, cy: ey, r: 5, fill: "#62c8ff", stroke: "#05060a", "stroke-width": 2 }));
-    svg.append(node("text", { x: Math.min(ex + 8, left + plotW + 8), y: Math.max(top + 12, ey - 10), "text-anchor": "start", class: "total-label" },
+    svg.append(node("circle", { cx: ex, cy: ey, r: 0.42 * em, fill: "#62c8ff", stroke: "#05060a", "stroke-width": 2 }));
+    svg.append(node("text", { x: ex + 0.7 * em, y: Math.max(top + em, ey - 0.8 * em), "text-anchor": "start", class: "total-label" },
       compact(total)));
   }
 
@@ -299,6 +315,8 @@
       const card = el.variants.querySelector(`[data-sku="${CSS.escape(v.sku)}"]`);
       if (!card) continue;
       setNumber(card.querySelector('[data-field="placed"]'), v.placed);
+      card.querySelector('[data-field="live"]').textContent = numbers.format(v.live);
+      card.querySelector('[data-field="cancelled"]').textContent = numbers.format(v.cancelled);
       card.classList.toggle("is-sold-out", v.sold_out);
       if (v.stock != null) {
         const left = card.querySelector('[data-field="left"]');
@@ -342,11 +360,11 @@
   }
 
   const source = new EventSource(dash.dataset.live);
-  source.onopen = () => setConnection("live", "live");
+  source.onopen = () => setConnection("live", "connected");
   source.onerror = () => setConnection("reconnecting", "reconnecting");
   source.onmessage = (message) => {
     lastMessage = performance.now();
-    setConnection("live", "live");
+    setConnection("live", "connected");
     render(JSON.parse(message.data));
   };
   // A connection that stays open but goes quiet (a proxy holding the stream) says so.
