@@ -165,6 +165,8 @@ def demo(
             f"{options.scenario.name}: replaying {options.until:g} s of launch time"
             f" at x{options.speed:g}, scale {options.scale:g}, against {server.base_url}"
         )
+        slug = options.slug or options.scenario.slug
+        console.print(f"watch it live: {server.base_url}/launches/{slug}", soft_wrap=True)
         result = run_rehearsal(console, server.base_url, admin_key, secret, options)
         page = write_report(result, out)
         console.print(f"report: {page} (and report.json and the charts beside it)")

@@ -150,6 +150,7 @@ def print_how_to_order(
     admission = ' -H "Admission-Token: $ADMISSION"' if waiting_room else ""
     lines = [
         f"{base} keeps serving; admin key: {admin_key}",
+        f"the live dashboard: {base}/launches/{slug}",
         "",
         "# the launch, its variants and live counts",
         f"curl -s {base}/api/v1/launches/{slug}",

@@ -24,6 +24,8 @@ def uvicorn_config(app: App, host: str, port: int) -> uvicorn.Config:
         # Launch night opens thousands of connections at once; keep the accept queue deep.
         backlog=4096,
         timeout_keep_alive=30,
+        # An open dashboard stream must not hold up a shutdown.
+        timeout_graceful_shutdown=2,
     )
 
 

@@ -62,7 +62,7 @@ from launchday.schemas import (
 from launchday.services import LaunchService
 from launchday.store import open_store
 from launchday.store.ports import Overloaded, Store
-from launchday.web import Dashboard
+from launchday.web.dashboard import Dashboard
 
 log = logging.getLogger("launchday.api")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import msgspec
 
@@ -267,6 +267,8 @@ class LaunchFeed:
         self._latest: bytes | None = None
         self._interest: int | None = None
         self._interest_due = 0.0
+        # A tick reads from where the last one ended: two at once would both start there.
+        self._ticking = asyncio.Lock()
 
     @property
     def running(self) -> bool:
@@ -276,7 +278,7 @@ class LaunchFeed:
     def viewers(self) -> int:
         return len(self._viewers)
 
-    async def watch(self) -> AsyncIterator[bytes]:
+    async def watch(self) -> AsyncGenerator[bytes, None]:
         """The events for one viewer: the latest at once, then one per tick, until closed."""
         # One slot: a viewer too slow to take an event gets the newest one, not a backlog.
         inbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
@@ -302,6 +304,10 @@ class LaunchFeed:
 
     async def tick(self) -> bytes:
         """Read what changed since the last tick; return the event for every viewer."""
+        async with self._ticking:
+            return await self._tick()
+
+    async def _tick(self) -> bytes:
         launch = self.service.launch(self.slug)
         opens_us = self.series.opens_us
         after_us = self.series.read_after_us()
