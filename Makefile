@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit serve clean
+.PHONY: demo test lint typecheck unit serve clean system-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "launchday needs Python 3.11 or newer"'
@@ -27,7 +27,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# What the tests drive besides Python: Debian's Chromium (browser tests, through
+# Playwright with its binary as executable_path) and curl (the demo's printed commands).
+# Installed when missing and apt-get is at hand; without them those tests skip locally,
+# and fail in CI, where a skip counts as a failure.
+SYSTEM_PACKAGES := chromium curl
+
+system-packages:
+	@command -v apt-get >/dev/null && { [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null; } \
+	  && scripts/system-packages $(SYSTEM_PACKAGES) \
+	  || echo "note: could not install $(SYSTEM_PACKAGES); the tests needing them will skip"
+
+unit: $(STAMP) system-packages
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
