@@ -9,6 +9,7 @@ store on a restart, in the same order, so nobody is reshuffled.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from launchday.domain.admission import (
     shuffle_key,
     view_ticket,
 )
+from launchday.domain.launch import Launch
+from launchday.store.ports import QueuedTicket, StoredWaitingRoom
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,46 @@ class WaitingRoom:
     def change(self, change: RateChange) -> None:
         self.ledger.change(change)
 
+    def waits(self, at: datetime) -> list[float]:
+        """Launch seconds each ticket admitted by `at` waited: from joining, or from the
+        opening for the pre-queue, to admission."""
+        if at < self.opens_at:
+            return []
+        admitted = self.ledger.admitted_by(at)
+        times = self.ledger.admission_times(admitted)
+        joined_by_rank: dict[int, datetime] = {}
+        for ticket in self._tickets.values():
+            rank = self.rank(ticket.ticket, at)
+            if rank is not None and rank <= admitted:
+                joined_by_rank[rank] = max(ticket.joined_at, self.opens_at)
+        return [
+            (when - joined_by_rank[rank]).total_seconds()
+            for rank, when in enumerate(times, start=1)
+            if when is not None and rank in joined_by_rank
+        ]
+
     def snapshot(self, at: datetime) -> QueueSnapshot:
         joined = len(self._tickets)
         current = self.ledger.schedule.current(at)
         return QueueSnapshot(
             joined, self.ledger.admitted_by(at), current.rate_per_second, current.paused
         )
+
+
+def rebuild_room(launch: Launch, stored: StoredWaitingRoom) -> WaitingRoom:
+    """The waiting room as it stands after every stored join and rate change, replayed
+    in time order as they happened (the same order on every restart)."""
+    assert launch.admission is not None
+    room = WaitingRoom(
+        stored.seed,
+        AdmissionSchedule.starting(launch.opens_at, launch.admission.rate_per_second),
+        timedelta(seconds=launch.admission.token_ttl_seconds),
+    )
+    tickets = ((t.joined_at, 0, t) for t in stored.tickets)
+    changes = ((c.at, 1, c) for c in stored.changes)
+    for _, _, item in heapq.merge(tickets, changes, key=lambda entry: entry[:2]):
+        if isinstance(item, QueuedTicket):
+            room.add(Ticket(item.ticket, item.customer, item.joined_at))
+        elif isinstance(item, RateChange):
+            room.change(item)
+    return room

@@ -7,15 +7,13 @@ to the launch's in-memory `WaitingRoom`; reading a ticket touches only memory.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from launchday.admission_tokens import AdmissionTokens
 from launchday.domain.admission import (
-    AdmissionSchedule,
     QueueSnapshot,
     RateChange,
     TicketState,
@@ -24,7 +22,7 @@ from launchday.domain.admission import (
 from launchday.domain.errors import NotFound
 from launchday.domain.launch import Launch
 from launchday.store.ports import QueuedTicket, Store, WriteTx
-from launchday.waiting_room import Ticket, WaitingRoom
+from launchday.waiting_room import Ticket, WaitingRoom, rebuild_room
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +75,7 @@ class WaitingRooms:
         stored = self._store.reader.waiting_room(slug)
         if launch.admission is None or stored is None:
             raise NotFound(f"launch {slug!r} has no waiting room", field="slug")
-        room = WaitingRoom(
-            stored.seed,
-            AdmissionSchedule.starting(launch.opens_at, launch.admission.rate_per_second),
-            timedelta(seconds=launch.admission.token_ttl_seconds),
-        )
-        # Replay joins and rate changes in time order, as they happened.
-        tickets = ((t.joined_at, 0, t) for t in stored.tickets)
-        changes = ((c.at, 1, c) for c in stored.changes)
-        for _, _, item in heapq.merge(tickets, changes, key=lambda entry: entry[:2]):
-            if isinstance(item, QueuedTicket):
-                room.add(Ticket(item.ticket, item.customer, item.joined_at))
-            elif isinstance(item, RateChange):
-                room.change(item)
+        room = rebuild_room(launch, stored)
         self._rooms[slug] = room
         return room
 

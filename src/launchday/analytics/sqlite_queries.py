@@ -42,6 +42,7 @@ from launchday.analytics.report import (
     PointTally,
     ProfileTally,
     Report,
+    WaitingRoomFigures,
     assemble_report,
     compare_launches,
     cumulative,
@@ -50,11 +51,15 @@ from launchday.analytics.report import (
     milestone_offsets,
     rebin,
     series_length,
+    waiting_room_figures,
 )
 from launchday.domain.clock import to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.domain.launch import Launch
 from launchday.schemas import LaunchSpec, launch_from_spec
+from launchday.store.ports import StoredWaitingRoom
+from launchday.store.sqlite import read_waiting_room
+from launchday.waiting_room import rebuild_room
 
 _LOCK_TIME: Final = "coalesce(locked_at_us, refundable_until_us)"
 _LIVE: Final = "status != 'cancelled'"
@@ -343,6 +348,21 @@ def other_launch(
     return OtherLaunch(slug, dict(zip(reached, placed, strict=True)), registrations), aligned
 
 
+def waiting_room_at(
+    conn: sqlite3.Connection, launch_id: int, launch: Launch, as_of: datetime
+) -> WaitingRoomFigures | None:
+    """The waiting room's figures at `as_of`, replayed from its stored joins and rates."""
+    stored = read_waiting_room(conn, launch_id) if launch.admission is not None else None
+    if stored is None:
+        return None
+    known = [t for t in stored.tickets if t.joined_at <= as_of]
+    room = rebuild_room(launch, StoredWaitingRoom(stored.seed, known, stored.changes))
+    snapshot = room.snapshot(as_of)
+    return waiting_room_figures(
+        snapshot.joined, snapshot.admitted, room.ledger.longest_queue(as_of), room.waits(as_of)
+    )
+
+
 def build_report(
     conn: sqlite3.Connection,
     slug: str,
@@ -379,6 +399,7 @@ def build_report(
         orders, buyers = order_pass(conn, launch_id, [v.sku for v in launch.variants], t)
         per_second, per_minute = order_series(conn, launch_id, opens_us, t)
         points = points_at(conn, launch_id, opens_us, offsets)
+        room = waiting_room_at(conn, launch_id, launch, as_of)
         report = assemble_report(
             launch,
             as_of=as_of,
@@ -390,6 +411,7 @@ def build_report(
             interest=interest.profile,
             buyers=buyers,
         )
+        report = msgspec.structs.replace(report, waiting_room=room)
         if compare is None:
             return report
         other, aligned = other_launch(conn, compare, now, offsets, window_us)

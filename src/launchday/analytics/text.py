@@ -14,6 +14,10 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} s"
+
+
 def _after(seconds: int) -> str:
     return str(timedelta(seconds=seconds))
 
@@ -60,6 +64,14 @@ def print_report(report: Report, console: Console) -> None:
         _share(buyers.apple_users),
     )
     console.print(mix)
+
+    room = report.waiting_room
+    if room is not None:
+        console.print(
+            f"waiting room: {room.joined:,} joined, {room.admitted:,} admitted, longest queue"
+            f" {room.longest_queue:,}; admission wait p50 {_secs(room.wait_p50_seconds)},"
+            f" p99 {_secs(room.wait_p99_seconds)}, max {_secs(room.wait_max_seconds)}"
+        )
 
     if report.compare is not None:
         compare = report.compare

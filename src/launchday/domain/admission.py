@@ -191,6 +191,31 @@ class AdmissionLedger:
             when += _MICROSECOND
         return when
 
+    def admission_times(self, count: int) -> list[datetime | None]:
+        """When ranks 1..count are or were admitted, in one sweep (for reports; to the
+        microsecond as `timedelta` rounds, without `admitted_at`'s settling)."""
+        self._open()
+        points = self._points
+        times: list[datetime | None] = []
+        stretch = 1
+        for rank in range(1, count + 1):
+            while stretch < len(points) and points[stretch].admitted + _EPSILON < rank:
+                stretch += 1
+            start = points[stretch - 1]
+            if rank > start.ranked:
+                times.append(None)
+                continue
+            times.append(self.schedule.time_of_capacity(start.capacity + rank - start.admitted))
+        return times
+
+    def longest_queue(self, until: datetime) -> int:
+        """The most tickets waiting at once up to launch time `until`."""
+        self._open()
+        return max(
+            (p.ranked - math.floor(p.admitted + _EPSILON) for p in self._points if p.at <= until),
+            default=0,
+        )
+
     def _open(self) -> None:
         """Start the ledger at the opening, with the pre-queue ranked."""
         if not self._points:

@@ -353,6 +353,32 @@ class SQLiteWriteTx:
         )
 
 
+def read_waiting_room(conn: sqlite3.Connection, launch_id: int) -> StoredWaitingRoom | None:
+    """A launch's stored waiting room: seed, tickets and rate changes in commit order."""
+    row = conn.execute(
+        "SELECT seed FROM waiting_rooms WHERE launch_id = ?", (launch_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    tickets = [
+        QueuedTicket(ticket, customer, from_micros(at_us))
+        for ticket, customer, at_us in conn.execute(
+            "SELECT ticket, customer, joined_at_us FROM queue_tickets WHERE launch_id = ?"
+            " ORDER BY seq",
+            (launch_id,),
+        )
+    ]
+    changes = [
+        RateChange(from_micros(at_us), rate, bool(paused))
+        for at_us, rate, paused in conn.execute(
+            "SELECT at_us, rate_per_second, paused FROM admission_changes"
+            " WHERE launch_id = ? ORDER BY seq",
+            (launch_id,),
+        )
+    ]
+    return StoredWaitingRoom(bytes(row[0]), tickets, changes)
+
+
 class SQLiteReader:
     """Reads on a connection of their own; WAL lets them run beside the writer."""
 
@@ -391,28 +417,7 @@ class SQLiteReader:
 
     def waiting_room(self, launch: str) -> StoredWaitingRoom | None:
         launch_id = self._ids.get(launch)
-        row = self._conn.execute(
-            "SELECT seed FROM waiting_rooms WHERE launch_id = ?", (launch_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        tickets = [
-            QueuedTicket(ticket, customer, from_micros(at_us))
-            for ticket, customer, at_us in self._conn.execute(
-                "SELECT ticket, customer, joined_at_us FROM queue_tickets WHERE launch_id = ?"
-                " ORDER BY seq",
-                (launch_id,),
-            )
-        ]
-        changes = [
-            RateChange(from_micros(at_us), rate, bool(paused))
-            for at_us, rate, paused in self._conn.execute(
-                "SELECT at_us, rate_per_second, paused FROM admission_changes"
-                " WHERE launch_id = ? ORDER BY seq",
-                (launch_id,),
-            )
-        ]
-        return StoredWaitingRoom(bytes(row[0]), tickets, changes)
+        return None if launch_id is None else read_waiting_room(self._conn, launch_id)
 
     def interest_count(self, launch: str) -> int:
         launch_id = self._ids.get(launch)
