@@ -21,7 +21,6 @@ import httpx
 import msgspec
 import pytest
 
-from launchday.domain.admission import QueueSnapshot
 from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import Profile, terms_for
 from launchday.schemas import LaunchSpec
@@ -140,8 +139,11 @@ YU7_SPEC = {
             "deposit": {"amount": 20000, "refundable_hours": 0},
         },
     ],
-    "admission": None,
+    "admission": {"rate_per_second": 2000, "token_ttl_seconds": 900},
 }
+# People waiting in the room before the opening; at 2,000 a second, some 300,000 of them
+# are in by the time of the screenshot and the rest still wait.
+PRE_QUEUE = 400_000
 # The YU7's published first minutes (the modelled points of its scenario file).
 YU7_MILESTONES = [
     Milestone(10, 60_000, "modelled"),
@@ -211,6 +213,14 @@ def seed_yu7(db_path: Path, opens_at: datetime, elapsed: float) -> int:
                 tx.import_interest(launch.slug, registrations)
 
             await store.write(register)
+            for start in range(0, PRE_QUEUE, 50_000):
+
+                def join(tx: SQLiteWriteTx, _: datetime, start: int = start) -> None:
+                    for n in range(start, min(start + 50_000, PRE_QUEUE)):
+                        joined = opens_at - timedelta(seconds=rng.uniform(1, 900))
+                        tx.join_queue(launch.slug, f"q-{n}", f"t-{n}", joined)
+
+                await store.write(join)
         finally:
             await store.stop()
 
@@ -239,33 +249,41 @@ class Trickle:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        """Buyers from the pre-queue: each reads their ticket and, once admitted, orders
+        with the admission token; those still waiting are passed over."""
         rng = random.Random(7)
         skus = ["YU7-STD", "YU7-PRO", "YU7-MAX"]
         with httpx.Client(base_url=self.base, timeout=10) as client:
             api = Api(client.request)
-            while not self._stop.is_set():
-                sku = rng.choice(skus)
-                if api.place(f"live-{self.placed}", sku).status_code == 201:
+            for n in range(PRE_QUEUE):
+                if self._stop.is_set():
+                    return
+                customer = f"q-{n}"
+                ticket = api.post(
+                    "/api/v1/launches/yu7-2025/queue", headers=api.as_customer(customer)
+                ).json()
+                if ticket["state"] != "admitted":
+                    continue
+                placed = api.post(
+                    "/api/v1/launches/yu7-2025/orders",
+                    json={"sku": rng.choice(skus)},
+                    headers={
+                        **api.as_customer(customer),
+                        "Idempotency-Key": "live",
+                        "Admission-Token": ticket["admission_token"],
+                    },
+                )
+                if placed.status_code == 201:
                     self.placed += 1
                 self._stop.wait(rng.expovariate(self.per_second))
 
 
-def test_the_screenshots_of_a_launch_in_full_swing(
-    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_screenshots_of_a_launch_in_full_swing(browser: Any, tmp_path: Path) -> None:
     db = tmp_path / "launchday.db"
     elapsed = 152.0
     opens_at = datetime.now(UTC) - timedelta(seconds=elapsed)
     seeded = seed_yu7(db, opens_at, elapsed)
     assert seeded > 190_000
-
-    # The waiting room's figures come from the admission store, which this server does
-    # not have yet: stand-in figures let the picture show the panel as it will be.
-    def queue(service: LaunchService, slug: str) -> QueueSnapshot:
-        seconds = (datetime.now(UTC) - opens_at).total_seconds()
-        return QueueSnapshot(612_480, min(612_480, int(seconds * 2000)), 2000.0, False)
-
-    monkeypatch.setattr(LaunchService, "queue_snapshot", queue)
 
     DOCS.mkdir(exist_ok=True)
     with loopback_server(settings_for(db)) as base, Trickle(base, per_second=40) as trickle:
