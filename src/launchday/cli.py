@@ -14,7 +14,7 @@ from rich.console import Console
 from launchday.config import DEFAULT_DB, ConfigError, Settings
 
 if TYPE_CHECKING:
-    from launchday.sim.rehearsal import RehearsalOptions
+    from launchday.sim.rehearsal import RehearsalOptions, RehearsalResult
 from launchday.server import serve_app
 
 app = typer.Typer(
@@ -185,11 +185,12 @@ def demo(
             server.process.wait()
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except RuntimeError as error:  # the server would not start, or refused the rehearsal
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
     finally:
         server.stop()
-    for problem in result.problems:
-        console.print(f"[red]{problem}[/red]")
-    raise typer.Exit(1 if result.problems else 0)
+    _exit_with(result)
 
 
 @app.command()
@@ -231,9 +232,18 @@ def simulate(
 
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         options = replace(options, slug=f"{options.scenario.slug}-r{stamp}")
-    result = run_rehearsal(console, url, admin_key, secret.encode(), options)
+    try:
+        result = run_rehearsal(console, url, admin_key, secret.encode(), options)
+    except RuntimeError as error:  # the server refused the launch or the report
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
     if out is not None:
         console.print(f"report: {write_report(result, out)}")
+    _exit_with(result)
+
+
+def _exit_with(result: RehearsalResult) -> None:
+    """Say what went wrong, if anything, and exit 1 for it (0 when the rehearsal held)."""
     for problem in result.problems:
         console.print(f"[red]{problem}[/red]")
     raise typer.Exit(1 if result.problems else 0)
