@@ -1,0 +1,37 @@
+"""Verified tokens are remembered, but never past their expiry nor for another token."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from launchday.api.auth import Authenticator, mint_customer_token
+from launchday.api.errors import ApiError
+from tests.support import SECRET
+
+
+def test_a_remembered_token_still_expires() -> None:
+    auth = Authenticator(SECRET, "admin-key")
+    token = mint_customer_token(SECRET, "c-1", datetime.now(UTC), timedelta(seconds=1))
+    assert auth.caller(f"Bearer {token}").customer == "c-1"
+    assert auth.caller(f"Bearer {token}").customer == "c-1"  # from memory
+    time.sleep(1.2)
+    with pytest.raises(ApiError, match="expired"):
+        auth.caller(f"Bearer {token}")
+
+
+def test_a_token_differing_from_a_remembered_one_is_verified_afresh() -> None:
+    auth = Authenticator(SECRET, "admin-key")
+    token = mint_customer_token(SECRET, "c-1", datetime.now(UTC), timedelta(hours=1))
+    auth.caller(f"Bearer {token}")
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}AA"
+    with pytest.raises(ApiError, match="not valid"):
+        auth.caller(f"Bearer {forged}")
+    other = mint_customer_token(
+        b"another-secret-0123456789abcdef-012345", "c-1", datetime.now(UTC), timedelta(hours=1)
+    )
+    with pytest.raises(ApiError, match="not valid"):
+        auth.caller(f"Bearer {other}")
