@@ -19,13 +19,13 @@ from urllib.parse import parse_qs
 import msgspec
 
 from launchday import __version__
-from launchday.analytics.report import Report
 from launchday.analytics.sqlite_queries import build_report
 from launchday.api.auth import Authenticator
 from launchday.api.errors import STATUS_OF_CODE, ApiError, error_body
 from launchday.api.metrics import Metrics
 from launchday.api.openapi import openapi_document
-from launchday.api.routing import Header, Request, Response, Route, Router, json_response
+from launchday.api.routes import IDEMPOTENCY_KEY_SCHEMA, route_table
+from launchday.api.routing import Request, Response, Router, json_response
 from launchday.api.views import (
     admission_out,
     interest_out,
@@ -41,22 +41,16 @@ from launchday.domain.errors import DomainError
 from launchday.domain.order import Profile
 from launchday.schemas import (
     AdmissionChange,
-    AdmissionOut,
     Health,
     ImportRejection,
     ImportReport,
-    InterestOut,
     InterestRecord,
     InterestRequest,
     LaunchList,
-    LaunchOut,
     LaunchSpec,
     LaunchSummary,
-    OrderHistoryOut,
-    OrderOut,
     OrderRequest,
     ServerTime,
-    TicketOut,
     profile_from_spec,
 )
 from launchday.services import LaunchService
@@ -77,16 +71,8 @@ _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 _FIELD_AT = re.compile(r" - at `\$\.?(.*)`$")
 _NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]*)`")
 # Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}(?!\n)$")
-# Registrations come from campaign pages by the hundred thousand: a bigger body than orders.
-MAX_IMPORT_BYTES = 16 * 1024 * 1024
+_IDEMPOTENCY_KEY = re.compile(str(IDEMPOTENCY_KEY_SCHEMA["pattern"]))
 MAX_REJECTIONS_SHOWN = 1000
-IDEMPOTENCY_KEY_SCHEMA = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 255,
-    "pattern": _IDEMPOTENCY_KEY.pattern,
-}
 
 
 def utc_now() -> datetime:
@@ -131,7 +117,7 @@ class App:
         self.service = LaunchService(store, clock, settings.secret)
         self.auth = Authenticator(settings.secret, settings.admin_key)
         self.dashboard = Dashboard(self.service, store, clock)
-        self.router = Router(self._routes())
+        self.router = Router(route_table(self))
         self._openapi: bytes | None = None
         self._started = False
         observer = getattr(store, "set_commit_observer", None)
@@ -483,288 +469,6 @@ class App:
         if self._openapi is None:
             self._openapi = _encode(openapi_document(self.router.routes, __version__))
         return json_response(200, self._openapi)
-
-    def _routes(self) -> list[Route]:
-        launch_errors = ("not_found",)
-        order_errors = ("unauthenticated", "forbidden", "not_found", "overloaded")
-        return [
-            Route(
-                "POST",
-                "/api/v1/launches",
-                self.create_launch,
-                "create_launch",
-                "Create a launch",
-                "admin",
-                LaunchSpec,
-                LaunchOut,
-                201,
-                (
-                    "invalid_body",
-                    "validation",
-                    "unauthenticated",
-                    "forbidden",
-                    "already_exists",
-                    "too_large",
-                    "overloaded",
-                ),
-            ),
-            Route(
-                "GET",
-                "/api/v1/launches",
-                self.list_launches,
-                "list_launches",
-                "List launches, newest first",
-                "anyone",
-                None,
-                LaunchList,
-            ),
-            Route(
-                "GET",
-                "/api/v1/launches/{slug}",
-                self.get_launch,
-                "get_launch",
-                "A launch, its variants and live counts",
-                "anyone",
-                None,
-                LaunchOut,
-                200,
-                launch_errors,
-            ),
-            Route(
-                "POST",
-                "/api/v1/launches/{slug}/interest",
-                self.register_interest,
-                "register_interest",
-                "Register interest with a profile (idempotent per customer: 201, then 200)",
-                "customer",
-                InterestRequest,
-                InterestOut,
-                201,
-                (
-                    "invalid_body",
-                    "validation",
-                    "unauthenticated",
-                    "forbidden",
-                    "not_found",
-                    "not_open",
-                    "too_large",
-                    "overloaded",
-                ),
-            ),
-            Route(
-                "POST",
-                "/api/v1/launches/{slug}/interest/import",
-                self.import_interest,
-                "import_interest",
-                "Bulk-import registrations with their own times and profiles. The body is"
-                " NDJSON, one InterestRecord per line, up to 16 MiB; valid lines are imported,"
-                " each invalid one is reported with its line number",
-                "admin",
-                InterestRecord,
-                ImportReport,
-                200,
-                ("unauthenticated", "forbidden", "not_found", "too_large", "overloaded"),
-                body_content_type="application/x-ndjson",
-                max_body=MAX_IMPORT_BYTES,
-            ),
-            Route(
-                "POST",
-                "/api/v1/launches/{slug}/orders",
-                self.place_order,
-                "place_order",
-                "Place an order; 201 only once it is committed to disk",
-                "customer",
-                OrderRequest,
-                OrderOut,
-                201,
-                (
-                    "invalid_body",
-                    "missing_header",
-                    "validation",
-                    "unauthenticated",
-                    "forbidden",
-                    "not_found",
-                    "not_open",
-                    "sold_out",
-                    "limit_reached",
-                    "idempotency_conflict",
-                    "admission_required",
-                    "too_large",
-                    "overloaded",
-                ),
-                (
-                    Header(
-                        "Idempotency-Key",
-                        True,
-                        "Unique per intended order; a retry with the same key returns the same"
-                        " order (header Idempotent-Replayed: true)",
-                        IDEMPOTENCY_KEY_SCHEMA,
-                    ),
-                    Header(
-                        "Admission-Token",
-                        False,
-                        "Required when the launch has a waiting room: the token its ticket"
-                        " carries once admitted",
-                        {"type": "string"},
-                    ),
-                ),
-            ),
-            Route(
-                "POST",
-                "/api/v1/launches/{slug}/queue",
-                self.join_queue,
-                "join_queue",
-                "Join the waiting room: the same customer always gets the same ticket"
-                " (201 the first time, then 200)",
-                "customer",
-                None,
-                TicketOut,
-                201,
-                ("unauthenticated", "forbidden", "not_found", "overloaded"),
-            ),
-            Route(
-                "GET",
-                "/api/v1/launches/{slug}/queue/{ticket}",
-                self.read_ticket,
-                "read_ticket",
-                "A ticket's state, position, people ahead and ETA; the admission token once"
-                " admitted. Served from memory: poll it as advised by Retry-After",
-                "customer",
-                None,
-                TicketOut,
-                200,
-                ("unauthenticated", "forbidden", "not_found"),
-            ),
-            Route(
-                "GET",
-                "/api/v1/launches/{slug}/admission",
-                self.read_admission,
-                "read_admission",
-                "The waiting room's rate, pause state and counts",
-                "admin",
-                None,
-                AdmissionOut,
-                200,
-                ("unauthenticated", "forbidden", "not_found"),
-            ),
-            Route(
-                "POST",
-                "/api/v1/launches/{slug}/admission",
-                self.change_admission,
-                "change_admission",
-                "Change the admission rate, pause or resume; in force at once",
-                "admin",
-                AdmissionChange,
-                AdmissionOut,
-                200,
-                (
-                    "invalid_body",
-                    "validation",
-                    "unauthenticated",
-                    "forbidden",
-                    "not_found",
-                    "overloaded",
-                ),
-            ),
-            Route(
-                "GET",
-                "/api/v1/orders/{id}",
-                self.get_order,
-                "get_order",
-                "An order (its customer or the admin)",
-                "customer_or_admin",
-                None,
-                OrderOut,
-                200,
-                order_errors,
-            ),
-            Route(
-                "GET",
-                "/api/v1/orders/{id}/history",
-                self.order_history,
-                "order_history",
-                "An order's audit trail",
-                "customer_or_admin",
-                None,
-                OrderHistoryOut,
-                200,
-                order_errors,
-            ),
-            Route(
-                "POST",
-                "/api/v1/orders/{id}/lock",
-                self.lock_order,
-                "lock_order",
-                "Lock early: the deposit is no longer refundable",
-                "customer",
-                None,
-                OrderOut,
-                200,
-                (*order_errors, "cancelled"),
-            ),
-            Route(
-                "POST",
-                "/api/v1/orders/{id}/cancel",
-                self.cancel_order,
-                "cancel_order",
-                "Cancel inside the window, with refund",
-                "customer",
-                None,
-                OrderOut,
-                200,
-                (*order_errors, "locked"),
-            ),
-            Route(
-                "GET",
-                "/api/v1/launches/{slug}/report",
-                self.report,
-                "launch_report",
-                "The launch report (launch time): totals, milestones, per-second series,"
-                " interest and buyer composition; ?compare=OTHER adds ratios against another"
-                " launch aligned on time since opening",
-                "admin",
-                None,
-                Report,
-                200,
-                ("unauthenticated", "forbidden", "not_found"),
-            ),
-            Route(
-                "GET",
-                "/api/v1/time",
-                self.server_time,
-                "server_time",
-                "The server's clock (real time), for clients to align with",
-                "anyone",
-                None,
-                ServerTime,
-            ),
-            Route("GET", "/healthz", self.healthz, "healthz", "Health", "anyone", None, Health),
-            Route(
-                "GET",
-                "/metrics",
-                self.metrics_text,
-                "metrics",
-                "Prometheus metrics",
-                "anyone",
-                None,
-                None,
-                200,
-                (),
-                (),
-                "text/plain",
-            ),
-            Route(
-                "GET",
-                "/openapi.json",
-                self.openapi,
-                "openapi",
-                "This OpenAPI document",
-                "anyone",
-                None,
-                None,
-            ),
-            *self.dashboard.routes(),
-        ]
 
 
 def create_app(
