@@ -8,7 +8,6 @@ wall clock is read only here, through the injected `clock`; the domain gets `now
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus, transition
 from launchday.domain.order import Order, OrderEvent, Profile, terms_for
+from launchday.ids import new_id
 from launchday.schemas import LaunchSpec, launch_from_spec
 from launchday.store.ports import Store, WriteTx
 from launchday.waiting_rooms import WaitingRooms, new_seed
@@ -59,7 +59,7 @@ class LaunchState:
 
 def new_order_id() -> str:
     """An unguessable order id (96 random bits)."""
-    return secrets.token_urlsafe(12)
+    return new_id()
 
 
 def request_hash(sku: str, profile: Profile | None) -> bytes:

@@ -21,6 +21,7 @@ from launchday.domain.admission import (
 )
 from launchday.domain.errors import NotFound
 from launchday.domain.launch import Launch
+from launchday.ids import new_id
 from launchday.store.ports import QueuedTicket, Store, WriteTx
 from launchday.waiting_room import Ticket, WaitingRoom, rebuild_room
 
@@ -36,7 +37,8 @@ class TicketReading:
 
 
 def new_ticket_id() -> str:
-    return secrets.token_urlsafe(12)
+    """An unguessable ticket id (96 random bits)."""
+    return new_id()
 
 
 def new_seed() -> bytes:
