@@ -1,0 +1,1 @@
+"""The pieces of bench/run.py: servers, wrk, tokens, scenarios, results."""

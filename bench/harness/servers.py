@@ -1,0 +1,128 @@
+"""Server processes under test: started pinned to the server core, measured, stopped.
+
+Every server (the two baselines and launchday) is uvicorn with uvloop and httptools,
+started through `taskset` so it and every thread it starts later (launchday's SQLite
+writer) stay on SERVER_CORE, away from the load generator on LOAD_CORE.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+SERVER_CORE = 0
+LOAD_CORE = 1
+BENCH = Path(__file__).resolve().parent.parent
+BASELINES = BENCH / "baselines"
+# Lines of a server log that mean something went wrong inside the server.
+LOG_ALARMS = ("Traceback", "ERROR", "unexpected error", "CRITICAL")
+
+
+class Server:
+    """One server process on SERVER_CORE, with its output in `log`."""
+
+    def __init__(self, name: str, argv: list[str], port: int, log: Path, env: Mapping[str, str]):
+        self.name = name
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log = log
+        with log.open("ab") as out:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                ["taskset", "-c", str(SERVER_CORE), *argv],
+                env=dict(env),
+                stdout=out,
+                stderr=out,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Return once GET /healthz answers 200; raise if the process dies or stalls."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.log}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not start within {timeout:g} s: {self.log}")
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(resident now, peak resident) in MB, from /proc (VmRSS and VmHWM)."""
+        fields = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024  # kB
+        return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server has used so far (all its threads)."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        # Fields after the command name (which may hold spaces) start past the ')'.
+        after = stat.rsplit(")", 1)[1].split()
+        return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user stops it (lifespan shutdown runs); kill if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_alarms(self) -> list[str]:
+        """Lines of the server's log that report an error (at most 20)."""
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [line for line in lines if any(alarm in line for alarm in LOG_ALARMS)][:20]
+
+
+def uvicorn_server(name: str, app: str, port: int, log: Path) -> Server:
+    """A baseline app from bench/baselines under uvicorn, configured as launchday serves."""
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--app-dir",
+        str(BASELINES),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "4096",
+    ]
+    return Server(name, argv, port, log, os.environ)
+
+
+def launchday_server(
+    name: str, db: Path, port: int, log: Path, admin_key: str, secret: bytes
+) -> Server:
+    """`launchday serve` on the SQLite database `db`, as a user runs it."""
+    env = {
+        **os.environ,
+        "LAUNCHDAY_DB": f"sqlite:///{db}",
+        "LAUNCHDAY_ADMIN_KEY": admin_key,
+        "LAUNCHDAY_SECRET": secret.decode(),
+    }
+    argv = [sys.executable, "-m", "launchday", "serve", "--port", str(port)]
+    return Server(name, argv, port, log, env)
