@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit serve clean system-packages
+.PHONY: demo test lint typecheck unit serve bench clean system-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "launchday needs Python 3.11 or newer"'
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/launchday serve
+
+# Side-by-side benchmarks (not tests): see bench/README.md. Needs wrk (apt-get install wrk).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
