@@ -21,7 +21,9 @@ from tests.support import ADMIN_KEY, SECRET, start_server_process, wait_until_he
 
 # Small enough for CI, steep enough to exercise the opening burst and the sell-out.
 CASES = {
-    "yu7-2025": {"scale": 0.004, "speed": 60.0, "until": 600.0},
+    # x20: the 10 s milestone's 240 orders span half a real second, which a busy CI
+    # machine can keep to; at x60 they would have to land within 170 ms.
+    "yu7-2025": {"scale": 0.004, "speed": 20.0, "until": 180.0},
     "su7-2024": {"scale": 0.02, "speed": 600.0, "until": 1620.0},
 }
 
