@@ -15,7 +15,13 @@ import pytest
 from launchday.cli import free_port
 from launchday.domain.clock import to_micros
 from launchday.rehearse_cli import token_minter
-from launchday.sim.rehearsal import plan_options, plan_rehearsal, rehearse
+from launchday.sim.rehearsal import (
+    RehearsalOptions,
+    RehearsalResult,
+    plan_options,
+    plan_rehearsal,
+    rehearse,
+)
 from launchday.sim.scenario import load_scenario, scaled_milestones, scaled_stock
 from tests.support import ADMIN_KEY, SECRET, start_server_process, wait_until_healthy
 
@@ -28,6 +34,19 @@ CASES = {
 }
 
 
+def rehearse_against_a_server(db: Path, options: RehearsalOptions) -> RehearsalResult:
+    """Run `launchday serve` on `db` as its own process and rehearse against it."""
+    port = free_port()
+    server = start_server_process(db, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        return asyncio.run(rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_scaled_replay_reproduces_every_milestone_in_the_database(
@@ -36,17 +55,7 @@ def test_a_scaled_replay_reproduces_every_milestone_in_the_database(
     scenario = load_scenario(name)
     options = plan_options(scenario, seed=7, **CASES[name])  # type: ignore[arg-type]
     db = tmp_path / "launchday.db"
-    port = free_port()
-    server = start_server_process(db, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, server)
-        result = asyncio.run(
-            rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options))
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    result = rehearse_against_a_server(db, options)
 
     assert result.problems == []
     opens_us = to_micros(result.opens_at)
@@ -82,17 +91,7 @@ def test_a_replay_reproduces_who_registered_and_who_bought(tmp_path: Path) -> No
     # The whole night, so the buyers are all of the crowd whose shares were drawn exactly.
     options = plan_options(scenario, seed=3, scale=0.001, speed=200.0, until=3600.0)
     db = tmp_path / "launchday.db"
-    port = free_port()
-    server = start_server_process(db, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, server)
-        result = asyncio.run(
-            rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options))
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    result = rehearse_against_a_server(db, options)
     assert scenario.interest is not None
     assert scenario.buyers is not None
     interest = result.report["interest"]
@@ -123,17 +122,7 @@ def test_a_replay_that_falls_behind_says_so_and_by_how_much(tmp_path: Path) -> N
         plan_options(scenario, seed=5, scale=0.003, speed=200.0, until=60.0), connections=1
     )
     db = tmp_path / "launchday.db"
-    port = free_port()
-    server = start_server_process(db, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, server)
-        result = asyncio.run(
-            rehearse(base, ADMIN_KEY, token_minter(SECRET), plan_rehearsal(options))
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    result = rehearse_against_a_server(db, options)
     assert not result.kept_up
     assert result.stats.late > 0
     assert result.stats.max_lag > 0.05
