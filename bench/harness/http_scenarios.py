@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from harness.context import ADMIN_KEY, SECRET, Bench, ScenarioResult
-from harness.servers import Server, launchday_server, uvicorn_server
+from harness.servers import Server, launchday_server, machine_busy_seconds, uvicorn_server
 from harness.tokens import customer, join_for_admission, join_for_tickets, write_lines
 from harness.wrk import Slice, WrkRun, run_wrk
 from launchday.cli import free_port
@@ -70,6 +70,7 @@ def measure(
     """The warm-up and the repeats against a ready server, into `result`."""
     for number, tokens in enumerate(slices):
         label = "warm-up" if number == 0 else f"run {number}/{len(slices) - 1}"
+        machine, served = machine_busy_seconds(), server.cpu_seconds()
         run = run_wrk(
             script,
             server.base_url,
@@ -79,11 +80,14 @@ def measure(
             bench.connections,
             bench.scratch,
         )
+        used = machine_busy_seconds() - machine - (server.cpu_seconds() - served)
+        run.others_busy = max(0.0, used / run.seconds - run.load_core_busy)
         if after_run is not None:
             after_run(run, tokens)
         bench.console.print(
             f"  {result.key} {label}: {run.requests_per_second:>9,.0f} req/s"
             f"  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  errors {run.errors}"
+            + f"  others {run.others_busy:.0%}"
             + (f"  check {'ok' if run.check['ok'] else 'FAILED'}" if run.check else "")
         )
         if number == 0:

@@ -21,6 +21,8 @@ from harness.context import Bench, ScenarioResult
 COLUMNS = ("scenario", "requests/s", "p50 ms", "p99 ms", "errors", "× (a)", "× (b)", "RSS MB")
 # Past this share of the load core, wrk may be what limits a run: say so.
 LOAD_CORE_WARNING = 0.9
+# Past this share of a core used by other processes during a run, say the run was disturbed.
+OTHERS_WARNING = 0.1
 
 
 def ratio(result: ScenarioResult, base: ScenarioResult | None) -> float | None:
@@ -68,6 +70,9 @@ def notes_of(result: ScenarioResult) -> list[str]:
     busy = max((run.load_core_busy for run in result.runs), default=0.0)
     if busy > LOAD_CORE_WARNING:
         notes.append(f"wrk used {busy:.0%} of its core: the load may have set the pace")
+    others = max((run.others_busy for run in result.runs), default=0.0)
+    if others > OTHERS_WARNING:
+        notes.append(f"other processes used up to {others:.0%} of a core: figures disturbed")
     return notes + [f"PROBLEM: {problem}" for problem in result.problems[:5]]
 
 

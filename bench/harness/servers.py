@@ -88,6 +88,14 @@ class Server:
         return [line for line in lines if any(alarm in line for alarm in LOG_ALARMS)][:20]
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on this machine have used since boot (from /proc/stat):
+    with the server's and wrk's own, this tells how much others took during a run."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def uvicorn_server(name: str, app: str, port: int, log: Path) -> Server:
     """A baseline app from bench/baselines under uvicorn, configured as launchday serves."""
     argv = [

@@ -68,6 +68,9 @@ class WrkRun:
     replayed: int
     # Share of the load core wrk used: near 1.0, wrk rather than the server set the pace.
     load_core_busy: float = 0.0
+    # Share of a core that other processes on the machine used meanwhile: figures taken
+    # while something else ran are disturbed (the machine may be shared).
+    others_busy: float = 0.0
     # Customer numbers of fresh 201s: launchday names the customer in its answer.
     acked: list[int] = field(default_factory=list, repr=False)
     # Filled in by a database check after the run (launchday scenarios only).
@@ -104,6 +107,7 @@ class WrkRun:
             "wrapped": self.wrapped,
             "replayed": self.replayed,
             "load_core_busy": round(self.load_core_busy, 2),
+            "others_busy": round(self.others_busy, 2),
             "check": self.check,
         }
 
