@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 # Playwright with its binary as executable_path) and curl (the demo's printed commands).
 # Installed when missing and apt-get is at hand; without them those tests skip locally,
 # and fail in CI, where a skip counts as a failure.
-SYSTEM_PACKAGES := chromium curl
+SYSTEM_PACKAGES := chromium curl postgresql
 
 system-packages:
 	@command -v apt-get >/dev/null && { [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null; } \

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import T0, Api, SettableClock, http_api, in_process, settings_for
+from tests.pg_cluster import PgServer, pg_server
+from tests.support import T0, Api, Database, SettableClock, http_api, in_process
 
 
 @pytest.fixture
@@ -15,24 +16,60 @@ def clock() -> SettableClock:
     return SettableClock(T0.replace(hour=16))
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer | None]:
+    """One PostgreSQL server for the session (our own cluster, or LAUNCHDAY_TEST_PG)."""
+    with pg_server() as server:
+        yield server
+
+
+def _database(kind: str, tmp_path: Path, postgres: PgServer | None) -> Iterator[Database]:
+    if kind == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'launchday.db'}")
+        return
+    if postgres is None:
+        pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
+    url = postgres.create_database()
+    try:
+        yield Database(url)
+    finally:
+        postgres.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PgServer | None
+) -> Iterator[Database]:
+    """A fresh, empty database: every test using it runs on SQLite and on PostgreSQL."""
+    yield from _database(request.param, tmp_path, postgres)
+
+
 @pytest.fixture
-def api(tmp_path: Path, clock: SettableClock) -> Iterator[Api]:
-    """The app in-process on a real SQLite file, with a settable clock."""
-    with in_process(settings_for(tmp_path / "launchday.db"), clock) as (client, _app):
+def pg_database(tmp_path: Path, postgres: PgServer | None) -> Iterator[Database]:
+    """A fresh PostgreSQL database, for the tests that are about PostgreSQL alone."""
+    yield from _database("postgresql", tmp_path, postgres)
+
+
+@pytest.fixture
+def api(database: Database, clock: SettableClock) -> Iterator[Api]:
+    """The app in-process on a real database, with a settable clock."""
+    with in_process(database.settings(), clock) as (client, _app):
         yield client
 
 
 @pytest.fixture
-def http(tmp_path: Path) -> Iterator[Api]:
-    """The real server over loopback HTTP on a real SQLite file, on the wall clock."""
-    with http_api(settings_for(tmp_path / "launchday.db")) as client:
+def http(database: Database) -> Iterator[Api]:
+    """The real server over loopback HTTP on a real database, on the wall clock."""
+    with http_api(database.settings()) as client:
         yield client
 
 
 @pytest.fixture(params=["in_process", "loopback"])
-def client(request: pytest.FixtureRequest, tmp_path: Path, clock: SettableClock) -> Iterator[Api]:
+def client(
+    request: pytest.FixtureRequest, database: Database, clock: SettableClock
+) -> Iterator[Api]:
     """The same test twice: the app in-process, and the real server over loopback HTTP."""
-    settings = settings_for(tmp_path / "launchday.db")
+    settings = database.settings()
     if request.param == "in_process":
         with in_process(settings, clock) as (api, _app):
             yield api

@@ -41,9 +41,54 @@ class SettableClock:
         self.now += timedelta(**delta)
 
 
-def settings_for(db_path: Path, **overrides: Any) -> Settings:
+class Database:
+    """A test's database, SQLite or PostgreSQL, and plain SQL on it for checks."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith("postgresql:")
+
+    def settings(self, **overrides: Any) -> Settings:
+        return settings_for(self.url, **overrides)
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of `sql` (placeholders written `?`), read on a connection of its own."""
+        if self.is_postgres:
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), params)]
+        import sqlite3
+
+        from launchday.store.sqlite import sqlite_path
+
+        conn = sqlite3.connect(sqlite_path(self.url))
+        try:
+            return [tuple(r) for r in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+    def scalar(self, sql: str, *params: Any) -> Any:
+        return self.query(sql, *params)[0][0]
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table (rows in a stable order), to show nothing changed."""
+        listing = (
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            if self.is_postgres
+            else "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+        tables = [row[0] for row in self.query(listing)]
+        return {t: sorted(self.query(f'SELECT * FROM "{t}"'), key=repr) for t in tables}
+
+
+def settings_for(db: Path | str, **overrides: Any) -> Settings:
+    """Settings for a test server on `db`: a SQLite file's path, or a database URL."""
     values: dict[str, Any] = {
-        "db_url": f"sqlite:///{db_path}",
+        "db_url": db if isinstance(db, str) else f"sqlite:///{db}",
         "admin_key": ADMIN_KEY,
         "secret": SECRET,
     }

@@ -13,11 +13,9 @@ import contextlib
 import itertools
 import json
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import ADMIN_KEY, Api, customer_token, launch_body
+from tests.support import ADMIN_KEY, Api, Database, customer_token, launch_body
 
 # The documented status of each error code (DESIGN.md, "Errors, always").
 STATUS = {
@@ -61,17 +59,9 @@ DELETE = object()  # an edit that removes the field
 # --- helpers ---------------------------------------------------------------------------
 
 
-def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (and the schema), read through a read-only connection."""
-    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
-    try:
-        schema = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
-        dump = {"sqlite_master": sorted(schema, key=repr)}
-        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            dump[table] = sorted(conn.execute(f'SELECT * FROM "{table}"'), key=repr)
-        return dump
-    finally:
-        conn.close()
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table."""
+    return db.snapshot()
 
 
 def assert_error_shape(response: httpx.Response) -> dict[str, Any]:
@@ -138,7 +128,7 @@ class World:
     """A launch with a reserved, a locked and a cancelled order and a registration."""
 
     api: Api
-    db: Path
+    db: Database
     reserved: str
     locked: str
     cancelled: str
@@ -155,7 +145,7 @@ class World:
 
 
 @pytest.fixture
-def world(api: Api, tmp_path: Path) -> World:
+def world(api: Api, database: Database) -> World:
     api.create_launch()
     reserved = api.place("c-1")
     locked = api.place("c-2", "YU7-LTD")  # a zero-hour window: locked at once
@@ -170,9 +160,8 @@ def world(api: Api, tmp_path: Path) -> World:
         INTEREST, json={"profile": {"phone": "ios"}}, headers=api.as_customer("c-1")
     )
     assert interest.status_code == 201, interest.text
-    db = tmp_path / "launchday.db"
-    assert snapshot(db)["orders"], "the fixture should have stored orders"
-    return World(api, db, reserved.json()["id"], locked.json()["id"], cancelled_id)
+    assert snapshot(database)["orders"], "the fixture should have stored orders"
+    return World(api, database, reserved.json()["id"], locked.json()["id"], cancelled_id)
 
 
 def raw(id: str, body: bytes, code: str, field: str | None = None) -> Any:
@@ -712,12 +701,12 @@ def test_a_body_of_exactly_the_limit_is_read(world: World) -> None:
 
 
 @pytest.fixture
-def http_world(http: Api, tmp_path: Path) -> World:
+def http_world(http: Api, database: Database) -> World:
     """The real server over loopback, with a launch open on the wall clock and an order."""
     http.create_launch(opens_at=datetime.now(UTC) - timedelta(hours=1))
     placed = http.place("c-1")
     assert placed.status_code == 201, placed.text
-    return World(http, tmp_path / "launchday.db", placed.json()["id"], "", "")
+    return World(http, database, placed.json()["id"], "", "")
 
 
 @pytest.mark.parametrize(("path", "authorization"), OVERSIZE_TARGETS)

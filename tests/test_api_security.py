@@ -11,12 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +22,7 @@ import jwt
 import pytest
 from jwt.utils import base64url_encode
 
-from tests.support import ADMIN_KEY, SECRET, T0, Api, customer_token, launch_body
+from tests.support import ADMIN_KEY, SECRET, T0, Api, Database, customer_token, launch_body
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 ORDERS = "/api/v1/launches/yu7-2025/orders"
@@ -34,16 +32,9 @@ ALICE, BOB, MALLORY = "c-alice", "c-bob", "c-mallory"
 # --- helpers ---------------------------------------------------------------------------
 
 
-def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, read through a read-only connection."""
-    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
-    try:
-        tables = [
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        ]
-        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"'), key=repr) for t in tables}
-    finally:
-        conn.close()
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table."""
+    return db.snapshot()
 
 
 def assert_error(
@@ -77,8 +68,8 @@ def open_launch(api: Api) -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "launchday.db"
+def db(database: Database) -> Database:
+    return database
 
 
 @pytest.fixture
@@ -104,7 +95,7 @@ ORDER_CALLS = [
 
 @pytest.mark.parametrize(("method", "action"), ORDER_CALLS)
 def test_a_customer_never_reads_or_changes_anothers_order(
-    api: Api, db: Path, alices_order: dict[str, Any], method: str, action: str
+    api: Api, db: Database, alices_order: dict[str, Any], method: str, action: str
 ) -> None:
     order_id = alices_order["id"]
     before = snapshot(db)
@@ -157,7 +148,7 @@ def test_an_owner_can_still_change_the_order_afterwards(
     ],
 )  # fmt: skip
 def test_creating_a_launch_needs_the_admin_key(
-    api: Api, db: Path, headers: Callable[[], dict[str, str]], status: int, code: str
+    api: Api, db: Database, headers: Callable[[], dict[str, str]], status: int, code: str
 ) -> None:
     before = snapshot(db)
     body = launch_body(slug="new-launch")
@@ -189,7 +180,7 @@ def test_the_admin_key_reads_any_order_and_its_history(
     ],
 )
 def test_the_admin_key_acts_for_no_customer(
-    api: Api, db: Path, alices_order: dict[str, Any], path: str, body: dict[str, Any] | None
+    api: Api, db: Database, alices_order: dict[str, Any], path: str, body: dict[str, Any] | None
 ) -> None:
     before = snapshot(db)
     response = api.post(
@@ -293,17 +284,17 @@ BAD_TOKENS: list[Any] = [
 
 
 @pytest.fixture
-def served(http: Api, tmp_path: Path) -> tuple[Api, Path, dict[str, Any]]:
+def served(http: Api, database: Database) -> tuple[Api, Database, dict[str, Any]]:
     """The real server over loopback, a launch open on the wall clock, and Alice's order."""
     open_launch(http)
     placed = place(http, ALICE, "alice-1")
     assert placed.status_code == 201, placed.text
-    return http, tmp_path / "launchday.db", placed.json()
+    return http, database, placed.json()
 
 
 @pytest.mark.parametrize("make_token", BAD_TOKENS)
 def test_a_bad_token_is_no_one(
-    served: tuple[Api, Path, dict[str, Any]], make_token: Callable[[], str]
+    served: tuple[Api, Database, dict[str, Any]], make_token: Callable[[], str]
 ) -> None:
     api, db, order = served
     headers = {"Authorization": f"Bearer {make_token()}", "Idempotency-Key": "forged-1"}
@@ -324,7 +315,7 @@ def test_a_bad_token_is_no_one(
     assert api.get(f"/api/v1/orders/{order['id']}", headers=as_(ALICE)).json() == order
 
 
-def test_the_longest_customer_id_is_accepted(served: tuple[Api, Path, dict[str, Any]]) -> None:
+def test_the_longest_customer_id_is_accepted(served: tuple[Api, Database, dict[str, Any]]) -> None:
     """The boundary of the sub check: 128 characters is a customer, 129 is not."""
     api, _db, _order = served
     placed = place(api, "c" * 128, "long-1")
@@ -333,7 +324,7 @@ def test_the_longest_customer_id_is_accepted(served: tuple[Api, Path, dict[str, 
 
 
 def test_the_well_formed_tokens_above_would_otherwise_be_accepted(
-    served: tuple[Api, Path, dict[str, Any]],
+    served: tuple[Api, Database, dict[str, Any]],
 ) -> None:
     """The claims and signing the bad tokens start from make a good token: each has one fault."""
     api, _db, order = served
@@ -346,7 +337,7 @@ def test_the_well_formed_tokens_above_would_otherwise_be_accepted(
 
 
 def test_a_token_for_one_customer_never_acts_for_another(
-    served: tuple[Api, Path, dict[str, Any]],
+    served: tuple[Api, Database, dict[str, Any]],
 ) -> None:
     api, db, alices = served
     mallory = as_(MALLORY)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
-from tests.support import Api
+from tests.support import Api, Database
 
 
 def _micros(at: datetime) -> int:
@@ -24,7 +22,7 @@ def _ndjson(*records: object) -> bytes:
 
 
 def test_an_import_stores_registrations_with_their_own_times_and_profiles(
-    client: Api, tmp_path: Path
+    client: Api, database: Database
 ) -> None:
     client.create_launch()
     body = _ndjson(
@@ -45,11 +43,10 @@ def test_an_import_stores_registrations_with_their_own_times_and_profiles(
         "rejected_count": 0,
         "rejected": [],
     }
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
-        rows = conn.execute(
-            "SELECT customer, registered_at_us, first_car_with_brand, phone, region"
-            " FROM interest ORDER BY customer"
-        ).fetchall()
+    rows = database.query(
+        "SELECT customer, registered_at_us, first_car_with_brand, phone, region"
+        " FROM interest ORDER BY customer"
+    )
     assert rows == [
         ("c-1", _micros(datetime(2026, 11, 19, 12, tzinfo=UTC)), 1, "ios", "CN-BJ"),
         ("c-2", _micros(datetime(2026, 11, 20, 0, 30, tzinfo=UTC)), None, None, None),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from tests.support import T0, Api, SettableClock, launch_body
+from tests.support import T0, Api, Database, SettableClock, launch_body
 
 
 def test_a_placed_order_has_the_documented_shape(client: Api) -> None:
@@ -38,12 +36,11 @@ def test_a_placed_order_has_the_documented_shape(client: Api) -> None:
     assert order["delivery_estimate"]["lead_weeks"] == [39, 42]
 
 
-def test_an_acknowledged_order_is_already_in_the_database_file(client: Api, tmp_path: Path) -> None:
+def test_an_acknowledged_order_is_already_in_the_database(client: Api, database: Database) -> None:
     client.create_launch()
     order = client.place("c-1").json()
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
-        row = conn.execute("SELECT customer, sku FROM orders WHERE id = ?", (order["id"],))
-        assert row.fetchone() == ("c-1", "YU7-MAX")
+    rows = database.query("SELECT customer, sku FROM orders WHERE id = ?", order["id"])
+    assert rows == [("c-1", "YU7-MAX")]
 
 
 def test_replaying_an_idempotency_key_returns_the_same_order(client: Api) -> None:

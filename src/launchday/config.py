@@ -23,7 +23,8 @@ class Settings:
     """Everything the server needs to know at start."""
 
     db_url: str = DEFAULT_DB
-    """`LAUNCHDAY_DB`: `sqlite:///path/to/file.db` (default `./launchday.db`)."""
+    """`LAUNCHDAY_DB`: `sqlite:///path/to/file.db` (default `./launchday.db`) or
+    `postgresql://user@host:port/database`."""
 
     admin_key: str = ""
     """`LAUNCHDAY_ADMIN_KEY`: bearer key for admin calls; generated at start when unset."""
@@ -61,7 +62,12 @@ def secret_path(db_url: str) -> Path:
 
 
 def secret_beside(db_url: str) -> bytes:
-    """The secret kept beside the database, created (mode 0600) on first use."""
+    """The secret kept with the database, created on first use: beside a SQLite file
+    (mode 0600), or in a PostgreSQL database's `instance_secret` table."""
+    from launchday.store.postgres import ensure_secret, is_postgres_url
+
+    if is_postgres_url(db_url):
+        return ensure_secret(db_url, secrets.token_urlsafe(32).encode())
     path = secret_path(db_url)
     if path.exists():
         return path.read_bytes().strip()

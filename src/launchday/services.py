@@ -24,7 +24,7 @@ from launchday.domain.lifecycle import OrderStatus, transition
 from launchday.domain.order import Order, OrderEvent, Profile, terms_for
 from launchday.ids import new_id
 from launchday.schemas import LaunchSpec, launch_from_spec
-from launchday.store.ports import Store, WriteTx
+from launchday.store.ports import Store, Touches, WriteTx
 from launchday.waiting_rooms import WaitingRooms, new_seed
 
 
@@ -97,7 +97,8 @@ class LaunchService:
             if seed is not None:
                 tx.create_waiting_room(launch.slug, seed)
 
-        await self.store.write(create)
+        # Both of the new launch's locks: a second creation of the slug waits, then sees it.
+        await self.store.write(create, Touches(launch.slug, order_book=True, queue=True))
         self._launches[launch.slug] = launch
         return launch
 
@@ -144,7 +145,7 @@ class LaunchService:
             launch.check_interest_open(now)
             return tx.register_interest(slug, customer, launch.clock(now), profile)
 
-        return await self.store.write(register)
+        return await self.store.write(register, Touches(slug, customer=customer))
 
     async def import_interest(self, slug: str, records: list[tuple[str, datetime, Profile]]) -> int:
         """Bulk registrations with their own times (launch time); returns how many were new."""
@@ -153,7 +154,8 @@ class LaunchService:
         def import_all(tx: WriteTx, now: datetime) -> int:
             return tx.import_interest(slug, records)
 
-        return await self.store.write(import_all)
+        # No lock: the import is one upsert, whose row locks are taken in customer order.
+        return await self.store.write(import_all, Touches(slug))
 
     # --- orders ----------------------------------------------------------------------
 
@@ -200,7 +202,7 @@ class LaunchService:
                 )
             return Placed(order, replayed=False)
 
-        return await self.store.write(place)
+        return await self.store.write(place, Touches(slug, customer=customer, order_book=True))
 
     def order_for(self, order_id: str, customer: str | None) -> Order:
         """The order, if `customer` owns it (None = admin); otherwise NotFound, never a hint."""
@@ -242,4 +244,4 @@ class LaunchService:
             tx.record_event(changed, target, at, "customer", detail)
             return changed
 
-        return await self.store.write(change)
+        return await self.store.write(change, Touches(known.launch, customer=customer))

@@ -45,13 +45,21 @@ class WaitingRoom:
         self._pre: list[Ticket] = []
         self._post_rank: dict[str, int] = {}
         self._pre_rank: dict[str, int] | None = None
+        # How far this room has read the store (shared stores only): the last ticket
+        # position and rate-change number applied, and whether the pre-queue is known
+        # to be complete (read after the opening, once every join before it committed).
+        self.last_position = 0
+        self.last_change = 0
+        self.pre_queue_settled = False
+        self.read_at = 0.0  # time.monotonic() of the last read
 
     @property
     def opens_at(self) -> datetime:
         return self.ledger.schedule.opens_at
 
-    def add(self, ticket: Ticket) -> None:
+    def add(self, ticket: Ticket, position: int = 0) -> None:
         """Take a committed ticket, in commit order (a ticket already known is ignored)."""
+        self.last_position = max(self.last_position, position)
         if ticket.ticket in self._tickets:
             return
         self._tickets[ticket.ticket] = ticket
@@ -129,7 +137,8 @@ def rebuild_room(launch: Launch, stored: StoredWaitingRoom) -> WaitingRoom:
     changes = ((c.at, 1, c) for c in stored.changes)
     for _, _, item in heapq.merge(tickets, changes, key=lambda entry: entry[:2]):
         if isinstance(item, QueuedTicket):
-            room.add(Ticket(item.ticket, item.customer, item.joined_at))
+            room.add(Ticket(item.ticket, item.customer, item.joined_at), item.position)
         elif isinstance(item, RateChange):
             room.change(item)
+    room.last_change = len(stored.changes)
     return room

@@ -2,12 +2,22 @@
 
 Joins and rate changes are written through the store's group commit and then applied
 to the launch's in-memory `WaitingRoom`; reading a ticket touches only memory.
+
+When several server processes share the database, each keeps its own copy of every
+room and reads what the others committed at most `REFRESH_SECONDS` after its last
+read, in position order (positions are given out under the room's lock, so they commit
+in order and a read past the last one seen misses nothing). Every process thus ranks
+the same tickets in the same order: one queue, one order of admission. The first read
+after the opening waits for joins still being committed, so the pre-queue is complete
+before anyone is shown a place in it. A ticket this process has not seen yet (joined
+through another) is looked up at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +32,7 @@ from launchday.domain.admission import (
 from launchday.domain.errors import NotFound
 from launchday.domain.launch import Launch
 from launchday.ids import new_id
-from launchday.store.ports import QueuedTicket, Store, WriteTx
+from launchday.store.ports import QueuedTicket, Store, Touches, WriteTx
 from launchday.waiting_room import Ticket, WaitingRoom, rebuild_room
 
 
@@ -34,6 +44,12 @@ class TicketReading:
     view: TicketView
     admission_token: str | None
     pre_queue: bool
+
+
+# How stale a shared room may be before a read looks for other processes' joins.
+REFRESH_SECONDS = 0.2
+# However often unknown tickets are asked for, look them up at most this often.
+LOOKUP_SECONDS = 0.05
 
 
 def new_ticket_id() -> str:
@@ -69,15 +85,54 @@ class WaitingRooms:
         self._minted: dict[str, str] = {}
 
     def room(self, slug: str) -> WaitingRoom:
-        """The launch's waiting room (NotFound if the launch has none)."""
+        """The launch's waiting room (NotFound if the launch has none), up to date with
+        other processes' joins as described above."""
         found = self._rooms.get(slug)
-        if found is not None:
-            return found
+        if found is None:
+            return self._load(slug)
+        if self._store.shared:
+            return self._refresh(slug, found, stale_after=REFRESH_SECONDS)
+        return found
+
+    def _load(self, slug: str) -> WaitingRoom:
         launch = self._launch_of(slug)
         stored = self._store.reader.waiting_room(slug)
         if launch.admission is None or stored is None:
             raise NotFound(f"launch {slug!r} has no waiting room", field="slug")
         room = rebuild_room(launch, stored)
+        room.read_at = time.monotonic()
+        self._rooms[slug] = room
+        if self._store.shared:
+            return self._refresh(slug, room, stale_after=REFRESH_SECONDS)
+        return room
+
+    def _refresh(self, slug: str, room: WaitingRoom, *, stale_after: float) -> WaitingRoom:
+        """Apply what other processes committed since the room's last read."""
+        opened = self._launch_of(slug).clock(self._clock()) >= room.opens_at
+        settle = opened and not room.pre_queue_settled
+        now = time.monotonic()
+        if not settle and now - room.read_at < stale_after:
+            return room
+        tickets, changes = self._store.reader.waiting_room_since(
+            slug, room.last_position, room.last_change, settled=settle
+        )
+        room.read_at = now
+        if changes or (settle and any(t.joined_at < room.opens_at for t in tickets)):
+            # A rate change, or a pre-queue join applied after the ledger opened: replay
+            # the room from the start, as a restart would.
+            return self._load_settled(slug, settle)
+        for queued in tickets:
+            room.add(Ticket(queued.ticket, queued.customer, queued.joined_at), queued.position)
+        room.pre_queue_settled = room.pre_queue_settled or settle
+        return room
+
+    def _load_settled(self, slug: str, settled: bool) -> WaitingRoom:
+        launch = self._launch_of(slug)
+        stored = self._store.reader.waiting_room(slug)
+        assert stored is not None
+        room = rebuild_room(launch, stored)
+        room.read_at = time.monotonic()
+        room.pre_queue_settled = settled
         self._rooms[slug] = room
         return room
 
@@ -100,9 +155,13 @@ class WaitingRooms:
             self._unsettled[slug] = self._unsettled.get(slug, 0) + 1
             self._settled.setdefault(slug, asyncio.Event()).clear()
         try:
-            stored, created = await self._store.write(join)
+            stored, created = await self._store.write(join, Touches(slug, queue=True))
             ticket = Ticket(stored.ticket, stored.customer, stored.joined_at)
-            room.add(ticket)
+            room = self._rooms.get(slug, room)
+            if not self._store.shared or stored.position == room.last_position + 1:
+                room.add(ticket, stored.position)
+            else:  # others joined in between: take theirs first, in order
+                room = self._refresh(slug, room, stale_after=0)
         finally:
             if early:
                 self._unsettled[slug] -= 1
@@ -127,6 +186,9 @@ class WaitingRooms:
         """The ticket, if it is the customer's (NotFound otherwise, never a hint)."""
         room = self.room(slug)
         ticket = room.ticket(ticket_id)
+        if ticket is None and self._store.shared:  # perhaps joined through another process
+            room = self._refresh(slug, room, stale_after=LOOKUP_SECONDS)
+            ticket = room.ticket(ticket_id)
         if ticket is None or ticket.customer != customer:
             raise NotFound(f"no ticket {ticket_id!r}", field="ticket")
         at = self._launch_of(slug).clock(self._clock())
@@ -158,8 +220,11 @@ class WaitingRooms:
             tx.change_admission(slug, made)
             return made
 
-        made = await self._store.write(change)
-        room.change(made)
+        made = await self._store.write(change, Touches(slug, queue=True))
+        if self._store.shared:
+            room = self._refresh(slug, self._rooms.get(slug, room), stale_after=0)
+        else:
+            room.change(made)
         return room.snapshot(made.at)
 
     def snapshot(self, slug: str) -> QueueSnapshot | None:

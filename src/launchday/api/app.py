@@ -55,7 +55,7 @@ from launchday.schemas import (
 )
 from launchday.services import LaunchService
 from launchday.store import open_store
-from launchday.store.ports import Overloaded, Store
+from launchday.store.ports import Overloaded, Store, StoreUnavailable
 from launchday.web.dashboard import Dashboard
 
 log = logging.getLogger("launchday.api")
@@ -196,6 +196,10 @@ class App:
         except Overloaded as error:
             response = self._refusal(
                 "overloaded", str(error), None, {"Retry-After": str(error.retry_after)}
+            )
+        except StoreUnavailable as error:
+            response = self._refusal(
+                "unavailable", str(error), None, {"Retry-After": str(error.retry_after)}
             )
         except Exception:
             log.exception("unexpected error on %s %s", method, scope["path"])

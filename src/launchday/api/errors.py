@@ -25,6 +25,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "validation": 422,
     "overloaded": 503,
+    "unavailable": 503,
     "internal": 500,
 }
 

@@ -46,7 +46,7 @@ MAX_IMPORT_BYTES = 16 * 1024 * 1024
 def route_table(app: App) -> list[Route]:
     """The app's routes, in the order the OpenAPI document lists them."""
     launch_errors = ("not_found",)
-    order_errors = ("unauthenticated", "forbidden", "not_found", "overloaded")
+    order_errors = ("unauthenticated", "forbidden", "not_found", "overloaded", "unavailable")
     return [
         Route(
             "POST",
@@ -66,6 +66,7 @@ def route_table(app: App) -> list[Route]:
                 "already_exists",
                 "too_large",
                 "overloaded",
+                "unavailable",
             ),
         ),
         Route(
@@ -109,6 +110,7 @@ def route_table(app: App) -> list[Route]:
                 "not_open",
                 "too_large",
                 "overloaded",
+                "unavailable",
             ),
         ),
         Route(
@@ -123,7 +125,7 @@ def route_table(app: App) -> list[Route]:
             InterestRecord,
             ImportReport,
             200,
-            ("unauthenticated", "forbidden", "not_found", "too_large", "overloaded"),
+            ("unauthenticated", "forbidden", "not_found", "too_large", "overloaded", "unavailable"),
             body_content_type="application/x-ndjson",
             max_body=MAX_IMPORT_BYTES,
         ),
@@ -151,6 +153,7 @@ def route_table(app: App) -> list[Route]:
                 "admission_required",
                 "too_large",
                 "overloaded",
+                "unavailable",
             ),
             (
                 Header(
@@ -180,7 +183,7 @@ def route_table(app: App) -> list[Route]:
             None,
             TicketOut,
             201,
-            ("unauthenticated", "forbidden", "not_found", "overloaded"),
+            ("unauthenticated", "forbidden", "not_found", "overloaded", "unavailable"),
         ),
         Route(
             "GET",
@@ -224,6 +227,7 @@ def route_table(app: App) -> list[Route]:
                 "forbidden",
                 "not_found",
                 "overloaded",
+                "unavailable",
             ),
         ),
         Route(

@@ -14,4 +14,10 @@ def open_store(url: str, clock: Callable[[], datetime]) -> Store:
         from launchday.store.sqlite import SQLiteStore, sqlite_path
 
         return SQLiteStore(sqlite_path(url), clock)
-    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path/to/file.db")
+    from launchday.store.postgres import PostgresStore, is_postgres_url
+
+    if is_postgres_url(url):
+        return PostgresStore(url, clock)
+    raise ValueError(
+        f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or postgresql://..."
+    )

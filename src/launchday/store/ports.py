@@ -91,6 +91,27 @@ class QueuedTicket:
     ticket: str
     customer: str
     joined_at: datetime
+    position: int = 0
+    """The ticket's place in the order joins were committed in (1, 2, ...; gaps allowed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Touches:
+    """What a write function reads and changes, named before it runs.
+
+    A store with one writer can ignore it. A store shared by several server processes
+    takes a lock on each of these for the transaction, all at once and in one global
+    order (so that no two transactions can wait on each other), before the function
+    reads anything.
+    """
+
+    launch: str
+    customer: str | None = None
+    """The customer's orders, limit and interest in this launch."""
+    order_book: bool = False
+    """The launch's order book: its stock, counters and order sequence."""
+    queue: bool = False
+    """The launch's waiting room: its joins, their order and its rate changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +148,21 @@ class Reader(Protocol):
     def waiting_room(self, launch: str) -> StoredWaitingRoom | None:
         """The stored waiting room of a launch, or None if it has none."""
 
+    def waiting_room_since(
+        self, launch: str, after_position: int, after_change: int, *, settled: bool = False
+    ) -> tuple[list[QueuedTicket], list[tuple[int, RateChange]]]:
+        """Tickets past `after_position` and rate changes (numbered) past `after_change`.
+
+        With `settled`, first wait for any join or change still being committed, so that
+        nothing stamped before this call can appear later.
+        """
+
 
 class Store(Protocol):
     """A database: one durable writer and non-blocking readers."""
+
+    shared: bool
+    """True when other server processes write to the same database."""
 
     @property
     def reader(self) -> Reader:
@@ -141,8 +174,14 @@ class Store(Protocol):
     async def stop(self) -> None:
         """Finish queued writes and disconnect."""
 
-    async def write(self, fn: Callable[[WriteTx, datetime], T]) -> T:
-        """Run `fn` in the next group-committed batch; return once it is on disk."""
+    async def write(
+        self, fn: Callable[[WriteTx, datetime], T], touches: Touches | None = None
+    ) -> T:
+        """Run `fn` in the next group-committed batch; return once it is on disk.
+
+        `touches` names what `fn` works on (see `Touches`); a function without it must
+        not touch rows that another process may be changing at the same time.
+        """
 
     def pending_writes(self) -> int:
         """Writes queued but not yet committed (for overload control and metrics)."""
@@ -152,6 +191,14 @@ class Store(Protocol):
 
         For long reads such as reports, which must not hold up the event loop.
         """
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached: nothing was acknowledged; retry shortly."""
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("the database is unavailable; retry shortly")
+        self.retry_after = retry_after
 
 
 class Overloaded(Exception):

@@ -29,7 +29,7 @@ from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
 from launchday.store.migrations import migrate_sqlite
-from launchday.store.ports import Overloaded, QueuedTicket, StoredWaitingRoom
+from launchday.store.ports import Overloaded, QueuedTicket, StoredWaitingRoom, Touches
 
 T = TypeVar("T")
 WriteFn = Callable[["SQLiteWriteTx", datetime], Any]
@@ -328,17 +328,19 @@ class SQLiteWriteTx:
     ) -> tuple[QueuedTicket, bool]:
         launch_id = self._ids.require(launch)
         row = self._conn.execute(
-            "SELECT ticket, joined_at_us FROM queue_tickets WHERE launch_id = ? AND customer = ?",
+            "SELECT ticket, joined_at_us, seq FROM queue_tickets"
+            " WHERE launch_id = ? AND customer = ?",
             (launch_id, customer),
         ).fetchone()
         if row is not None:
-            return QueuedTicket(row[0], customer, from_micros(row[1])), False
-        self._conn.execute(
+            return QueuedTicket(row[0], customer, from_micros(row[1]), row[2]), False
+        cursor = self._conn.execute(
             "INSERT INTO queue_tickets (launch_id, customer, ticket, joined_at_us)"
             " VALUES (?, ?, ?, ?)",
             (launch_id, customer, ticket, to_micros(at)),
         )
-        return QueuedTicket(ticket, customer, at), True
+        assert cursor.lastrowid is not None
+        return QueuedTicket(ticket, customer, at, cursor.lastrowid), True
 
     def change_admission(self, launch: str, change: RateChange) -> None:
         self._conn.execute(
@@ -361,9 +363,9 @@ def read_waiting_room(conn: sqlite3.Connection, launch_id: int) -> StoredWaiting
     if row is None:
         return None
     tickets = [
-        QueuedTicket(ticket, customer, from_micros(at_us))
-        for ticket, customer, at_us in conn.execute(
-            "SELECT ticket, customer, joined_at_us FROM queue_tickets WHERE launch_id = ?"
+        QueuedTicket(ticket, customer, from_micros(at_us), seq)
+        for ticket, customer, at_us, seq in conn.execute(
+            "SELECT ticket, customer, joined_at_us, seq FROM queue_tickets WHERE launch_id = ?"
             " ORDER BY seq",
             (launch_id,),
         )
@@ -419,6 +421,12 @@ class SQLiteReader:
         launch_id = self._ids.get(launch)
         return None if launch_id is None else read_waiting_room(self._conn, launch_id)
 
+    def waiting_room_since(
+        self, launch: str, after_position: int, after_change: int, *, settled: bool = False
+    ) -> tuple[list[QueuedTicket], list[tuple[int, RateChange]]]:
+        # One process writes: its rooms learn of every join as it commits.
+        return [], []
+
     def interest_count(self, launch: str) -> int:
         launch_id = self._ids.get(launch)
         row = self._conn.execute(
@@ -438,6 +446,8 @@ _STOP = object()
 
 class SQLiteStore:
     """The SQLite adapter of `Store`."""
+
+    shared = False  # one server process owns the file
 
     def __init__(
         self,
@@ -503,7 +513,10 @@ class SQLiteStore:
 
         return await asyncio.to_thread(run)
 
-    async def write(self, fn: Callable[[SQLiteWriteTx, datetime], T]) -> T:
+    async def write(
+        self, fn: Callable[[SQLiteWriteTx, datetime], T], touches: Touches | None = None
+    ) -> T:
+        # One writer thread runs every write in turn: nothing else to lock.
         if self._pending >= self._max_pending:
             raise Overloaded()
         assert self._loop is not None, "store not started"
