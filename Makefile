@@ -32,8 +32,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # What the tests drive besides Python: Debian's Chromium (browser tests, through
-# Playwright with its binary as executable_path) and curl (the demo's printed commands).
-# Installed when missing and apt-get is at hand; without them those tests skip locally,
+# Playwright with its binary as executable_path), curl (the demo's printed commands) and
+# PostgreSQL's server binaries (the tests start a throwaway cluster of their own, as the
+# postgres user when run as root). Installed when missing and apt-get is at hand; without them those tests skip locally,
 # and fail in CI, where a skip counts as a failure.
 SYSTEM_PACKAGES := chromium curl postgresql
 

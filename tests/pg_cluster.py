@@ -115,6 +115,9 @@ class PgCluster:
                 "synchronous_commit=on",
                 "-c",
                 "shared_buffers=128MB",
+                # Nothing writes on its own, so a test can see that a read wrote nothing.
+                "-c",
+                "autovacuum=off",
             ),
             stdout=log,
             stderr=log,

@@ -71,6 +71,19 @@ class Database:
         finally:
             conn.close()
 
+    def connect(self) -> Any:
+        """A connection of the kind the report reads through: SQLite read-only (the file
+        is opened on first use), or psycopg in autocommit. The caller closes it."""
+        if self.is_postgres:
+            import psycopg
+
+            return psycopg.connect(self.url, autocommit=True)
+        import sqlite3
+
+        from launchday.store.sqlite import sqlite_path
+
+        return sqlite3.connect(f"file:{sqlite_path(self.url)}?mode=ro", uri=True)
+
     def scalar(self, sql: str, *params: Any) -> Any:
         return self.query(sql, *params)[0][0]
 

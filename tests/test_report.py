@@ -1,16 +1,15 @@
 """The launch report, checked figure by figure against small launches worked out by hand.
 
 Each test drives the real app in-process (orders placed, locked and cancelled and
-interest registered at times the settable clock decides), then reads the SQLite file
-through a read-only connection, as the report command does.
+interest registered at times the settable clock decides), then reads the database
+through a connection of its own, as the report command does: a read-only SQLite
+connection, or a psycopg one. Every test runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -24,20 +23,21 @@ from launchday.analytics.report import (
     rebin,
     series_length,
 )
-from launchday.analytics.sqlite_queries import load_launch, points_at
+from launchday.analytics.queries import load_launch, points_at
+from launchday.analytics.sql import Connection, ReadConnection
 from launchday.domain.clock import rfc3339, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
+from launchday.store import postgres, sqlite
 from launchday.store.migrations import REPORT_INDEXES
-from launchday.store.sqlite import connect
-from tests.support import Api, SettableClock
+from tests.support import Api, Database, SettableClock
 
 SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
-def reader(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to the app's database file (opened lazily by SQLite)."""
-    conn = sqlite3.connect(f"file:{tmp_path / 'launchday.db'}?mode=ro", uri=True)
+def reader(database: Database) -> Iterator[Connection]:
+    """A connection of its own to the app's database (SQLite opens its file lazily)."""
+    conn = database.connect()
     yield conn
     conn.close()
 
@@ -132,7 +132,7 @@ def launch_room(api: Api, clock: SettableClock) -> datetime:
 
 
 def test_totals_by_status_sku_lock_kind_and_cancellation(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", now=clock.now)
     assert report.launch == "yu7-2025"
@@ -157,7 +157,7 @@ def test_totals_by_status_sku_lock_kind_and_cancellation(
 
 
 def test_milestones_count_orders_placed_and_locks_by_their_lock_time(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", now=clock.now)
     figures = [(m.after_seconds, m.orders, m.locked, m.cancelled) for m in report.milestones]
@@ -174,7 +174,7 @@ def test_milestones_count_orders_placed_and_locks_by_their_lock_time(
 
 
 def test_the_series_count_right_closed_seconds_and_minutes(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", now=clock.now)
     per_second = report.series.orders
@@ -193,7 +193,7 @@ def test_the_series_count_right_closed_seconds_and_minutes(
 
 
 def test_interest_and_buyer_shares_are_over_those_who_answered(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", now=clock.now)
     interest = report.interest
@@ -224,7 +224,7 @@ def test_interest_and_buyer_shares_are_over_those_who_answered(
 
 
 def test_a_report_as_of_an_earlier_time_reads_the_state_then(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", at=launch_room + 90 * SECOND, now=clock.now)
     assert report.as_of == rfc3339(launch_room + 90 * SECOND)
@@ -250,14 +250,14 @@ def test_a_report_as_of_an_earlier_time_reads_the_state_then(
 
 
 def test_an_at_past_the_launch_clock_reports_the_present(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     later = build_report(reader, "yu7-2025", at=clock.now + timedelta(days=30), now=clock.now)
     assert later == build_report(reader, "yu7-2025", now=clock.now)
 
 
 def test_a_window_that_ends_later_locks_the_order_in_later_reports(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     before = build_report(reader, "yu7-2025", at=launch_room + 1844 * SECOND, now=clock.now)
     at_end = build_report(reader, "yu7-2025", at=launch_room + 1845 * SECOND, now=clock.now)
@@ -267,7 +267,7 @@ def test_a_window_that_ends_later_locks_the_order_in_later_reports(
 
 
 def test_lock_and_cancel_counts_at_milestones_come_from_the_report_indexes(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     launch_id, launch = load_launch(reader, "yu7-2025")
     offsets = [10, 60, 120, 180, 600, 1800, 1900]
@@ -286,7 +286,7 @@ def test_lock_and_cancel_counts_at_milestones_come_from_the_report_indexes(
 
 
 def test_the_stores_query_only_connection_reads_the_same_report(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection, tmp_path: Path
+    launch_room: datetime, clock: SettableClock, reader: Connection, tmp_path: Path
 ) -> None:
     conn = connect(str(tmp_path / "launchday.db"), readonly=True)
     try:
@@ -299,7 +299,7 @@ def test_the_stores_query_only_connection_reads_the_same_report(
 
 
 def test_the_report_has_the_documented_json_shape(
-    launch_room: datetime, clock: SettableClock, reader: sqlite3.Connection
+    launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", now=clock.now)
     encoded = msgspec.json.encode(report)
@@ -325,7 +325,7 @@ def test_the_report_has_the_documented_json_shape(
 
 
 def test_a_time_scaled_launch_reports_in_launch_time(
-    api: Api, clock: SettableClock, reader: sqlite3.Connection
+    api: Api, clock: SettableClock, reader: Connection
 ) -> None:
     opens = clock.now
     api.create_launch(opens_at=opens, time_scale=60, report_milestones=[30])
@@ -417,7 +417,7 @@ def two_launches(api: Api, clock: SettableClock) -> datetime:
 
 
 def test_compare_gives_order_ratios_at_shared_milestones_and_the_interest_ratio(
-    two_launches: datetime, clock: SettableClock, reader: sqlite3.Connection
+    two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", compare="su7-2024", now=clock.now)
     assert report.compare is not None
@@ -439,7 +439,7 @@ def test_compare_gives_order_ratios_at_shared_milestones_and_the_interest_ratio(
 
 
 def test_compare_leaves_out_milestones_the_other_launch_has_not_reached(
-    two_launches: datetime, clock: SettableClock, reader: sqlite3.Connection
+    two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "su7-2024", compare="yu7-2025", now=clock.now)
     assert [m.after_seconds for m in report.milestones] == [10, 60, 120, 180, 600, 3600]
@@ -457,7 +457,7 @@ def test_compare_leaves_out_milestones_the_other_launch_has_not_reached(
 
 
 def test_compare_with_a_launch_without_interest_opening_uses_whole_counts(
-    two_launches: datetime, clock: SettableClock, reader: sqlite3.Connection
+    two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", compare="no-interest-window", now=clock.now)
     assert report.compare is not None
@@ -468,7 +468,7 @@ def test_compare_with_a_launch_without_interest_opening_uses_whole_counts(
 
 
 def test_a_report_before_opening_has_interest_but_no_orders(
-    two_launches: datetime, clock: SettableClock, reader: sqlite3.Connection
+    two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     report = build_report(reader, "yu7-2025", at=two_launches - SECOND, now=clock.now)
     assert report.elapsed_seconds == 0
@@ -480,7 +480,7 @@ def test_a_report_before_opening_has_interest_but_no_orders(
 
 
 def test_unknown_launches_and_naive_times_are_refused(
-    two_launches: datetime, clock: SettableClock, reader: sqlite3.Connection
+    two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     with pytest.raises(NotFound) as unknown:
         build_report(reader, "no-such-launch", now=clock.now)

@@ -7,6 +7,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlparse, urlunparse
 
 import typer
 from rich.console import Console
@@ -15,7 +16,8 @@ from launchday.config import DEFAULT_DB, ConfigError, Settings
 
 if TYPE_CHECKING:
     from launchday.sim.rehearsal import RehearsalOptions, RehearsalResult
-from launchday.server import serve_app
+from launchday.server import serve_app, serve_workers
+from launchday.store.ports import StoreUnavailable
 
 app = typer.Typer(
     name="launchday",
@@ -38,14 +40,55 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
 ) -> None:
     """Run the API."""
+    if workers < 1:
+        console.print("[red]--workers must be at least 1[/red]")
+        raise typer.Exit(2)
     settings = load_settings(db)
     if workers != 1 and settings.db_url.startswith("sqlite:"):
-        console.print("[red]SQLite takes one server process: run --workers 1.[/red]")
+        console.print(
+            "[red]SQLite takes one server process: run --workers 1, or use PostgreSQL.[/red]"
+        )
         raise typer.Exit(2)
     if settings.admin_key_generated:
         typer.echo(f"admin key (set LAUNCHDAY_ADMIN_KEY to choose one): {settings.admin_key}")
-    typer.echo(f"launchday on http://{host}:{port}  database {settings.db_url}")
-    serve_app(settings, host, port)
+    typer.echo(
+        f"launchday on http://{host}:{port}  database {redacted(settings.db_url)}"
+        + (f"  {workers} workers" if workers > 1 else "")
+    )
+    if workers > 1:
+        serve_workers(settings, host, port, workers)
+    else:
+        serve_app(settings, host, port)
+
+
+db_app = typer.Typer(help="The database: its schema version and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply the schema migrations not yet applied (servers also do this on start)."""
+    from launchday.store.migrations import migrate_database
+
+    url = db or os.environ.get("LAUNCHDAY_DB") or DEFAULT_DB
+    try:
+        applied = migrate_database(url)
+    except (ValueError, StoreUnavailable) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    if applied:
+        typer.echo(f"applied: {', '.join(applied)}")
+    else:
+        typer.echo("the schema is up to date")
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password, for printing."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 @app.command()
@@ -261,29 +304,52 @@ def report(
 ) -> None:
     """The launch report: totals, milestones, composition and the comparison."""
     import msgspec
+    import psycopg
 
     from launchday.analytics import build_report
     from launchday.analytics.files import write_report_files
+    from launchday.analytics.sql import Connection
     from launchday.analytics.text import print_report
     from launchday.domain.errors import DomainError
-    from launchday.store.sqlite import connect, sqlite_path
+    from launchday.store import postgres, sqlite
+    from launchday.store.ports import StoreUnavailable
 
     url = db or os.environ.get("LAUNCHDAY_DB") or DEFAULT_DB
-    try:
-        path = sqlite_path(url)
-    except ValueError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-    if not Path(path).exists():
-        console.print(f"[red]no database at {path}[/red]")
+    conn: Connection
+    if postgres.is_postgres_url(url):
+        try:
+            conn = postgres.connect(url)
+        except StoreUnavailable as error:
+            console.print(f"[red]cannot connect to PostgreSQL: {error.__cause__}[/red]")
+            raise typer.Exit(2) from None
+    elif not url.startswith("sqlite:"):
+        console.print(
+            f"[red]unsupported database URL {url!r}: use sqlite:///path/to/file.db"
+            " or postgresql://...[/red]"
+        )
         raise typer.Exit(2)
-    conn = connect(path, readonly=True)
+    else:
+        try:
+            path = sqlite.sqlite_path(url)
+        except ValueError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from None
+        if not Path(path).exists():
+            console.print(f"[red]no database at {path}[/red]")
+            raise typer.Exit(2)
+        conn = sqlite.connect(path, readonly=True)
     now = datetime.now(UTC)
     try:
         built = build_report(conn, launch, compare=compare, now=now)
         other = build_report(conn, compare, now=now) if compare else None
     except DomainError as error:
         console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(2) from None
+    except psycopg.errors.UndefinedTable:
+        console.print("[red]no launchday tables in this database: has a server run on it?[/red]")
+        raise typer.Exit(2) from None
+    except psycopg.OperationalError as error:
+        console.print(f"[red]the database went away: {error}[/red]")
         raise typer.Exit(2) from None
     finally:
         conn.close()
@@ -301,7 +367,7 @@ def load_settings(db: str | None, env: dict[str, str] | None = None) -> Settings
     """Settings from the environment, or a clear message and exit status 2."""
     try:
         return Settings.from_env(env, db_url=db)
-    except (ConfigError, ValueError) as error:
+    except (ConfigError, ValueError, StoreUnavailable) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
 

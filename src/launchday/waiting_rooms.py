@@ -89,51 +89,59 @@ class WaitingRooms:
         other processes' joins as described above."""
         found = self._rooms.get(slug)
         if found is None:
-            return self._load(slug)
+            found = self._load(slug)
         if self._store.shared:
             return self._refresh(slug, found, stale_after=REFRESH_SECONDS)
         return found
 
-    def _load(self, slug: str) -> WaitingRoom:
+    def _load(self, slug: str, *, settled: bool = False) -> WaitingRoom:
         launch = self._launch_of(slug)
         stored = self._store.reader.waiting_room(slug)
         if launch.admission is None or stored is None:
             raise NotFound(f"launch {slug!r} has no waiting room", field="slug")
         room = rebuild_room(launch, stored)
         room.read_at = time.monotonic()
+        room.pre_queue_settled = settled
         self._rooms[slug] = room
-        if self._store.shared:
-            return self._refresh(slug, room, stale_after=REFRESH_SECONDS)
         return room
 
-    def _refresh(self, slug: str, room: WaitingRoom, *, stale_after: float) -> WaitingRoom:
-        """Apply what other processes committed since the room's last read."""
+    def _must_settle(self, slug: str, room: WaitingRoom) -> bool:
         opened = self._launch_of(slug).clock(self._clock()) >= room.opens_at
-        settle = opened and not room.pre_queue_settled
-        now = time.monotonic()
-        if not settle and now - room.read_at < stale_after:
+        return opened and not room.pre_queue_settled
+
+    def _refresh(self, slug: str, room: WaitingRoom, *, stale_after: float) -> WaitingRoom:
+        """Apply what other processes committed since the room's last read (waiting, on
+        the first read after the opening, for joins still being committed: `settled`
+        does that wait off the event loop first, so this is rarely the one waiting)."""
+        settle = self._must_settle(slug, room)
+        if not settle and time.monotonic() - room.read_at < stale_after:
             return room
+        read_at = time.monotonic()
         tickets, changes = self._store.reader.waiting_room_since(
             slug, room.last_position, room.last_change, settled=settle
         )
-        room.read_at = now
-        if changes or (settle and any(t.joined_at < room.opens_at for t in tickets)):
+        return self._apply(slug, room, tickets, changes, settled=settle, read_at=read_at)
+
+    def _apply(
+        self,
+        slug: str,
+        room: WaitingRoom,
+        tickets: list[QueuedTicket],
+        changes: list[tuple[int, RateChange]],
+        *,
+        settled: bool,
+        read_at: float,
+    ) -> WaitingRoom:
+        if self._rooms.get(slug) is not room:
+            room = self._rooms[slug]  # replaced while this read was under way
+        if changes or (settled and any(t.joined_at < room.opens_at for t in tickets)):
             # A rate change, or a pre-queue join applied after the ledger opened: replay
             # the room from the start, as a restart would.
-            return self._load_settled(slug, settle)
+            return self._load(slug, settled=settled or room.pre_queue_settled)
         for queued in tickets:
             room.add(Ticket(queued.ticket, queued.customer, queued.joined_at), queued.position)
-        room.pre_queue_settled = room.pre_queue_settled or settle
-        return room
-
-    def _load_settled(self, slug: str, settled: bool) -> WaitingRoom:
-        launch = self._launch_of(slug)
-        stored = self._store.reader.waiting_room(slug)
-        assert stored is not None
-        room = rebuild_room(launch, stored)
-        room.read_at = time.monotonic()
-        room.pre_queue_settled = settled
-        self._rooms[slug] = room
+        room.read_at = read_at
+        room.pre_queue_settled = room.pre_queue_settled or settled
         return room
 
     async def join(self, slug: str, customer: str) -> tuple[Ticket, bool]:
@@ -175,6 +183,19 @@ class WaitingRooms:
         At most one group commit; a ticket read before then could show a place that a
         pre-queue join still in flight would change.
         """
+        if self._store.shared:
+            room = self._rooms.get(slug) or self._load(slug)
+            if self._must_settle(slug, room):
+                read_at = time.monotonic()
+                tickets, changes = await asyncio.to_thread(
+                    self._store.reader.waiting_room_since,
+                    slug,
+                    room.last_position,
+                    room.last_change,
+                    settled=True,
+                )
+                self._apply(slug, room, tickets, changes, settled=True, read_at=read_at)
+            return
         if not self._unsettled.get(slug):
             return
         launch = self._launch_of(slug)

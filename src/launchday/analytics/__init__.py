@@ -3,6 +3,7 @@ it compares with another launch. `build_report` is the entry point; the wire typ
 and the rules live in `launchday.analytics.report`.
 """
 
+from launchday.analytics.queries import build_report
 from launchday.analytics.report import (
     Answered,
     BuyerMix,
@@ -17,7 +18,6 @@ from launchday.analytics.report import (
     Report,
     Series,
 )
-from launchday.analytics.sqlite_queries import build_report
 
 __all__ = [
     "Answered",

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from launchday import __version__
-from launchday.analytics.sqlite_queries import build_report
+from launchday.analytics.queries import build_report
 from launchday.api.auth import Authenticator
 from launchday.api.errors import STATUS_OF_CODE, ApiError, error_body
 from launchday.api.metrics import Metrics

@@ -277,3 +277,27 @@ def migrate_postgres(conn: Any) -> list[str]:
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return applied
+
+
+def migrate_database(url: str) -> list[str]:
+    """Bring the database at `url` to the current schema; return the migrations applied."""
+    from launchday.store.postgres import connect, is_postgres_url
+
+    if is_postgres_url(url):
+        conn = connect(url)
+        try:
+            return migrate_postgres(conn)
+        finally:
+            conn.close()
+    from pathlib import Path
+
+    from launchday.store.sqlite import connect as connect_sqlite
+    from launchday.store.sqlite import sqlite_path
+
+    path = sqlite_path(url)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sqlite_conn = connect_sqlite(path)
+    try:
+        return migrate_sqlite(sqlite_conn)
+    finally:
+        sqlite_conn.close()

@@ -461,7 +461,13 @@ class PostgresWriteTx:
         self.conn.execute(
             "INSERT INTO admission_changes (launch_id, seq, at_us, rate_per_second, paused)"
             " VALUES (%s, %s, %s, %s, %s)",
-            (launch_id, counts[1], to_micros(change.at), change.rate_per_second, change.paused),
+            (
+                launch_id,
+                counts[1],
+                to_micros(change.at),
+                change.rate_per_second,
+                int(change.paused),
+            ),
         )
 
 

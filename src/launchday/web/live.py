@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncGenerator
 
 import msgspec
 
 from launchday.analytics.report import US, ProfileTally, share
+from launchday.analytics.sql import Connection, ReadConnection, read_connection
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import rfc3339, to_micros
 from launchday.domain.quota import available
@@ -43,7 +43,8 @@ INTEREST_EVERY_SECONDS = 10.0
 # after opening, with the answers of their buyers: the order's own, else (field by
 # field) the customer's registration of interest, as the report counts them.
 # `orders_by_launch_time (launch_id, placed_at_us)` bounds the read to the new orders;
-# each row then costs one lookup in `interest` by its primary key.
+# each row then costs one lookup in `interest` by its primary key. The same SQL runs on
+# SQLite and PostgreSQL (`launchday.analytics.sql`).
 _BUYER = "coalesce(o.{column}, i.{column})"
 NEW_ORDERS_SQL = f"""
     SELECT (o.placed_at_us - :opens + {US - 1}) / {US} AS bucket,
@@ -63,24 +64,24 @@ NEW_ORDERS_SQL = f"""
 
 
 def read_new_orders(
-    conn: sqlite3.Connection, slug: str, opens_us: int, after_us: int
+    conn: Connection | ReadConnection, slug: str, opens_us: int, after_us: int
 ) -> list[tuple[int, ProfileTally]]:
-    """The orders of launch `slug` placed after `after_us`, by second bucket (SQLite)."""
-    row = conn.execute("SELECT id FROM launches WHERE slug = ?", (slug,)).fetchone()
+    """The orders of launch `slug` placed after `after_us`, by second bucket."""
+    db = read_connection(conn)
+    row = db.one("SELECT id FROM launches WHERE slug = :slug", {"slug": slug})
     if row is None:
         return []
-    rows = conn.execute(
-        NEW_ORDERS_SQL, {"opens": opens_us, "launch": row[0], "after": after_us}
-    ).fetchall()
+    rows = db.all(NEW_ORDERS_SQL, {"opens": opens_us, "launch": row[0], "after": after_us})
     return tallies(rows)
 
 
-def read_interest_count(conn: sqlite3.Connection, slug: str) -> int:
-    """How many customers registered interest in launch `slug` (SQLite)."""
-    row = conn.execute(
-        "SELECT count(*) FROM interest WHERE launch_id = (SELECT id FROM launches WHERE slug = ?)",
-        (slug,),
-    ).fetchone()
+def read_interest_count(conn: Connection | ReadConnection, slug: str) -> int:
+    """How many customers registered interest in launch `slug`."""
+    row = read_connection(conn).first(
+        "SELECT count(*) FROM interest"
+        " WHERE launch_id = (SELECT id FROM launches WHERE slug = :slug)",
+        {"slug": slug},
+    )
     return int(row[0])
 
 
@@ -314,9 +315,10 @@ class LaunchFeed:
         loop = asyncio.get_running_loop()
         recount = self._interest is None or loop.time() >= self._interest_due
 
-        def read(conn: sqlite3.Connection) -> tuple[list[tuple[int, ProfileTally]], int | None]:
-            rows = read_new_orders(conn, self.slug, opens_us, after_us)
-            return rows, read_interest_count(conn, self.slug) if recount else None
+        def read(conn: Connection) -> tuple[list[tuple[int, ProfileTally]], int | None]:
+            db = ReadConnection(conn)
+            rows = read_new_orders(db, self.slug, opens_us, after_us)
+            return rows, read_interest_count(db, self.slug) if recount else None
 
         rows, interest = await self.store.read_in_thread(read)
         self.series.apply(rows)

@@ -5,10 +5,14 @@ second after opening, and hands the rows to `LiveSeries.apply`. Buckets are the
 report's (`launchday.analytics.report.Series`): bucket k holds the orders placed in
 `(k - 1, k]` seconds after opening, bucket 0 those placed at the opening instant.
 
-Why the last bucket seen is read again: the store has one writer, which stamps every
-order of a batch with the batch's time and commits batches one after another, so an
-order not yet visible at a tick can never be older than the newest order that was.
-Every bucket before the newest one seen is therefore final; the newest one may still
+Why the last bucket seen is read again: a launch's orders are placed one batch at a
+time, each batch stamping its orders with the batch's time and committing before the
+next batch reads the clock. On SQLite that is the single writer; on PostgreSQL, with
+several server processes, each batch that places orders holds the launch's order-book
+lock from before it reads the clock until it has committed (`launchday.store.postgres`),
+so the same holds across processes (on one machine's clock, or clocks kept in step).
+An order not yet visible at a tick can therefore never be older than the newest order
+that was: every bucket before the newest one seen is final; the newest one may still
 grow, so it stays "open" and the next tick counts it again (replacing, not adding).
 Pure and stdlib only.
 """

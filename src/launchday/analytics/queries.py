@@ -1,6 +1,9 @@
-"""The report's queries on SQLite, and `build_report`, the one entry point.
+"""The report's queries, on SQLite and PostgreSQL alike, and `build_report`, the one
+entry point.
 
-Every query is set-based: SQLite counts, Python only names the numbers. Each takes
+Every query is set-based: the database counts, Python only names the numbers. The SQL
+is the same on both databases (`launchday.analytics.sql` holds what differs: the
+placeholders and how the snapshot is taken). Each takes
 the launch time `t` (integer microseconds, the storage form) the figures are for and
 reads the status each order had then (the rules are in `launchday.analytics.report`):
 
@@ -12,21 +15,21 @@ An order can be cancelled only while reserved, so a cancelled order never had a 
 time: the stored status alone keeps it out of the locked counts at every `t`, and a
 reservation whose window has passed counts as locked without anything written.
 
-Where the time is, the counts are read from indexes alone:
+Where the time is, the counts are read from indexes:
 
 - orders placed by a time: `orders_by_launch_time (launch_id, placed_at_us)`;
 - orders locked and cancelled by a time: the two partial indexes of migration
   `0002_report_indexes` (`launchday.store.migrations.REPORT_INDEXES`).
 
-Everything else (status by SKU, profiles) needs the order rows: one pass reads them
-through `orders_by_launch_time`, in placement order, which is also the table's order.
+Everything else (status by SKU, profiles) needs the order rows: one pass reads them.
+SQLite reads them through `orders_by_launch_time`, in placement order, which is also
+the table's order; PostgreSQL's planner picks between that index and a scan of the
+table, and joins `interest` by hash.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -53,12 +56,13 @@ from launchday.analytics.report import (
     series_length,
     waiting_room_figures,
 )
-from launchday.domain.clock import to_micros
+from launchday.analytics.sql import Connection, ReadConnection, read_connection
+from launchday.domain.admission import RateChange
+from launchday.domain.clock import from_micros, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.domain.launch import Launch
 from launchday.schemas import LaunchSpec, launch_from_spec
-from launchday.store.ports import StoredWaitingRoom
-from launchday.store.sqlite import read_waiting_room
+from launchday.store.ports import QueuedTicket, StoredWaitingRoom
 from launchday.waiting_room import rebuild_room
 
 _LOCK_TIME: Final = "coalesce(locked_at_us, refundable_until_us)"
@@ -67,27 +71,9 @@ _LIVE: Final = "status != 'cancelled'"
 _BEFORE_ALL: Final = -(2**63)
 
 
-@contextmanager
-def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the report's queries in one read transaction, so that its figures agree.
-
-    In WAL mode a read transaction sees the last commit before its first read and
-    nothing after, however long the writer keeps going. If the caller already holds
-    a transaction, its snapshot is used as it is.
-    """
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("ROLLBACK")  # nothing was written: this only ends the snapshot
-
-
-def load_launch(conn: sqlite3.Connection, slug: str, *, field: str = "slug") -> tuple[int, Launch]:
+def load_launch(db: ReadConnection, slug: str, *, field: str = "slug") -> tuple[int, Launch]:
     """The launch's row id and domain object, from its stored spec; NotFound if unknown."""
-    row = conn.execute("SELECT id, spec FROM launches WHERE slug = ?", (slug,)).fetchone()
+    row = db.one("SELECT id, spec FROM launches WHERE slug = :slug", {"slug": slug})
     if row is None:
         raise NotFound(f"no launch {slug!r}", field=field)
     spec = msgspec.json.decode(bytes(row[1]), type=LaunchSpec)
@@ -119,7 +105,7 @@ def _profile(row: Sequence[Any], registered: int = 0) -> ProfileTally:
 
 
 def order_pass(
-    conn: sqlite3.Connection, launch_id: int, skus: Sequence[str], t: int
+    db: ReadConnection, launch_id: int, skus: Sequence[str], t: int
 ) -> tuple[OrderTally, ProfileTally]:
     """Orders placed by `t`, in one pass: by status at `t` and by SKU, and their buyers.
 
@@ -140,7 +126,7 @@ def order_pass(
         new_to_brand="coalesce(o.new_to_brand, i.new_to_brand)",
         phone="coalesce(o.phone, i.phone)",
     )
-    row = conn.execute(
+    row = db.first(
         f"""
         SELECT
             count(*), {buyers}, count(i.customer),
@@ -161,15 +147,15 @@ def order_pass(
         WHERE o.launch_id = :launch AND o.placed_at_us <= :t
         """,
         {"launch": launch_id, "t": t, **{f"sku{n}": sku for n, sku in enumerate(skus)}},
-    ).fetchone()
+    )
     tally = OrderTally(
         total=row[0],
         cancelled=row[8],
-        refunded_amount=row[9],
+        refunded_amount=int(row[9]),  # PostgreSQL's sum of BIGINTs is a NUMERIC
         locked_at_placement=row[10],
         locked_early=row[11],
         locked_window_ended=row[12],
-        locked_deposits=row[13],
+        locked_deposits=int(row[13]),
         by_sku=dict(zip(skus, row[14:], strict=True)),
     )
     return tally, _profile(row, registered=row[7])
@@ -179,7 +165,7 @@ def order_pass(
 
 
 def _counts_by(
-    conn: sqlite3.Connection, launch_id: int, times: Sequence[int], column: str, where: str = ""
+    db: ReadConnection, launch_id: int, times: Sequence[int], column: str, where: str = ""
 ) -> list[int]:
     """Orders whose `column` is at or before each of `times` (ascending).
 
@@ -193,7 +179,7 @@ def _counts_by(
     params: dict[str, int] = {"launch": launch_id}
     for n, (lo, hi) in enumerate(bounds):
         params[f"lo{n}"], params[f"hi{n}"] = lo, hi
-    rows = conn.execute(
+    rows = db.all(
         f"""
         WITH bounds(n, lo, hi) AS (VALUES {values})
         SELECT (SELECT count(*) FROM orders
@@ -201,35 +187,35 @@ def _counts_by(
         FROM bounds ORDER BY n
         """,
         params,
-    ).fetchall()
+    )
     return cumulative(row[0] for row in rows)
 
 
-def orders_by(conn: sqlite3.Connection, launch_id: int, times: Sequence[int]) -> list[int]:
+def orders_by(db: ReadConnection, launch_id: int, times: Sequence[int]) -> list[int]:
     """Orders placed at or before each of `times` (ascending), cancelled ones included."""
-    return _counts_by(conn, launch_id, times, "placed_at_us")
+    return _counts_by(db, launch_id, times, "placed_at_us")
 
 
 def locked_and_cancelled_by(
-    conn: sqlite3.Connection, launch_id: int, times: Sequence[int]
+    db: ReadConnection, launch_id: int, times: Sequence[int]
 ) -> list[tuple[int, int]]:
     """(locked, cancelled) at each of `times` (ascending): range counts on the two partial
     indexes of migration 0002 (`orders_by_launch_lock`, `orders_by_launch_cancel`)."""
-    locked = _counts_by(conn, launch_id, times, _LOCK_TIME, f"AND {_LIVE}")
-    cancelled = _counts_by(conn, launch_id, times, "cancelled_at_us")
+    locked = _counts_by(db, launch_id, times, _LOCK_TIME, f"AND {_LIVE}")
+    cancelled = _counts_by(db, launch_id, times, "cancelled_at_us")
     return list(zip(locked, cancelled, strict=True))
 
 
 def points_at(
-    conn: sqlite3.Connection,
+    db: ReadConnection,
     launch_id: int,
     opens_us: int,
     offsets: Sequence[int],
 ) -> list[PointTally]:
     """Cumulative orders, locks and cancellations at each offset (seconds, ascending)."""
     times = [opens_us + offset * US for offset in offsets]
-    placed = orders_by(conn, launch_id, times)
-    states = locked_and_cancelled_by(conn, launch_id, times)
+    placed = orders_by(db, launch_id, times)
+    states = locked_and_cancelled_by(db, launch_id, times)
     return [
         PointTally(offset, orders, locked, cancelled)
         for offset, orders, (locked, cancelled) in zip(offsets, placed, states, strict=True)
@@ -240,7 +226,7 @@ def points_at(
 
 
 def series_buckets(
-    conn: sqlite3.Connection,
+    db: ReadConnection,
     launch_id: int,
     opens_us: int,
     step_seconds: int,
@@ -255,7 +241,7 @@ def series_buckets(
     if until <= after:
         return {}
     step = step_seconds * US
-    rows = conn.execute(
+    rows = db.all(
         """
         SELECT (placed_at_us - :opens + :step - 1) / :step AS k, count(*)
         FROM orders
@@ -263,12 +249,12 @@ def series_buckets(
         GROUP BY k
         """,
         {"opens": opens_us, "step": step, "launch": launch_id, "after": after, "until": until},
-    ).fetchall()
+    )
     return {int(k): int(n) for k, n in rows}
 
 
 def order_series(
-    conn: sqlite3.Connection, launch_id: int, opens_us: int, t: int
+    db: ReadConnection, launch_id: int, opens_us: int, t: int
 ) -> tuple[list[int], list[int]]:
     """Orders per second (the first hour) and per minute (the first week) up to `t`.
 
@@ -278,9 +264,9 @@ def order_series(
     elapsed = t - opens_us
     second_end = opens_us + SECOND_SERIES_SECONDS * US
     minute_end = opens_us + MINUTE_SERIES_SECONDS * US
-    seconds = series_buckets(conn, launch_id, opens_us, 1, opens_us - 1, min(t, second_end))
+    seconds = series_buckets(db, launch_id, opens_us, 1, opens_us - 1, min(t, second_end))
     per_second = dense_series(seconds, series_length(elapsed, 1, SECOND_SERIES_SECONDS))
-    later = series_buckets(conn, launch_id, opens_us, 60, second_end, min(t, minute_end))
+    later = series_buckets(db, launch_id, opens_us, 60, second_end, min(t, minute_end))
     per_minute = rebin(per_second, 60)
     length = series_length(elapsed, 60, MINUTE_SERIES_SECONDS)
     per_minute += [later.get(k, 0) for k in range(len(per_minute), length)]
@@ -291,29 +277,29 @@ def order_series(
 
 
 def interest_tally(
-    conn: sqlite3.Connection, launch_id: int, t: int, window_end: int | None
+    db: ReadConnection, launch_id: int, t: int, window_end: int | None
 ) -> InterestTally:
     """Registrations made by `t` and their answers; how many by `window_end` (None: `t`)."""
     columns = _PROFILE_COLUMNS.format(
         first_car="first_car_with_brand", new_to_brand="new_to_brand", phone="phone"
     )
-    row = conn.execute(
+    row = db.first(
         f"""
         SELECT count(*), {columns}, count(*) FILTER (WHERE registered_at_us <= :window)
         FROM interest
         WHERE launch_id = :launch AND registered_at_us <= :t
         """,
         {"launch": launch_id, "t": t, "window": t if window_end is None else window_end},
-    ).fetchone()
+    )
     return InterestTally(_profile(row), in_window=row[7])
 
 
-def registrations_by(conn: sqlite3.Connection, launch_id: int, t: int) -> int:
+def registrations_by(db: ReadConnection, launch_id: int, t: int) -> int:
     """Registrations of interest made at or before `t`."""
-    row = conn.execute(
-        "SELECT count(*) FROM interest WHERE launch_id = ? AND registered_at_us <= ?",
-        (launch_id, t),
-    ).fetchone()
+    row = db.first(
+        "SELECT count(*) FROM interest WHERE launch_id = :launch AND registered_at_us <= :t",
+        {"launch": launch_id, "t": t},
+    )
     return int(row[0])
 
 
@@ -321,7 +307,7 @@ def registrations_by(conn: sqlite3.Connection, launch_id: int, t: int) -> int:
 
 
 def other_launch(
-    conn: sqlite3.Connection,
+    db: ReadConnection,
     slug: str,
     now: datetime,
     offsets: Sequence[int],
@@ -334,25 +320,55 @@ def other_launch(
     cannot be aligned (`window_us` is None, or it has no `interest_opens_at`). The flag
     says whether the window was used.
     """
-    other_id, other = load_launch(conn, slug, field="compare")
+    other_id, other = load_launch(db, slug, field="compare")
     t = to_micros(other.clock(now))
     opens_us = to_micros(other.opens_at)
     reached = [offset for offset in offsets if offset * US <= t - opens_us]
-    placed = orders_by(conn, other_id, [opens_us + offset * US for offset in reached])
+    placed = orders_by(db, other_id, [opens_us + offset * US for offset in reached])
     aligned = False
     until = t
     if window_us is not None and other.interest_opens_at is not None:
         aligned = True
         until = min(t, to_micros(other.interest_opens_at) + window_us)
-    registrations = registrations_by(conn, other_id, until)
+    registrations = registrations_by(db, other_id, until)
     return OtherLaunch(slug, dict(zip(reached, placed, strict=True)), registrations), aligned
 
 
+def read_waiting_room(db: ReadConnection, launch_id: int) -> StoredWaitingRoom | None:
+    """A launch's stored waiting room: seed, tickets and rate changes in commit order.
+
+    The tickets' commit order is SQLite's `seq` (its single writer's order) and
+    PostgreSQL's `position` (numbered under the room's lock); rate changes are in
+    `seq` order on both.
+    """
+    row = db.one("SELECT seed FROM waiting_rooms WHERE launch_id = :launch", {"launch": launch_id})
+    if row is None:
+        return None
+    order = "position" if db.is_postgres else "seq"
+    tickets = [
+        QueuedTicket(ticket, customer, from_micros(at_us), int(position))
+        for ticket, customer, at_us, position in db.all(
+            f"SELECT ticket, customer, joined_at_us, {order} FROM queue_tickets"
+            f" WHERE launch_id = :launch ORDER BY {order}",
+            {"launch": launch_id},
+        )
+    ]
+    changes = [
+        RateChange(from_micros(at_us), float(rate), bool(paused))
+        for at_us, rate, paused in db.all(
+            "SELECT at_us, rate_per_second, paused FROM admission_changes"
+            " WHERE launch_id = :launch ORDER BY seq",
+            {"launch": launch_id},
+        )
+    ]
+    return StoredWaitingRoom(bytes(row[0]), tickets, changes)
+
+
 def waiting_room_at(
-    conn: sqlite3.Connection, launch_id: int, launch: Launch, as_of: datetime
+    db: ReadConnection, launch_id: int, launch: Launch, as_of: datetime
 ) -> WaitingRoomFigures | None:
     """The waiting room's figures at `as_of`, replayed from its stored joins and rates."""
-    stored = read_waiting_room(conn, launch_id) if launch.admission is not None else None
+    stored = read_waiting_room(db, launch_id) if launch.admission is not None else None
     if stored is None:
         return None
     known = [t for t in stored.tickets if t.joined_at <= as_of]
@@ -364,7 +380,7 @@ def waiting_room_at(
 
 
 def build_report(
-    conn: sqlite3.Connection,
+    conn: Connection | ReadConnection,
     slug: str,
     at: datetime | None = None,
     compare: str | None = None,
@@ -378,14 +394,16 @@ def build_report(
     past the launch's current time is clamped to it (the report's `as_of` says which
     time was used): the future has no orders yet. `compare` names a launch to compare
     with, on time since each one opened (see `Comparison`). All queries read one
-    snapshot. Raises NotFound for an unknown launch (field `slug` or `compare`) and
-    ValidationFailed for a time without a time zone.
+    snapshot (REPEATABLE READ on PostgreSQL). `conn` is a SQLite or psycopg connection,
+    or a `ReadConnection` over one. Raises NotFound for an unknown launch (field `slug`
+    or `compare`) and ValidationFailed for a time without a time zone.
     """
     for name, value in (("now", now), ("at", at)):
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(f"{name} needs a time zone", field=name)
-    with read_snapshot(conn):
-        launch_id, launch = load_launch(conn, slug)
+    db = read_connection(conn)
+    with db.snapshot():
+        launch_id, launch = load_launch(db, slug)
         current = launch.clock(now)
         as_of = current if at is None or at > current else at
         t = to_micros(as_of)
@@ -395,11 +413,11 @@ def build_report(
         window_end = None
         if window_us is not None and launch.interest_opens_at is not None:
             window_end = to_micros(launch.interest_opens_at) + window_us
-        interest = interest_tally(conn, launch_id, t, window_end)
-        orders, buyers = order_pass(conn, launch_id, [v.sku for v in launch.variants], t)
-        per_second, per_minute = order_series(conn, launch_id, opens_us, t)
-        points = points_at(conn, launch_id, opens_us, offsets)
-        room = waiting_room_at(conn, launch_id, launch, as_of)
+        interest = interest_tally(db, launch_id, t, window_end)
+        orders, buyers = order_pass(db, launch_id, [v.sku for v in launch.variants], t)
+        per_second, per_minute = order_series(db, launch_id, opens_us, t)
+        points = points_at(db, launch_id, opens_us, offsets)
+        room = waiting_room_at(db, launch_id, launch, as_of)
         report = assemble_report(
             launch,
             as_of=as_of,
@@ -414,7 +432,7 @@ def build_report(
         report = msgspec.structs.replace(report, waiting_room=room)
         if compare is None:
             return report
-        other, aligned = other_launch(conn, compare, now, offsets, window_us)
+        other, aligned = other_launch(db, compare, now, offsets, window_us)
     registrations = interest.in_window if aligned else interest.profile.count
     comparison = compare_launches(
         report.milestones, other, registrations, window_us if aligned else None
