@@ -232,24 +232,37 @@ def http_api(settings: Settings) -> Iterator[Api]:
         yield Api(client.request)
 
 
-def server_env(db_path: Path) -> dict[str, str]:
+def _url(db: Path | str) -> str:
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def server_env(db: Path | str) -> dict[str, str]:
+    """The environment of a server on `db` (a SQLite file's path, or a database URL)."""
     env = dict(os.environ)
     env.update(
-        LAUNCHDAY_DB=f"sqlite:///{db_path}",
+        LAUNCHDAY_DB=_url(db),
         LAUNCHDAY_ADMIN_KEY=ADMIN_KEY,
         LAUNCHDAY_SECRET=SECRET.decode(),
     )
     return env
 
 
-def start_server_process(db_path: Path, port: int) -> subprocess.Popen[bytes]:
-    """`launchday serve` as its own process, as a user runs it; its output goes to a log."""
-    with open(f"{db_path}.server.log", "ab") as log:  # the child keeps its own descriptor
+def start_server_process(
+    db: Path | str, port: int, *, workers: int = 1, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`launchday serve` as its own process, as a user runs it; its output goes to a log
+    (beside a SQLite file, else at `log`)."""
+    log = log or Path(f"{db}.server.log")
+    command = [sys.executable, "-m", "launchday", "serve", "--port", str(port)]
+    if workers != 1:
+        command += ["--workers", str(workers)]
+    with open(log, "ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
-            env=server_env(db_path),
-            stdout=log,
-            stderr=log,
+            command,
+            env=server_env(db),
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # its workers too can be stopped as one group
         )
 
 

@@ -1,23 +1,97 @@
-"""Many buyers at once, over real HTTP: nothing oversold, nothing doubled."""
+"""Many buyers at once, over real HTTP: nothing oversold, nothing doubled.
+
+Each race runs on SQLite (one server), on PostgreSQL (one server), and on PostgreSQL
+with three server processes on one database, every request going to the next server
+in turn: the locks must hold across processes, not only within one.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import contextlib
+import itertools
+import signal
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
-from tests.support import ADMIN_KEY, customer_token, launch_body, loopback_server, settings_for
+from launchday.cli import free_port
+from tests.support import (
+    ADMIN_KEY,
+    Database,
+    customer_token,
+    launch_body,
+    loopback_server,
+    start_server_process,
+    wait_until_healthy,
+)
 
 T = TypeVar("T")
 LIMITED = [{"sku": "FOUNDERS", "name": "Founders Edition", "price": 299900, "stock": 50}]
 
 
-async def _create(client: httpx.AsyncClient, **overrides: Any) -> None:
+class Spread:
+    """An async client that sends each request to the next server in turn."""
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self._next = itertools.cycle(clients)
+
+    async def post(self, path: str, **kw: Any) -> httpx.Response:
+        return await next(self._next).post(path, **kw)
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await next(self._next).get(path, **kw)
+
+
+@contextlib.contextmanager
+def servers(database: Database, processes: int, logs: Path) -> Iterator[list[str]]:
+    """Base URLs of `processes` servers on `database` (one in a thread when it is one)."""
+    if processes == 1:
+        with loopback_server(database.settings()) as base:
+            yield [base]
+        return
+    started = []
+    try:
+        for n in range(processes):
+            port = free_port()
+            started.append(
+                (
+                    f"http://127.0.0.1:{port}",
+                    start_server_process(database.url, port, log=logs / f"server-{n}.log"),
+                )
+            )
+        for base, process in started:
+            wait_until_healthy(base, process)
+        yield [base for base, _ in started]
+    finally:
+        for _, process in started:
+            process.send_signal(signal.SIGINT)
+        for _, process in started:
+            process.wait(timeout=30)
+
+
+@pytest.fixture(params=[("sqlite", 1), ("postgresql", 1), ("postgresql", 3)], ids=str)
+def topology(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: Any
+) -> Iterator[tuple[Database, int]]:
+    kind, processes = request.param
+    if kind == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'launchday.db'}"), processes
+        return
+    if postgres is None:
+        pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
+    url = postgres.create_database()
+    try:
+        yield Database(url), processes
+    finally:
+        postgres.drop_database(url)
+
+
+async def _create(client: Spread, **overrides: Any) -> None:
     response = await client.post(
         "/api/v1/launches",
         json=launch_body(**overrides),
@@ -26,9 +100,7 @@ async def _create(client: httpx.AsyncClient, **overrides: Any) -> None:
     assert response.status_code == 201, response.text
 
 
-async def _order(
-    client: httpx.AsyncClient, customer: str, key: str, sku: str = "FOUNDERS"
-) -> httpx.Response:
+async def _order(client: Spread, customer: str, key: str, sku: str = "FOUNDERS") -> httpx.Response:
     return await client.post(
         "/api/v1/launches/yu7-2025/orders",
         json={"sku": sku},
@@ -36,20 +108,34 @@ async def _order(
     )
 
 
-def _run_against_server(tmp_path: Path, scenario: Callable[[httpx.AsyncClient], Awaitable[T]]) -> T:
-    """Run `scenario` with an async client of 500 connections against a real server."""
-    with loopback_server(settings_for(tmp_path / "launchday.db")) as base:
+def _run_against_server(
+    topology: tuple[Database, int],
+    tmp_path: Path,
+    scenario: Callable[[Spread], Awaitable[T]],
+) -> T:
+    """Run `scenario` with 500 connections in all, spread over the topology's servers."""
+    database, processes = topology
+    with servers(database, processes, tmp_path) as bases:
 
         async def main() -> T:
-            limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
-            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-                return await scenario(client)
+            per_server = 500 // len(bases)
+            limits = httpx.Limits(max_connections=per_server, max_keepalive_connections=per_server)
+            async with contextlib.AsyncExitStack() as stack:
+                clients = [
+                    await stack.enter_async_context(
+                        httpx.AsyncClient(base_url=base, limits=limits, timeout=60)
+                    )
+                    for base in bases
+                ]
+                return await scenario(Spread(clients))
 
         return asyncio.run(main())
 
 
-def test_five_hundred_buyers_for_fifty_units_get_exactly_fifty_orders(tmp_path: Path) -> None:
-    async def scenario(client: httpx.AsyncClient) -> tuple[Counter[str], dict[str, object]]:
+def test_five_hundred_buyers_for_fifty_units_get_exactly_fifty_orders(
+    topology: tuple[Database, int], tmp_path: Path
+) -> None:
+    async def scenario(client: Spread) -> tuple[Counter[str], dict[str, object]]:
         await _create(client, variants=LIMITED)
         responses = await asyncio.gather(*(_order(client, f"c-{i}", f"k-{i}") for i in range(500)))
         outcomes = Counter(
@@ -58,27 +144,29 @@ def test_five_hundred_buyers_for_fifty_units_get_exactly_fifty_orders(tmp_path: 
         launch = (await client.get("/api/v1/launches/yu7-2025")).json()
         return outcomes, launch["variants"][0]["counts"]
 
-    outcomes, counts = _run_against_server(tmp_path, scenario)
+    outcomes, counts = _run_against_server(topology, tmp_path, scenario)
     assert outcomes == Counter({"created": 50, "sold_out": 450})
     assert counts == {"placed": 50, "cancelled": 0, "live": 50, "available": 0, "sold_out": True}
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
-        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (50,)
+    assert topology[0].scalar("SELECT count(*) FROM orders") == 50
 
 
-def test_concurrent_retries_of_one_key_make_one_order(tmp_path: Path) -> None:
-    async def scenario(client: httpx.AsyncClient) -> list[httpx.Response]:
+def test_concurrent_retries_of_one_key_make_one_order(
+    topology: tuple[Database, int], tmp_path: Path
+) -> None:
+    async def scenario(client: Spread) -> list[httpx.Response]:
         await _create(client, variants=LIMITED)
         return list(await asyncio.gather(*(_order(client, "c-1", "same") for _ in range(100))))
 
-    responses = _run_against_server(tmp_path, scenario)
+    responses = _run_against_server(topology, tmp_path, scenario)
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
-        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (1,)
+    assert topology[0].scalar("SELECT count(*) FROM orders") == 1
 
 
-def test_one_customer_racing_many_keys_gets_only_the_limit(tmp_path: Path) -> None:
-    async def scenario(client: httpx.AsyncClient) -> Counter[str]:
+def test_one_customer_racing_many_keys_gets_only_the_limit(
+    topology: tuple[Database, int], tmp_path: Path
+) -> None:
+    async def scenario(client: Spread) -> Counter[str]:
         await _create(client, per_customer_limit=3)
         responses = await asyncio.gather(
             *(_order(client, "c-1", f"k-{i}", "YU7-MAX") for i in range(200))
@@ -87,11 +175,15 @@ def test_one_customer_racing_many_keys_gets_only_the_limit(tmp_path: Path) -> No
             "created" if r.status_code == 201 else r.json()["error"]["code"] for r in responses
         )
 
-    assert _run_against_server(tmp_path, scenario) == Counter({"created": 3, "limit_reached": 197})
+    assert _run_against_server(topology, tmp_path, scenario) == Counter(
+        {"created": 3, "limit_reached": 197}
+    )
 
 
-def test_cancellations_racing_new_buyers_never_oversell(tmp_path: Path) -> None:
-    async def scenario(client: httpx.AsyncClient) -> tuple[int, int]:
+def test_cancellations_racing_new_buyers_never_oversell(
+    topology: tuple[Database, int], tmp_path: Path
+) -> None:
+    async def scenario(client: Spread) -> tuple[int, int]:
         await _create(client, variants=LIMITED)
         first = await asyncio.gather(*(_order(client, f"a-{i}", "k") for i in range(50)))
         cancels = [
@@ -107,10 +199,9 @@ def test_cancellations_racing_new_buyers_never_oversell(tmp_path: Path) -> None:
         bought = sum(1 for r in results[20:] if r.status_code == 201)
         return cancelled, bought
 
-    cancelled, bought = _run_against_server(tmp_path, scenario)
+    cancelled, bought = _run_against_server(topology, tmp_path, scenario)
     assert cancelled == 20
     assert bought <= 20
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
-        live = conn.execute("SELECT count(*) FROM orders WHERE status != 'cancelled'").fetchone()
-    assert live[0] == 50 - 20 + bought
-    assert live[0] <= 50
+    live = topology[0].scalar("SELECT count(*) FROM orders WHERE status != 'cancelled'")
+    assert live == 50 - 20 + bought
+    assert live <= 50
