@@ -1,16 +1,17 @@
 """The report as files: report.json, each chart as PNG and SVG, and one self-contained page.
 
 Most tests build reports by hand (a YU7-like launch compared with an SU7-like one);
-the last one writes the files of a report the real app produced on a real SQLite file.
+the last one writes the files of a report the real app produced, on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from launchday.analytics import (
 )
 from launchday.analytics.files import write_report_files
 from launchday.analytics.report import STANDARD_MILESTONES, ratio
-from tests.support import Api, SettableClock
+from tests.support import Api, Database, SettableClock
 
 CHARTS = ["cumulative_orders", "orders_per_second", "orders_per_minute", "locks", "composition"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -325,7 +326,7 @@ def test_a_launch_with_no_orders_yet_still_gets_its_files(tmp_path: Path) -> Non
 
 
 def test_the_files_of_a_report_the_app_built(
-    api: Api, clock: SettableClock, tmp_path: Path
+    api: Api, clock: SettableClock, database: Database, tmp_path: Path
 ) -> None:
     opens = clock.now
     api.create_launch(opens_at=opens, report_milestones=[10, 30])
@@ -333,11 +334,8 @@ def test_the_files_of_a_report_the_app_built(
         clock.now = opens + timedelta(seconds=seconds)
         assert api.place(f"c-{k}").status_code == 201
     clock.advance(minutes=5)
-    conn = sqlite3.connect(f"file:{tmp_path / 'launchday.db'}?mode=ro", uri=True)
-    try:
+    with closing(database.connect()) as conn:
         report = build_report(conn, "yu7-2025", now=clock.now)
-    finally:
-        conn.close()
     written = write_report_files(report, tmp_path / "out")
     assert len(written) == 2 + 2 * len(CHARTS)
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

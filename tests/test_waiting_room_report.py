@@ -1,17 +1,17 @@
-"""The report's waiting-room figures, against hand-computed waits."""
+"""The report's waiting-room figures, against hand-computed waits, on both databases."""
 
 from __future__ import annotations
 
-import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 from launchday.analytics import build_report
-from tests.support import T0, Api, SettableClock
+from tests.support import T0, Api, Database, SettableClock
 
 
 def test_the_report_gives_longest_queue_and_admission_waits(
-    api: Api, clock: SettableClock, tmp_path: Path
+    api: Api, clock: SettableClock, database: Database
 ) -> None:
     clock.now = T0 - timedelta(minutes=5)
     api.create_launch(admission={"rate_per_second": 2, "token_ttl_seconds": 60})
@@ -23,7 +23,7 @@ def test_the_report_gives_longest_queue_and_admission_waits(
     for i in range(2):
         api.post("/api/v1/launches/yu7-2025/queue", headers=api.as_customer(f"late-{i}"))
     clock.now = T0 + timedelta(seconds=20)
-    with sqlite3.connect(f"file:{tmp_path / 'launchday.db'}?mode=ro", uri=True) as conn:
+    with closing(database.connect()) as conn:
         room = build_report(conn, "yu7-2025", now=clock.now).waiting_room
     assert room is not None
     assert (room.joined, room.admitted, room.longest_queue) == (7, 7, 5)
@@ -32,28 +32,25 @@ def test_the_report_gives_longest_queue_and_admission_waits(
     assert room.wait_p99_seconds == 2.5
     assert room.wait_max_seconds == 2.5
 
-    early = build_report(
-        conn := sqlite3.connect(tmp_path / "launchday.db"),
-        "yu7-2025",
-        at=T0 + timedelta(seconds=1.2),
-        now=clock.now,
-    ).waiting_room
-    conn.close()
+    with closing(database.connect()) as conn:
+        early = build_report(
+            conn, "yu7-2025", at=T0 + timedelta(seconds=1.2), now=clock.now
+        ).waiting_room
     assert early is not None
     assert (early.joined, early.admitted) == (5, 2)
     assert early.wait_max_seconds == 1.0
 
 
 def test_a_launch_without_a_waiting_room_reports_none(
-    api: Api, clock: SettableClock, tmp_path: Path
+    api: Api, clock: SettableClock, database: Database
 ) -> None:
     api.create_launch()
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
+    with closing(database.connect()) as conn:
         assert build_report(conn, "yu7-2025", now=clock.now).waiting_room is None
 
 
 def test_the_report_page_and_text_show_the_waiting_room(
-    api: Api, clock: SettableClock, tmp_path: Path
+    api: Api, clock: SettableClock, database: Database, tmp_path: Path
 ) -> None:
     from rich.console import Console
 
@@ -65,7 +62,7 @@ def test_the_report_page_and_text_show_the_waiting_room(
     for i in range(3):
         api.post("/api/v1/launches/yu7-2025/queue", headers=api.as_customer(f"pre-{i}"))
     clock.now = T0 + timedelta(seconds=20)
-    with sqlite3.connect(tmp_path / "launchday.db") as conn:
+    with closing(database.connect()) as conn:
         report = build_report(conn, "yu7-2025", now=clock.now)
     write_report_files(report, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
