@@ -166,6 +166,17 @@ def _options(
         raise typer.Exit(2) from None
 
 
+def load_scenario_slug(scenario: str) -> str:
+    """The slug of a scenario, or a clear message and exit status 2."""
+    from launchday.sim.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(scenario).slug
+    except ScenarioError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def demo(
     scenario: ScenarioOption = "yu7-2025",
@@ -184,6 +195,14 @@ def demo(
         bool, typer.Option(help="Admit buyers through a waiting room, as on the night")
     ] = True,
     admission_rate: AdmissionOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="A PostgreSQL URL to rehearse on (default: a fresh SQLite file in --out)",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL only)")] = 1,
 ) -> None:
     """Rehearse a real launch against an embedded server and report how it held."""
     from launchday.rehearse_cli import (
@@ -195,13 +214,29 @@ def demo(
         write_report,
     )
     from launchday.sim.scenario import variant_deposit
+    from launchday.store.postgres import is_postgres_url
 
-    options = _options(scenario, speed, scale, until, seed, None, waiting_room, admission_rate)
+    slug = None
+    if db is not None:
+        if not is_postgres_url(db):
+            console.print("[red]--db takes a postgresql:// URL (SQLite demos use --out)[/red]")
+            raise typer.Exit(2)
+        # A shared database keeps earlier launches: this rehearsal gets a slug of its own.
+        slug = f"{load_scenario_slug(scenario)}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    elif workers != 1:
+        console.print("[red]SQLite takes one server process: --workers needs --db[/red]")
+        raise typer.Exit(2)
+    options = _options(scenario, speed, scale, until, seed, slug, waiting_room, admission_rate)
     out.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
-    fresh_database(db_url)
+    if db is None:
+        db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
+        fresh_database(db_url)
+    else:
+        db_url = db
     admin_key, secret = demo_credentials()
-    server = ServerProcess(db_url, port or free_port(), admin_key, secret)
+    server = ServerProcess(
+        db_url, port or free_port(), admin_key, secret, log=out / "server.log", workers=workers
+    )
     try:
         server.wait_until_healthy()
         console.print(

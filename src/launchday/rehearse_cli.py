@@ -73,7 +73,16 @@ def write_report(result: RehearsalResult, out: Path) -> Path:
 class ServerProcess:
     """`launchday serve` in a process of its own, so it has a core to itself."""
 
-    def __init__(self, db_url: str, port: int, admin_key: str, secret: bytes) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        port: int,
+        admin_key: str,
+        secret: bytes,
+        *,
+        log: Path | None = None,
+        workers: int = 1,
+    ) -> None:
         self.base_url = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
@@ -81,14 +90,12 @@ class ServerProcess:
             "LAUNCHDAY_ADMIN_KEY": admin_key,
             "LAUNCHDAY_SECRET": secret.decode(),
         }
-        self._log = Path(sqlite_path(db_url)).with_suffix(".server.log")
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "launchday", "serve", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=log,
-            )
+        self._log = log or Path(sqlite_path(db_url)).with_suffix(".server.log")
+        command = [sys.executable, "-m", "launchday", "serve", "--port", str(port)]
+        if workers != 1:
+            command += ["--workers", str(workers)]
+        with self._log.open("ab") as out:
+            self.process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
 
     def wait_until_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -161,6 +161,10 @@ class PostgresWriteTx:
         self._counter_deltas: dict[tuple[int, str], list[int]] = {}
         self._room_counts: dict[int, list[int]] = {}  # launch -> [joined, changes]
         self._seqs: list[int] = []
+        # New orders and events, written together at the end of the batch (one statement
+        # each, whatever the batch's size).
+        self._new_orders: list[tuple[Any, ...]] = []
+        self._new_events: list[tuple[Any, ...]] = []
 
     def begin(self, conn: psycopg.Connection[Any], seqs: list[int]) -> None:
         self._conn = conn
@@ -168,6 +172,8 @@ class PostgresWriteTx:
         self._variant_live.clear()
         self._counter_deltas.clear()
         self._room_counts.clear()
+        self._new_orders.clear()
+        self._new_events.clear()
         self._seqs = seqs
 
     @property
@@ -179,7 +185,12 @@ class PostgresWriteTx:
         return self._ids.require(self.conn, slug)
 
     def flush(self) -> None:
-        """Write the batch's counters, in key order (see the module's note on locks)."""
+        """Write the batch's new orders and events, then its counters in key order (see
+        the module's note on locks)."""
+        if self._new_orders:
+            self.conn.execute(_INSERT_ORDERS, _columns(self._new_orders, 16))
+        if self._new_events:
+            self.conn.execute(_INSERT_EVENTS, _columns(self._new_events, 6))
         for (launch_id, sku), (placed, cancelled) in sorted(self._counter_deltas.items()):
             self.conn.execute(
                 "UPDATE variants SET placed = placed + %s, cancelled = cancelled + %s"
@@ -208,6 +219,22 @@ class PostgresWriteTx:
         )
 
     # --- orders ----------------------------------------------------------------------
+
+    def prefetch_orders(self, wanted: set[tuple[str, str]]) -> None:
+        """Read the orders of these (launch, customer) pairs in one query, for the batch's
+        checks (called with their locks held)."""
+        pairs = sorted((self._id(slug), customer) for slug, customer in wanted)
+        rows = self.conn.execute(
+            f"SELECT {ORDER_COLUMNS}, o.idempotency_key, o.request_hash, o.launch_id"
+            " FROM orders o JOIN launches l ON l.id = o.launch_id"
+            " JOIN unnest(%s::bigint[], %s::text[]) AS w(launch_id, customer)"
+            " ON o.launch_id = w.launch_id AND o.customer = w.customer",
+            ([p[0] for p in pairs], [p[1] for p in pairs]),
+        ).fetchall()
+        for pair in pairs:
+            self._customers[pair] = _CustomerOrders([])
+        for r in rows:
+            self._customers[(r[18], r[4])].orders.append((order_from_row(r), r[16], bytes(r[17])))
 
     def _orders_of(self, launch_id: int, launch: str, customer: str) -> _CustomerOrders:
         found = self._customers.get((launch_id, customer))
@@ -267,11 +294,7 @@ class PostgresWriteTx:
         seq = self._seqs.pop(0)
         p = profile or Profile()
         locked = terms.status is OrderStatus.LOCKED
-        self.conn.execute(
-            "INSERT INTO orders (seq, id, launch_id, sku, customer, idempotency_key,"
-            " request_hash, status, deposit_amount, placed_at_us, refundable_until_us,"
-            " locked_at_us, first_car_with_brand, new_to_brand, phone, region)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        self._new_orders.append(
             (
                 seq,
                 order_id,
@@ -345,10 +368,8 @@ class PostgresWriteTx:
     def record_event(
         self, order: Order, status: OrderStatus, at: datetime, by: str, detail: str | None
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (self._id(order.launch), order.sequence, to_micros(at), status.value, by, detail),
+        self._new_events.append(
+            (self._id(order.launch), order.sequence, to_micros(at), status.value, by, detail)
         )
 
     # --- interest --------------------------------------------------------------------
@@ -469,6 +490,26 @@ class PostgresWriteTx:
                 int(change.paused),
             ),
         )
+
+
+_INSERT_ORDERS = (
+    "INSERT INTO orders (seq, id, launch_id, sku, customer, idempotency_key,"
+    " request_hash, status, deposit_amount, placed_at_us, refundable_until_us,"
+    " locked_at_us, first_car_with_brand, new_to_brand, phone, region)"
+    " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[],"
+    " %s::text[], %s::bytea[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],"
+    " %s::bigint[], %s::smallint[], %s::smallint[], %s::text[], %s::text[])"
+)
+_INSERT_EVENTS = (
+    "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
+    " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[],"
+    " %s::text[], %s::text[])"
+)
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as columns, for an INSERT ... SELECT FROM unnest(...) of them all at once."""
+    return [[row[n] for row in rows] for n in range(width)]
 
 
 def _tickets(rows: Iterable[Any]) -> list[QueuedTicket]:
@@ -764,8 +805,15 @@ class PostgresStore:
                 ]
             else:
                 conn.execute("SELECT 1").fetchone()  # wait until every lock is held
-            now = self._clock()
             self._tx.begin(conn, seqs)
+            wanted = {
+                (job.touches.launch, job.touches.customer)
+                for job in batch
+                if job.touches is not None and job.touches.customer is not None
+            }
+            if wanted:
+                self._tx.prefetch_orders(wanted)
+            now = self._clock()
             outcomes = [self._apply(job.fn, now, isolate=isolate) for job in batch]
             for ok, value in outcomes:
                 if not ok and not isinstance(value, DomainError):
