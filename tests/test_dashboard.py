@@ -1,11 +1,11 @@
-"""The live dashboard: its pages, static files, event stream and the publisher behind it."""
+"""The live dashboard: its pages, static files, event stream and the publisher behind it,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -19,20 +19,23 @@ import httpx
 import pytest
 
 from launchday.analytics.report import ProfileTally
+from launchday.analytics.sql import Connection, ReadConnection
 from launchday.api.app import App, create_app
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import to_micros
 from launchday.web import live
 from launchday.web.live import NEW_ORDERS_SQL, LaunchFeed, live_event
 from launchday.web.series import LiveSeries, rate_now
+from tests.bulk_orders import insert_orders
+from tests.pg_cluster import PgServer
 from tests.support import (
     T0,
     Api,
+    Database,
     SettableClock,
     customer_token,
     launch_body,
     loopback_server,
-    settings_for,
 )
 
 US = 1_000_000
@@ -66,9 +69,9 @@ class InProcess:
 
 
 @pytest.fixture
-def inproc(tmp_path: Path) -> Iterator[InProcess]:
+def inproc(database: Database) -> Iterator[InProcess]:
     clock = SettableClock(T0 + timedelta(minutes=5))
-    app = create_app(settings_for(tmp_path / "launchday.db"), clock=clock)
+    app = create_app(database.settings(), clock=clock)
     with asyncio.Runner() as runner:
         runner.run(app.startup())
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
@@ -177,11 +180,25 @@ def test_the_pages_load_only_files_the_server_has(api: Api) -> None:
             assert api.get(url).status_code == 200, url
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real server for the tests that only read."""
-    with loopback_server(settings_for(tmp_path_factory.mktemp("db") / "launchday.db")) as base:
-        yield base
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres: PgServer | None,
+) -> Iterator[str]:
+    """One real server for the tests that only read, on each database."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path_factory.mktemp('db') / 'launchday.db'}")
+    elif postgres is None:
+        pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
+    else:
+        database = Database(postgres.create_database())
+    try:
+        with loopback_server(database.settings()) as base:
+            yield base
+    finally:
+        if postgres is not None and database.is_postgres:
+            postgres.drop_database(database.url)
 
 
 def raw_get(base: str, target: str) -> bytes:
@@ -228,11 +245,11 @@ def events(response: httpx.Response) -> Iterator[dict[str, Any]]:
 
 
 def test_the_stream_sends_a_first_event_at_once_then_counts_that_follow_orders(
-    tmp_path: Path,
+    database: Database,
 ) -> None:
     opens = datetime.now(UTC) - timedelta(minutes=1)
     with (
-        loopback_server(settings_for(tmp_path / "launchday.db")) as base,
+        loopback_server(database.settings()) as base,
         httpx.Client(base_url=base, timeout=10) as client,
     ):
         api = Api(client.request)
@@ -296,19 +313,31 @@ def test_viewers_share_one_publisher_which_stops_when_the_last_leaves(
 
 
 def test_the_per_tick_query_reads_new_orders_through_the_launch_time_index(
-    inproc: InProcess,
+    inproc: InProcess, database: Database
 ) -> None:
     inproc.api.create_launch()
-    path = inproc.app.store.path  # type: ignore[attr-defined]
-    with closing(sqlite3.connect(path)) as conn:
-        plan = conn.execute(
-            f"EXPLAIN QUERY PLAN {NEW_ORDERS_SQL}", {"opens": 0, "launch": 1, "after": 0}
-        ).fetchall()
-    details = [row[3] for row in plan]
-    assert any(
-        "USING INDEX orders_by_launch_time (launch_id=? AND placed_at_us>?)" in d for d in details
-    ), details
-    assert not any(d.startswith("SCAN o") for d in details), details
+    # Enough orders that PostgreSQL's planner prefers its indexes (it rightly scans a
+    # table of a few rows): one every 0.072 s over the first hour.
+    last = insert_orders(database, 1, to_micros(T0), 50_000).last_placed_us
+    params = {"opens": to_micros(T0), "launch": 1, "after": last - US}
+    with closing(database.connect()) as conn:
+        db = ReadConnection(conn)
+        rows = db.all(NEW_ORDERS_SQL, params)
+        if database.is_postgres:
+            plan = [row[0] for row in db.all(f"EXPLAIN {NEW_ORDERS_SQL}", params)]
+        else:
+            plan = [row[3] for row in db.all(f"EXPLAIN QUERY PLAN {NEW_ORDERS_SQL}", params)]
+    assert sum(row[1] for row in rows) == 14  # the last second's
+    if database.is_postgres:
+        assert any("Index Scan using orders_by_launch_time on orders o" in s for s in plan), plan
+        assert any("Index Cond: ((launch_id = " in s and "placed_at_us >" in s for s in plan)
+        assert any("Index Scan using interest_pkey on interest i" in s for s in plan), plan
+        assert not any("Seq Scan" in s for s in plan), plan
+    else:
+        assert any(
+            "USING INDEX orders_by_launch_time (launch_id=? AND placed_at_us>?)" in s for s in plan
+        ), plan
+        assert not any(s.startswith("SCAN o") for s in plan), plan
 
 
 def test_each_tick_reads_only_the_orders_after_the_newest_second_it_saw(
@@ -317,7 +346,9 @@ def test_each_tick_reads_only_the_orders_after_the_newest_second_it_saw(
     reads: list[tuple[int, int]] = []  # (after_us, orders read)
     original = live.read_new_orders
 
-    def recording(conn: sqlite3.Connection, slug: str, opens_us: int, after_us: int) -> Any:
+    def recording(
+        conn: Connection | ReadConnection, slug: str, opens_us: int, after_us: int
+    ) -> Any:
         rows = original(conn, slug, opens_us, after_us)
         reads.append((after_us - opens_us, sum(tally.count for _, tally in rows)))
         return rows

@@ -114,11 +114,15 @@ def order_pass(
     the order's own, else (field by field, `coalesce`) that of the customer's
     registration of interest, if the customer had registered by `t`.
 
-    The join is most of a report's time (about 0.9 s of 1.6 s for a million orders):
-    orders come in placement order and customers in no order, so each lookup in
-    `interest` lands somewhere new. Reading the orders in customer order would need an
-    index on (launch_id, customer, placed_at_us, profile...) that costs the writer
-    about a third more per order, a bad trade on launch night.
+    The join is most of a report's time (about 0.9 s of 1.6 s for a million orders,
+    on either database). SQLite looks each customer up in `interest` by its primary
+    key: orders come in placement order and customers in no order, so each lookup lands
+    somewhere new. Reading the orders in customer order would need an index on
+    (launch_id, customer, placed_at_us, profile...) that costs the writer about a third
+    more per order, a bad trade on launch night. PostgreSQL hashes the launch's
+    registrations and probes the hash with each order (in parallel workers when it has
+    them); the join names the launch as a constant rather than `o.launch_id`, so that
+    the hash is keyed on the customer alone, which is about a fifth quicker.
     """
     by_sku = "".join(f", count(*) FILTER (WHERE o.sku = :sku{n})" for n in range(len(skus)))
     buyers = _PROFILE_COLUMNS.format(
@@ -143,7 +147,7 @@ def order_pass(
             {by_sku}
         FROM orders o
         LEFT JOIN interest i
-            ON i.launch_id = o.launch_id AND i.customer = o.customer AND i.registered_at_us <= :t
+            ON i.launch_id = :launch AND i.customer = o.customer AND i.registered_at_us <= :t
         WHERE o.launch_id = :launch AND o.placed_at_us <= :t
         """,
         {"launch": launch_id, "t": t, **{f"sku{n}": sku for n, sku in enumerate(skus)}},

@@ -44,7 +44,11 @@ INTEREST_EVERY_SECONDS = 10.0
 # field) the customer's registration of interest, as the report counts them.
 # `orders_by_launch_time (launch_id, placed_at_us)` bounds the read to the new orders;
 # each row then costs one lookup in `interest` by its primary key. The same SQL runs on
-# SQLite and PostgreSQL (`launchday.analytics.sql`).
+# SQLite and PostgreSQL (`launchday.analytics.sql`). PostgreSQL plans it that way for a
+# few hundred new orders; for the thousands a second of a launch's first minute it
+# hashes the new orders and reads the registrations once instead, which it finds
+# quicker than as many lookups (about 30 ms a tick for 6,000 orders against 300,000
+# registrations, either way).
 _BUYER = "coalesce(o.{column}, i.{column})"
 NEW_ORDERS_SQL = f"""
     SELECT (o.placed_at_us - :opens + {US - 1}) / {US} AS bucket,
