@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -277,3 +279,30 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: flo
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError("server did not become healthy")
+
+
+@contextlib.contextmanager
+def servers(database: Database, processes: int, logs: Path) -> Iterator[list[str]]:
+    """Base URLs of `processes` servers on `database` (one in a thread when it is one)."""
+    if processes == 1:
+        with loopback_server(database.settings()) as base:
+            yield [base]
+        return
+    started = []
+    try:
+        for n in range(processes):
+            port = free_port()
+            started.append(
+                (
+                    f"http://127.0.0.1:{port}",
+                    start_server_process(database.url, port, log=logs / f"server-{n}.log"),
+                )
+            )
+        for base, process in started:
+            wait_until_healthy(base, process)
+        yield [base for base, _ in started]
+    finally:
+        for _, process in started:
+            process.send_signal(signal.SIGINT)
+        for _, process in started:
+            process.wait(timeout=30)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,15 +18,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from launchday.cli import free_port
 from tests.support import (
     ADMIN_KEY,
     Database,
     customer_token,
     launch_body,
-    loopback_server,
-    start_server_process,
-    wait_until_healthy,
+    servers,
 )
 
 T = TypeVar("T")
@@ -45,33 +41,6 @@ class Spread:
 
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await next(self._next).get(path, **kw)
-
-
-@contextlib.contextmanager
-def servers(database: Database, processes: int, logs: Path) -> Iterator[list[str]]:
-    """Base URLs of `processes` servers on `database` (one in a thread when it is one)."""
-    if processes == 1:
-        with loopback_server(database.settings()) as base:
-            yield [base]
-        return
-    started = []
-    try:
-        for n in range(processes):
-            port = free_port()
-            started.append(
-                (
-                    f"http://127.0.0.1:{port}",
-                    start_server_process(database.url, port, log=logs / f"server-{n}.log"),
-                )
-            )
-        for base, process in started:
-            wait_until_healthy(base, process)
-        yield [base for base, _ in started]
-    finally:
-        for _, process in started:
-            process.send_signal(signal.SIGINT)
-        for _, process in started:
-            process.wait(timeout=30)
 
 
 @pytest.fixture(params=[("sqlite", 1), ("postgresql", 1), ("postgresql", 3)], ids=str)

@@ -48,8 +48,6 @@ class TicketReading:
 
 # How stale a shared room may be before a read looks for other processes' joins.
 REFRESH_SECONDS = 0.2
-# However often unknown tickets are asked for, look them up at most this often.
-LOOKUP_SECONDS = 0.05
 
 
 def new_ticket_id() -> str:
@@ -207,8 +205,10 @@ class WaitingRooms:
         """The ticket, if it is the customer's (NotFound otherwise, never a hint)."""
         room = self.room(slug)
         ticket = room.ticket(ticket_id)
-        if ticket is None and self._store.shared:  # perhaps joined through another process
-            room = self._refresh(slug, room, stale_after=LOOKUP_SECONDS)
+        if ticket is None and self._store.shared:
+            # Perhaps joined through another process a moment ago: read what is new (one
+            # indexed range read, as any unknown order id costs one lookup).
+            room = self._refresh(slug, room, stale_after=0)
             ticket = room.ticket(ticket_id)
         if ticket is None or ticket.customer != customer:
             raise NotFound(f"no ticket {ticket_id!r}", field="ticket")
