@@ -582,3 +582,33 @@ def test_series_buckets_are_right_closed_and_rebin_to_minutes() -> None:
     # The per-minute series adds up whole minutes of the per-second one.
     assert SECOND_SERIES_SECONDS % 60 == 0
     assert SECOND_SERIES_SECONDS <= MINUTE_SERIES_SECONDS
+
+
+# --- through the API ----------------------------------------------------------------------
+
+
+def test_the_report_endpoint_serves_the_report_read_from_the_store(
+    launch_room: datetime, api: Api, clock: SettableClock, reader: Connection
+) -> None:
+    served = api.get("/api/v1/launches/yu7-2025/report", headers=api.admin())
+    assert served.status_code == 200, served.text
+    expected = build_report(reader, "yu7-2025", now=clock.now)
+    assert served.json() == msgspec.to_builtins(expected)
+    assert served.json()["orders"]["total"] == 7
+
+
+def test_the_report_endpoint_compares_and_refuses_what_it_should(
+    two_launches: datetime, api: Api, clock: SettableClock
+) -> None:
+    path = "/api/v1/launches/yu7-2025/report"
+    compared = api.get(f"{path}?compare=su7-2024", headers=api.admin())
+    assert compared.status_code == 200, compared.text
+    assert compared.json()["compare"]["interest_ratio"] == 2.0
+    assert api.get(path).status_code == 401
+    assert api.get(path, headers=api.as_customer("c-1")).status_code == 403
+    unknown = api.get("/api/v1/launches/nope/report", headers=api.admin())
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["field"] == "slug"
+    other = api.get(f"{path}?compare=nope", headers=api.admin())
+    assert other.status_code == 404
+    assert other.json()["error"]["field"] == "compare"
