@@ -23,13 +23,15 @@ def postgres() -> Iterator[PgServer | None]:
         yield server
 
 
-def _database(kind: str, tmp_path: Path, postgres: PgServer | None) -> Iterator[Database]:
+def _database(
+    kind: str, tmp_path: Path, postgres: PgServer | None, *, migrated: bool = True
+) -> Iterator[Database]:
     if kind == "sqlite":
         yield Database(f"sqlite:///{tmp_path / 'launchday.db'}")
         return
     if postgres is None:
         pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
-    url = postgres.create_database()
+    url = postgres.create_database(migrated=migrated)
     try:
         yield Database(url)
     finally:
@@ -42,6 +44,14 @@ def database(
 ) -> Iterator[Database]:
     """A fresh, empty database: every test using it runs on SQLite and on PostgreSQL."""
     yield from _database(request.param, tmp_path, postgres)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PgServer | None
+) -> Iterator[Database]:
+    """A database without even the schema, on SQLite and on PostgreSQL."""
+    yield from _database(request.param, tmp_path, postgres, migrated=False)
 
 
 @pytest.fixture

@@ -7,16 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import jwt
 
+from launchday.api.auth import mint_customer_token
 from launchday.cli import free_port
 from tests.support import (
     ADMIN_KEY,
     SECRET,
     T0,
+    Database,
     SettableClock,
     in_process,
     launch_body,
@@ -113,6 +116,77 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
     result = _launchday("serve", "--workers", "2", env=server_env(tmp_path / "x.db"))
     assert result.returncode == 2
     assert "SQLite takes one server process" in result.stdout
+
+
+def test_serve_refuses_fewer_than_one_worker(tmp_path: Path) -> None:
+    result = _launchday("serve", "--workers", "0", env=server_env(tmp_path / "x.db"))
+    assert result.returncode == 2
+    assert "--workers must be at least 1" in result.stdout
+
+
+def test_db_upgrade_applies_the_migrations_once(empty_database: Database) -> None:
+    database = empty_database
+    env = server_env(database.url)
+    first = _launchday("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.strip() == "applied: 0001_core, 0002_report_indexes, 0003_waiting_room"
+    names = [row[0] for row in database.query("SELECT name FROM schema_migrations ORDER BY name")]
+    assert names == ["0001_core", "0002_report_indexes", "0003_waiting_room"]
+    again = _launchday("db", "upgrade", "--db", database.url, env=env)
+    assert again.returncode == 0
+    assert again.stdout.strip() == "the schema is up to date"
+
+
+def test_db_upgrade_says_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
+    result = _launchday("db", "upgrade", "--db", url, env=server_env(tmp_path / "x.db"))
+    assert result.returncode == 2
+    assert "the database is unavailable" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_serve_with_workers_on_postgresql_shares_one_secret(
+    pg_database: Database, tmp_path: Path
+) -> None:
+    """`serve --workers 3` with no LAUNCHDAY_SECRET: the secret kept in the database signs
+    for every worker, so a token minted by `launchday token` works whichever answers."""
+    env = {k: v for k, v in server_env(pg_database.url).items() if k != "LAUNCHDAY_SECRET"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "launchday", "serve", "--port", str(port), "--workers", "3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until_healthy(base, server)
+        created = httpx.post(
+            f"{base}/api/v1/launches",
+            json=launch_body(opens_at=datetime.now(UTC) - timedelta(minutes=1)),
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+        assert created.status_code == 201, created.text
+        printed = _launchday("token", "--customer", "c-0", env=env).stdout.strip()
+        secret = bytes(pg_database.scalar("SELECT secret FROM instance_secret"))
+        tokens = [printed] + [
+            mint_customer_token(secret, f"c-{n}", datetime.now(UTC), timedelta(hours=1))
+            for n in range(1, 30)
+        ]
+        for token in tokens:  # a new connection each time: the kernel spreads them
+            response = httpx.post(
+                f"{base}/api/v1/launches/yu7-2025/orders",
+                json={"sku": "YU7-MAX"},
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"},
+            )
+            assert response.status_code == 201, response.text
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+    assert "3 workers" in output
+    assert pg_database.scalar("SELECT count(*) FROM orders") == 30
 
 
 def test_a_short_secret_is_refused_with_a_clear_message(tmp_path: Path) -> None:

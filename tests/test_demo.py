@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from launchday.cli import free_port
+from tests.support import Database
 
 
 def _demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -44,6 +45,29 @@ def test_the_demo_rehearses_and_writes_a_report_that_matches_the_scenario(
     assert by_after[180] == pytest.approx(400, abs=20)
     assert report["orders"]["total"] == sum(report["orders"]["by_sku"].values())
     assert report["time_scale"] == 20
+
+
+@pytest.mark.slow
+def test_the_demo_runs_on_postgresql_with_two_workers(
+    tmp_path: Path, pg_database: Database
+) -> None:
+    """`launchday demo --db postgresql://... --workers 2`: the same rehearsal, on a shared
+    database that keeps what was there (the launch gets a slug of its own)."""
+    args = ["--db", pg_database.url, "--workers", "2", "--scale", "0.002", "--speed", "20"]
+    demo = _demo(tmp_path, *args, "--until", "3m")
+    output, _ = demo.communicate(timeout=300)
+    assert demo.returncode == 0, output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["launch"].startswith("yu7-2025-")
+    by_after = {m["after_seconds"]: m["orders"] for m in report["milestones"]}
+    assert by_after[180] == pytest.approx(400, abs=20)
+    stored = pg_database.scalar("SELECT count(*) FROM orders")
+    assert stored == report["orders"]["total"]
+    # A second demo on the same database adds a launch beside the first.
+    again = _demo(tmp_path / "again", *args, "--until", "10s")
+    output, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, output
+    assert pg_database.scalar("SELECT count(*) FROM launches") == 2
 
 
 @pytest.mark.slow
