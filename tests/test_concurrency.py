@@ -117,6 +117,9 @@ def test_five_hundred_buyers_for_fifty_units_get_exactly_fifty_orders(
     assert outcomes == Counter({"created": 50, "sold_out": 450})
     assert counts == {"placed": 50, "cancelled": 0, "live": 50, "available": 0, "sold_out": True}
     assert topology[0].scalar("SELECT count(*) FROM orders") == 50
+    # Order sequences increase with acceptance time, across processes too.
+    rows = topology[0].query("SELECT placed_at_us FROM orders ORDER BY seq")
+    assert [t for (t,) in rows] == sorted(t for (t,) in rows)
 
 
 def test_concurrent_retries_of_one_key_make_one_order(

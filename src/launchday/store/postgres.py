@@ -79,6 +79,9 @@ def connect(url: str) -> psycopg.Connection[Any]:
             url,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            # No server-side prepared statements: one made inside a batch that fails in
+            # pipeline mode is lost with it while the client would still use it.
+            prepare_threshold=None,
             options="-c synchronous_commit=on -c default_transaction_isolation=read\\ committed",
         )
     except psycopg.OperationalError as error:
@@ -739,6 +742,22 @@ class PostgresStore:
         return self._conn
 
     def _commit_batch(self, batch: list[Job[WriteFn]]) -> Sequence[Outcome]:
+        """One transaction per launch in the batch: no transaction spans two launches,
+        so that launches can later live on different servers."""
+        groups: dict[str | None, list[int]] = {}
+        for index, job in enumerate(batch):
+            groups.setdefault(job.touches.launch if job.touches else None, []).append(index)
+        if len(groups) == 1:
+            return self._commit_group(batch)
+        outcomes: list[Outcome] = [(False, None)] * len(batch)
+        for indexes in groups.values():
+            for index, outcome in zip(
+                indexes, self._commit_group([batch[i] for i in indexes]), strict=True
+            ):
+                outcomes[index] = outcome
+        return outcomes
+
+    def _commit_group(self, batch: list[Job[WriteFn]]) -> Sequence[Outcome]:
         try:
             conn = self._connection()
         except StoreUnavailable as error:
