@@ -13,7 +13,7 @@ from typing import Any
 # Both are small to keep: the first has one integer entry per live order, and the
 # second only an entry per cancelled order (none is written when an order is placed).
 # Their expressions and WHERE clauses must stay exactly as the queries below write
-# them (launchday.analytics.sqlite_queries), or SQLite will not use them.
+# them (launchday.analytics.queries), or the databases will not use them.
 REPORT_INDEXES: dict[str, str] = {
     "orders_by_launch_lock": (
         "CREATE INDEX orders_by_launch_lock ON orders"
