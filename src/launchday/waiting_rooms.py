@@ -161,7 +161,9 @@ class WaitingRooms:
             self._unsettled[slug] = self._unsettled.get(slug, 0) + 1
             self._settled.setdefault(slug, asyncio.Event()).clear()
         try:
-            stored, created = await self._store.write(join, Touches(slug, queue=True))
+            stored, created = await self._store.write(
+                join, Touches(slug, customer=customer, queue=True)
+            )
             ticket = Ticket(stored.ticket, stored.customer, stored.joined_at)
             room = self._rooms.get(slug, room)
             if not self._store.shared or stored.position == room.last_position + 1:

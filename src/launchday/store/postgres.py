@@ -168,6 +168,8 @@ class PostgresWriteTx:
         # each, whatever the batch's size).
         self._new_orders: list[tuple[Any, ...]] = []
         self._new_events: list[tuple[Any, ...]] = []
+        self._tickets: dict[tuple[int, str], QueuedTicket | None] = {}
+        self._new_tickets: list[tuple[Any, ...]] = []
 
     def begin(self, conn: psycopg.Connection[Any], seqs: list[int]) -> None:
         self._conn = conn
@@ -177,6 +179,8 @@ class PostgresWriteTx:
         self._room_counts.clear()
         self._new_orders.clear()
         self._new_events.clear()
+        self._tickets.clear()
+        self._new_tickets.clear()
         self._seqs = seqs
 
     @property
@@ -190,6 +194,8 @@ class PostgresWriteTx:
     def flush(self) -> None:
         """Write the batch's new orders and events, then its counters in key order (see
         the module's note on locks)."""
+        if self._new_tickets:
+            self.conn.execute(_INSERT_TICKETS, _columns(self._new_tickets, 5))
         if self._new_orders:
             self.conn.execute(_INSERT_ORDERS, _columns(self._new_orders, 16))
         if self._new_events:
@@ -238,6 +244,23 @@ class PostgresWriteTx:
             self._customers[pair] = _CustomerOrders([])
         for r in rows:
             self._customers[(r[18], r[4])].orders.append((order_from_row(r), r[16], bytes(r[17])))
+
+    def prefetch_tickets(self, wanted: set[tuple[str, str]]) -> None:
+        """Read the waiting-room tickets of these (launch, customer) pairs in one query
+        (called with the rooms' locks held)."""
+        pairs = sorted((self._id(slug), customer) for slug, customer in wanted)
+        rows = self.conn.execute(
+            "SELECT q.launch_id, q.customer, q.ticket, q.joined_at_us, q.position"
+            " FROM queue_tickets q JOIN unnest(%s::bigint[], %s::text[]) AS w(launch_id, customer)"
+            " ON q.launch_id = w.launch_id AND q.customer = w.customer",
+            ([p[0] for p in pairs], [p[1] for p in pairs]),
+        ).fetchall()
+        for pair in pairs:
+            self._tickets[pair] = None
+        for launch_id, customer, ticket, at_us, position in rows:
+            self._tickets[(launch_id, customer)] = QueuedTicket(
+                ticket, customer, from_micros(at_us), int(position)
+            )
 
     def _orders_of(self, launch_id: int, launch: str, customer: str) -> _CustomerOrders:
         found = self._customers.get((launch_id, customer))
@@ -462,21 +485,17 @@ class PostgresWriteTx:
         self, launch: str, customer: str, ticket: str, at: datetime
     ) -> tuple[QueuedTicket, bool]:
         launch_id = self._id(launch)
-        row = self.conn.execute(
-            "SELECT ticket, joined_at_us, position FROM queue_tickets"
-            " WHERE launch_id = %s AND customer = %s",
-            (launch_id, customer),
-        ).fetchone()
-        if row is not None:
-            return QueuedTicket(row[0], customer, from_micros(row[1]), int(row[2])), False
+        key = (launch_id, customer)
+        if key not in self._tickets:
+            self.prefetch_tickets({(launch, customer)})
+        known = self._tickets[key]
+        if known is not None:
+            return known, False
         counts = self._room(launch_id)
         counts[0] += 1
-        self.conn.execute(
-            "INSERT INTO queue_tickets (launch_id, position, customer, ticket, joined_at_us)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (launch_id, counts[0], customer, ticket, to_micros(at)),
-        )
-        return QueuedTicket(ticket, customer, at, counts[0]), True
+        self._new_tickets.append((launch_id, counts[0], customer, ticket, to_micros(at)))
+        joined = self._tickets[key] = QueuedTicket(ticket, customer, at, counts[0])
+        return joined, True
 
     def change_admission(self, launch: str, change: RateChange) -> None:
         launch_id = self._id(launch)
@@ -502,6 +521,10 @@ _INSERT_ORDERS = (
     " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[],"
     " %s::text[], %s::bytea[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],"
     " %s::bigint[], %s::smallint[], %s::smallint[], %s::text[], %s::text[])"
+)
+_INSERT_TICKETS = (
+    "INSERT INTO queue_tickets (launch_id, position, customer, ticket, joined_at_us)"
+    " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[])"
 )
 _INSERT_EVENTS = (
     "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
@@ -825,13 +848,17 @@ class PostgresStore:
             else:
                 conn.execute("SELECT 1").fetchone()  # wait until every lock is held
             self._tx.begin(conn, seqs)
-            wanted = {
-                (job.touches.launch, job.touches.customer)
-                for job in batch
-                if job.touches is not None and job.touches.customer is not None
-            }
-            if wanted:
-                self._tx.prefetch_orders(wanted)
+            # What the batch's checks will read, in one query each rather than one a job.
+            orders: set[tuple[str, str]] = set()
+            tickets: set[tuple[str, str]] = set()
+            for job in batch:
+                if job.touches is not None and job.touches.customer is not None:
+                    wanted = tickets if job.touches.queue else orders
+                    wanted.add((job.touches.launch, job.touches.customer))
+            if orders:
+                self._tx.prefetch_orders(orders)
+            if tickets:
+                self._tx.prefetch_tickets(tickets)
             now = self._clock()
             outcomes = [self._apply(job.fn, now, isolate=isolate) for job in batch]
             for ok, value in outcomes:
