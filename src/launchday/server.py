@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -29,6 +30,24 @@ def uvicorn_config(app: App, host: str, port: int) -> uvicorn.Config:
     )
 
 
+# Collect the youngest generation every this many net allocations rather than every 700:
+# a launch night allocates fast, and most of it is freed by reference counting anyway.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def settle_gc() -> None:
+    """Keep the garbage collector out of the way of requests once the server is up.
+
+    Everything alive after start-up (modules, classes, the app, the loaded launches)
+    lives as long as the process: frozen, the collector never walks it again, and a full
+    collection no longer costs tens of milliseconds of every request in flight.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def serve_app(
     settings: Settings,
     host: str,
@@ -41,10 +60,11 @@ def serve_app(
 
     async def run() -> None:
         task = asyncio.create_task(server.serve())
-        if after_start is not None:
-            while not server.started and not task.done():
-                await asyncio.sleep(0.02)
-            if server.started:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            settle_gc()
+            if after_start is not None:
                 await after_start(app)
         await task
 
