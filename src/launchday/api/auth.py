@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import time
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ class Authenticator:
         self._secret = secret
         self._admin_key = admin_key.encode()
         self._fast = _pyjwt_accepts_key(secret)
+        # Copied per token: one-shot hmac.digest() releases the GIL, and getting it back
+        # from the writer thread can take a whole switch interval (5 ms).
+        self._hs256 = hmac.new(secret, digestmod=hashlib.sha256)
         # Tokens already verified, by their exact text: a waiting browser polls with the
         # same token many times, and an HMAC check costs more than the answer does.
         self._verified: dict[str, tuple[str, float]] = {}
@@ -106,7 +110,9 @@ class Authenticator:
         if header not in _HS256_HEADERS or not signature:
             return None
         signed = credential[: len(header) + 1 + len(payload)].encode()
-        expected = base64.urlsafe_b64encode(hmac.digest(self._secret, signed, "sha256"))
+        mac = self._hs256.copy()
+        mac.update(signed)
+        expected = base64.urlsafe_b64encode(mac.digest())
         if not hmac.compare_digest(expected.rstrip(b"="), signature.encode()):
             return None
         try:

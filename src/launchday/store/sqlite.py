@@ -116,12 +116,99 @@ class _LaunchIds:
         return found
 
 
+class _CustomersWithOrders:
+    """Which customers of a launch may have an order: a Bloom filter, 2 MiB per launch.
+
+    "No" is certain, so a customer's first order (nearly every order of a launch night)
+    needs no query for its idempotency key or its count of live orders; "maybe" (one in
+    a few hundred at a million customers, or a customer who did order) asks the
+    database. It only ever gains members (orders are never deleted), so members added by
+    a transaction that is then rolled back cost a query, never a wrong answer.
+    """
+
+    _BITS = 1 << 24
+    _PROBES = 4
+
+    def __init__(self, customers: Iterable[str]) -> None:
+        self._bits = bytearray(self._BITS // 8)
+        for customer in customers:
+            self.add(customer)
+
+    def _positions(self, customer: str) -> list[int]:
+        # Double hashing from the string's own hash (fixed for the life of the process,
+        # and the filter lives no longer).
+        h = hash(customer)
+        first, step = h & 0xFFFFFFFF, ((h >> 32) & 0xFFFFFFFF) | 1
+        return [(first + k * step) % self._BITS for k in range(self._PROBES)]
+
+    def add(self, customer: str) -> None:
+        for bit in self._positions(customer):
+            self._bits[bit >> 3] |= 1 << (bit & 7)
+
+    def may_contain(self, customer: str) -> bool:
+        bits = self._bits
+        return all(bits[bit >> 3] & (1 << (bit & 7)) for bit in self._positions(customer))
+
+
 class SQLiteWriteTx:
-    """WriteTx over the writer thread's connection, inside its open transaction."""
+    """WriteTx over the writer thread's connection, inside its open transaction.
+
+    The writer owns the truth, so it keeps in memory what it would otherwise query for
+    every order: the live orders of each variant, and which customers may have orders
+    at all. Counter updates and audit events are written once per batch (`flush`, before
+    COMMIT); after a ROLLBACK, `discard` drops them and the memory is read afresh.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._ids = _LaunchIds(conn)
+        self._customers: dict[int, _CustomersWithOrders] = {}
+        self._live: dict[int, dict[str, int]] = {}  # launch id -> sku -> live orders
+        self._placed: dict[tuple[int, str], int] = {}  # orders placed, not yet counted
+        self._events: list[tuple[int, int, int, str, str, str | None]] = []
+
+    def flush(self) -> None:
+        """Write what this transaction deferred: variant counters and audit events."""
+        if self._placed:
+            self._conn.executemany(
+                "UPDATE variants SET placed = placed + ? WHERE launch_id = ? AND sku = ?",
+                [(count, launch_id, sku) for (launch_id, sku), count in self._placed.items()],
+            )
+            self._placed.clear()
+        if self._events:
+            self._conn.executemany(
+                "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                self._events,
+            )
+            self._events.clear()
+
+    def discard(self) -> None:
+        """Forget what a rolled-back transaction deferred and the counts it changed."""
+        self._placed.clear()
+        self._events.clear()
+        self._live.clear()
+
+    def _customers_of(self, launch_id: int) -> _CustomersWithOrders:
+        found = self._customers.get(launch_id)
+        if found is None:
+            rows = self._conn.execute(
+                "SELECT customer FROM orders WHERE launch_id = ?", (launch_id,)
+            )
+            found = self._customers[launch_id] = _CustomersWithOrders(row[0] for row in rows)
+        return found
+
+    def _live_of(self, launch_id: int) -> dict[str, int]:
+        found = self._live.get(launch_id)
+        if found is None:
+            rows = self._conn.execute(
+                "SELECT sku, placed - cancelled FROM variants WHERE launch_id = ?", (launch_id,)
+            )
+            found = self._live[launch_id] = dict(rows)
+            for (placed_in, sku), count in self._placed.items():
+                if placed_in == launch_id:
+                    found[sku] += count
+        return found
 
     def insert_launch(self, launch: Launch, spec: bytes, at: datetime) -> None:
         if self._ids.get(launch.slug) is not None:
@@ -137,6 +224,8 @@ class SQLiteWriteTx:
         )
 
     def order_by_key(self, launch: str, customer: str, key: str) -> tuple[Order, bytes] | None:
+        if not self._customers_of(self._ids.require(launch)).may_contain(customer):
+            return None
         row = self._conn.execute(
             f"{_ORDER_SELECT.replace('SELECT ', 'SELECT o.request_hash, ', 1)}"
             " WHERE o.launch_id = ? AND o.customer = ? AND o.idempotency_key = ?",
@@ -147,20 +236,19 @@ class SQLiteWriteTx:
         return _order(row[1:]), row[0]
 
     def live_orders_of_customer(self, launch: str, customer: str) -> int:
+        launch_id = self._ids.require(launch)
+        if not self._customers_of(launch_id).may_contain(customer):
+            return 0
         # Served by the UNIQUE (launch_id, customer, idempotency_key) index.
         row = self._conn.execute(
             "SELECT count(*) FROM orders WHERE launch_id = ? AND customer = ?"
             " AND status != 'cancelled'",
-            (self._ids.require(launch), customer),
+            (launch_id, customer),
         ).fetchone()
         return int(row[0])
 
     def live_orders_of_variant(self, launch: str, sku: str) -> int:
-        row = self._conn.execute(
-            "SELECT placed - cancelled FROM variants WHERE launch_id = ? AND sku = ?",
-            (self._ids.require(launch), sku),
-        ).fetchone()
-        return int(row[0])
+        return self._live_of(self._ids.require(launch))[sku]
 
     def insert_order(
         self,
@@ -197,10 +285,10 @@ class SQLiteWriteTx:
                 p.region,
             ),
         )
-        self._conn.execute(
-            "UPDATE variants SET placed = placed + 1 WHERE launch_id = ? AND sku = ?",
-            (launch_id, terms.sku),
-        )
+        # Counted once the row is in: a failed INSERT leaves memory as it was.
+        self._customers_of(launch_id).add(customer)
+        self._live_of(launch_id)[terms.sku] += 1
+        self._placed[launch_id, terms.sku] = self._placed.get((launch_id, terms.sku), 0) + 1
         assert cursor.lastrowid is not None
         return Order(
             id=order_id,
@@ -237,19 +325,19 @@ class SQLiteWriteTx:
                 (at_us, refund_amount, order.sequence),
             )
             # A cancelled order gives its unit back to the variant's stock.
+            launch_id = self._ids.require(order.launch)
             self._conn.execute(
                 "UPDATE variants SET cancelled = cancelled + 1 WHERE launch_id = ? AND sku = ?",
-                (self._ids.require(order.launch), order.sku),
+                (launch_id, order.sku),
             )
+            self._live_of(launch_id)[order.sku] -= 1
             return replace(order, status=status, cancelled_at=at, refund_amount=refund_amount)
         raise ValueError(f"cannot set status {status}")
 
     def record_event(
         self, order: Order, status: OrderStatus, at: datetime, by: str, detail: str | None
     ) -> None:
-        self._conn.execute(
-            "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        self._events.append(
             (
                 self._ids.require(order.launch),
                 order.sequence,
@@ -257,7 +345,7 @@ class SQLiteWriteTx:
                 status.value,
                 by,
                 detail,
-            ),
+            )
         )
 
     def register_interest(
@@ -547,13 +635,16 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             outcomes = [self._apply(tx, job.fn, now, isolate=False) for job in batch]
+            tx.flush()
             conn.execute("COMMIT")
         except _Unexpected:
             conn.execute("ROLLBACK")
+            tx.discard()
             return [self._alone(conn, tx, job) for job in batch]
         except Exception as error:  # the commit itself failed: nothing in the batch is stored
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            tx.discard()
             return [(False, error) for _ in batch]
         if self._on_commit is not None:
             self._on_commit(len(batch))
@@ -563,12 +654,16 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             outcome = self._apply(tx, job.fn, self._clock(), isolate=True)
-            conn.execute(
-                "COMMIT" if outcome[0] or isinstance(outcome[1], DomainError) else "ROLLBACK"
-            )
+            if outcome[0] or isinstance(outcome[1], DomainError):
+                tx.flush()
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+                tx.discard()
         except Exception as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            tx.discard()
             return False, error
         if self._on_commit is not None:
             self._on_commit(1)
