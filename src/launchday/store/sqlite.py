@@ -117,37 +117,35 @@ class _LaunchIds:
 
 
 class _CustomersWithOrders:
-    """Which customers of a launch may have an order: a Bloom filter, 2 MiB per launch.
+    """Which customers of a launch may have an order: a Bloom filter, 4 MiB per launch.
 
     "No" is certain, so a customer's first order (nearly every order of a launch night)
-    needs no query for its idempotency key or its count of live orders; "maybe" (one in
-    a few hundred at a million customers, or a customer who did order) asks the
-    database. It only ever gains members (orders are never deleted), so members added by
-    a transaction that is then rolled back cost a query, never a wrong answer.
+    needs no query for its idempotency key or its count of live orders; "maybe" (about
+    one in 300 at a million customers, or a customer who did order) asks the database.
+    It only ever gains members (orders are never deleted), so members added by a
+    transaction that is then rolled back cost a query, never a wrong answer.
     """
 
-    _BITS = 1 << 24
-    _PROBES = 4
+    _MASK = (1 << 25) - 1  # 2**25 bits, probed twice
 
     def __init__(self, customers: Iterable[str]) -> None:
-        self._bits = bytearray(self._BITS // 8)
+        self._bits = bytearray((self._MASK + 1) // 8)
         for customer in customers:
             self.add(customer)
 
-    def _positions(self, customer: str) -> list[int]:
-        # Double hashing from the string's own hash (fixed for the life of the process,
-        # and the filter lives no longer).
-        h = hash(customer)
-        first, step = h & 0xFFFFFFFF, ((h >> 32) & 0xFFFFFFFF) | 1
-        return [(first + k * step) % self._BITS for k in range(self._PROBES)]
-
     def add(self, customer: str) -> None:
-        for bit in self._positions(customer):
-            self._bits[bit >> 3] |= 1 << (bit & 7)
+        # Two probes from two slices of the string's own hash (fixed for the life of the
+        # process, and the filter lives no longer).
+        h = hash(customer)
+        first, second = h & self._MASK, (h >> 25) & self._MASK
+        self._bits[first >> 3] |= 1 << (first & 7)
+        self._bits[second >> 3] |= 1 << (second & 7)
 
     def may_contain(self, customer: str) -> bool:
+        h = hash(customer)
+        first, second = h & self._MASK, (h >> 25) & self._MASK
         bits = self._bits
-        return all(bits[bit >> 3] & (1 << (bit & 7)) for bit in self._positions(customer))
+        return bool(bits[first >> 3] >> (first & 7) & 1 and bits[second >> 3] >> (second & 7) & 1)
 
 
 class SQLiteWriteTx:
@@ -541,7 +539,8 @@ class SQLiteStore:
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # lists of jobs, or _STOP
+        self._outbox: list[_Job] = []  # this event-loop turn's writes, not yet handed over
         self._pending = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -566,6 +565,7 @@ class SQLiteStore:
     async def stop(self) -> None:
         if self._thread is None:
             return
+        self._hand_over()
         self._queue.put(_STOP)
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
@@ -597,28 +597,40 @@ class SQLiteStore:
         assert self._loop is not None, "store not started"
         future: asyncio.Future[T] = self._loop.create_future()
         self._pending += 1
-        self._queue.put(_Job(fn, future))
+        if not self._outbox:
+            self._loop.call_soon(self._hand_over)
+        self._outbox.append(_Job(fn, future))
         return await future
+
+    def _hand_over(self) -> None:
+        """Pass the writes queued during this turn of the event loop to the writer at once:
+        waking the writer thread costs a system call, and one per write added up."""
+        if self._outbox:
+            self._queue.put(self._outbox)
+            self._outbox = []
 
     # --- the writer thread -------------------------------------------------------------
 
     def _run(self, conn: sqlite3.Connection) -> None:
         tx = SQLiteWriteTx(conn)
+        waiting: list[_Job] = []  # handed over but beyond the last batch's max_batch
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch: list[_Job] = [first]
-            while len(batch) < self._max_batch:
+        while not stopping or waiting:
+            if not waiting:
+                first = self._queue.get()
+                if first is _STOP:
+                    break
+                waiting = first
+            while len(waiting) < self._max_batch and not stopping:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
                     stopping = True
-                    break
-                batch.append(item)
+                else:
+                    waiting += item
+            batch, waiting = waiting[: self._max_batch], waiting[self._max_batch :]
             outcomes = self._commit_batch(conn, tx, batch)
             assert self._loop is not None
             try:
