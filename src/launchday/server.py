@@ -27,6 +27,9 @@ def uvicorn_config(app: App, host: str, port: int) -> uvicorn.Config:
         timeout_keep_alive=30,
         # An open dashboard stream must not hold up a shutdown.
         timeout_graceful_shutdown=2,
+        # launchday reads neither the client address nor the scheme, so uvicorn's
+        # X-Forwarded-* middleware would only cost every request a layer.
+        proxy_headers=False,
     )
 
 

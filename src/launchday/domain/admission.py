@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class TicketState(StrEnum):
@@ -111,8 +112,9 @@ _REMEMBERED_TIMES = 100_000
 _UNKNOWN = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _Checkpoint:
+class _Checkpoint(NamedTuple):
+    # A tuple of atoms: the garbage collector stops tracking it, so a waiting room of
+    # hundreds of thousands of joins adds nothing to a full collection.
     at: datetime
     capacity: float  # the schedule's capacity at `at`
     admitted: float  # admissions made by `at` (a fluid count)
