@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -29,6 +29,9 @@ _HS256_HEADERS = frozenset(
 # through PyJWT, which knows what each of them requires.
 _PLAIN_CLAIMS = frozenset({"sub", "exp", "iat"})
 _decode_claims = msgspec.json.Decoder(dict[str, Any]).decode
+# base64url <-> base64, for binascii (base64.urlsafe_b64* are these plus Python layers).
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +116,13 @@ class Authenticator:
         signed = credential[: len(header) + 1 + len(payload)].encode()
         mac = self._hs256.copy()
         mac.update(signed)
-        expected = base64.urlsafe_b64encode(mac.digest())
+        expected = binascii.b2a_base64(mac.digest(), newline=False).translate(_TO_URLSAFE)
         if not hmac.compare_digest(expected.rstrip(b"="), signature.encode()):
             return None
         try:
-            claims = _decode_claims(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            # As PyJWT decodes it: padded, and not strict about stray characters.
+            raw = (payload + "=" * (-len(payload) % 4)).encode().translate(_FROM_URLSAFE)
+            claims = _decode_claims(binascii.a2b_base64(raw))
         except (ValueError, msgspec.DecodeError):
             return None
         customer, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat", 0)
