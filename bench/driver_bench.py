@@ -2,14 +2,18 @@
 
 The server runs pinned to core 0, this process to core 1. Both clients post the same
 orders (distinct customers and idempotency keys) in a closed loop over 64 keep-alive
-connections: the rehearsal's LoadDriver (aiohttp) and, for comparison, httpx.
-Warm-up first, then three runs each; medians reported. Run: .venv/bin/python bench/driver_bench.py
+connections: the rehearsal's LoadDriver (its own small HTTP client, launchday.sim.http)
+and, for comparison, a plain aiohttp session (the driver's client before). Warm-up
+first, then three runs each; medians reported, with the client's own CPU per request
+(when the server is the limit, that tells what the client could do on its own).
+Run: .venv/bin/python bench/driver_bench.py
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -19,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 from launchday.api.auth import mint_customer_token
@@ -43,8 +48,16 @@ def launch_body(opens_at: datetime) -> dict[str, object]:
     }
 
 
-async def closed_loop(send: Callable[[int], Awaitable[int]], first: int, count: int) -> float:
-    """Requests per second for `count` sends from CONNECTIONS concurrent loops."""
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+async def closed_loop(
+    send: Callable[[int], Awaitable[int]], first: int, count: int
+) -> tuple[float, float]:
+    """Requests per second for `count` sends from CONNECTIONS concurrent loops, and the
+    client's CPU microseconds per request."""
     numbers = iter(range(first, first + count))
     statuses: list[int] = []
 
@@ -52,15 +65,15 @@ async def closed_loop(send: Callable[[int], Awaitable[int]], first: int, count: 
         for n in numbers:
             statuses.append(await send(n))
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     await asyncio.gather(*(loop() for _ in range(CONNECTIONS)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     assert statuses.count(201) == count, f"not all accepted: {set(statuses)}"
-    return count / elapsed
+    return count / elapsed, cpu / count * 1e6
 
 
-async def measure(base: str, tokens: list[str]) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"aiohttp (LoadDriver)": [], "httpx": []}
+async def measure(base: str, tokens: list[str]) -> dict[str, list[tuple[float, float]]]:
+    results: dict[str, list[tuple[float, float]]] = {"LoadDriver": [], "aiohttp": []}
     offset = 0
     async with LoadDriver(base, "bench", tokens.__getitem__, connections=CONNECTIONS) as driver:
 
@@ -76,30 +89,35 @@ async def measure(base: str, tokens: list[str]) -> dict[str, list[float]]:
         await closed_loop(by_driver, offset, 2000)  # warm-up
         offset += 2000
         for _ in range(RUNS):
-            results["aiohttp (LoadDriver)"].append(await closed_loop(by_driver, offset, PER_RUN))
+            results["LoadDriver"].append(await closed_loop(by_driver, offset, PER_RUN))
             offset += PER_RUN
 
-    limits = httpx.Limits(max_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS, ttl_dns_cache=None)
+    async with aiohttp.ClientSession(base, connector=connector) as session:
 
-        async def by_httpx(n: int) -> int:
-            response = await client.post(
+        async def by_aiohttp(n: int) -> int:
+            async with session.post(
                 "/api/v1/launches/bench/orders",
-                json={"sku": "MAX"},
-                headers={"Authorization": f"Bearer {tokens[n]}", "Idempotency-Key": f"k{n}"},
-            )
-            return response.status_code
+                data=b'{"sku":"MAX"}',
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {tokens[n]}",
+                    "Idempotency-Key": f"k{n}",
+                },
+            ) as response:
+                await response.read()
+                return response.status
 
-        await closed_loop(by_httpx, offset, 500)
-        offset += 500
+        await closed_loop(by_aiohttp, offset, 2000)
+        offset += 2000
         for _ in range(RUNS):
-            results["httpx"].append(await closed_loop(by_httpx, offset, PER_RUN // 10))
-            offset += PER_RUN // 10
+            results["aiohttp"].append(await closed_loop(by_aiohttp, offset, PER_RUN))
+            offset += PER_RUN
     return results
 
 
 def main() -> None:
-    total = 2000 + RUNS * PER_RUN + 500 + RUNS * PER_RUN // 10
+    total = 2 * (2000 + RUNS * PER_RUN)
     now = datetime.now(UTC)
     tokens = [mint_customer_token(SECRET, f"c-{n}", now, timedelta(hours=1)) for n in range(total)]
     with tempfile.TemporaryDirectory() as scratch:
@@ -133,10 +151,12 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
-    print(f"{'client (one core)':<24}{'median orders/s':>16}   runs")
-    for name, rates in results.items():
-        runs = ", ".join(f"{r:,.0f}" for r in rates)
-        print(f"{name:<24}{statistics.median(rates):>16,.0f}   {runs}")
+    print(f"{'client (one core)':<14}{'median orders/s':>16}{'client CPU us/order':>21}   runs")
+    for name, runs in results.items():
+        rates = [rate for rate, _ in runs]
+        cpu = statistics.median(us for _, us in runs)
+        listed = ", ".join(f"{rate:,.0f}" for rate in rates)
+        print(f"{name:<14}{statistics.median(rates):>16,.0f}{cpu:>21.0f}   {listed}")
 
 
 if __name__ == "__main__":

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import datetime
+import threading
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from launchday.domain.errors import SoldOut
+from launchday.schemas import LaunchSpec
+from launchday.services import LaunchService, Placed
 from launchday.store.migrations import SQLITE_MIGRATIONS
 from launchday.store.sqlite import SQLiteStore, SQLiteWriteTx, connect, sqlite_path
-from tests.support import T0, Api, SettableClock, in_process, settings_for
+from tests.support import (
+    SECRET,
+    T0,
+    Api,
+    SettableClock,
+    in_process,
+    launch_body,
+    settings_for,
+)
 
 
 def _store(path: Path, batches: list[int]) -> SQLiteStore:
@@ -129,3 +142,80 @@ def test_orders_survive_a_restart(tmp_path: Path, clock: SettableClock) -> None:
         again: Api = api
         assert again.get(f"/api/v1/orders/{order['id']}", headers=api.admin()).json() == order
         assert again.place("c-1").json() == order  # the idempotent replay still works
+
+
+def test_a_batch_rolled_back_after_a_bug_keeps_stock_limits_and_history_exact(
+    tmp_path: Path,
+) -> None:
+    """The writer keeps counts in memory and defers counters and events to the commit:
+    a batch that fails over and is replayed write by write must still count each order
+    once, refuse what is over the limit, and record each event once."""
+    path = tmp_path / "x.db"
+    batches: list[int] = []
+    now = T0 + timedelta(minutes=1)
+    store = SQLiteStore(str(path), lambda: now, on_commit=batches.append)
+    service = LaunchService(store, lambda: now, SECRET)
+    spec = msgspec.json.decode(msgspec.json.encode(launch_body()), type=LaunchSpec)
+    gate = threading.Event()
+
+    def hold(tx: SQLiteWriteTx, now: datetime) -> None:
+        gate.wait(10)
+
+    def broken(tx: SQLiteWriteTx, now: datetime) -> None:
+        tx._conn.execute("UPDATE variants SET placed = placed + 1000")
+        raise RuntimeError("a bug")
+
+    async def main() -> list[object]:
+        await store.start()
+        try:
+            await service.create_launch(spec)
+            # The writer waits in `hold` while the rest queue up behind it as one batch;
+            # the bug in that batch makes the writer roll back and replay each write alone.
+            held = asyncio.ensure_future(store.write(hold))
+            await asyncio.sleep(0.05)
+            jobs: list[Awaitable[object]] = [
+                service.place_order("yu7-2025", f"c-{n}", "k", "YU7-MAX", None) for n in range(3)
+            ]
+            jobs += [store.write(broken)]
+            jobs += [service.place_order("yu7-2025", "c-0", "k2", "YU7-MAX", None)]
+            jobs += [service.place_order("yu7-2025", "c-0", "k", "YU7-MAX", None)]
+            queued = [asyncio.ensure_future(job) for job in jobs]
+            await asyncio.sleep(0.05)
+            gate.set()
+            await held
+            return await asyncio.gather(*queued, return_exceptions=True)
+        finally:
+            await store.stop()
+
+    results = asyncio.run(main())
+    assert [type(r).__name__ for r in results] == [
+        "Placed", "Placed", "Placed", "RuntimeError", "LimitReached", "Placed",
+    ]  # fmt: skip
+    assert batches[1:] == [1] * 7, "the batch with the bug was replayed write by write"
+    first, replay = results[0], results[5]
+    assert isinstance(first, Placed)
+    assert isinstance(replay, Placed)
+    assert replay.replayed
+    assert replay.order == first.order
+    with sqlite3.connect(path) as conn:
+        counts = conn.execute("SELECT placed, cancelled FROM variants WHERE sku = 'YU7-MAX'")
+        assert counts.fetchone() == (3, 0)
+        events = conn.execute("SELECT order_seq, status FROM order_events ORDER BY rowid")
+        assert events.fetchall() == [
+            (r.order.sequence, "reserved") for r in results[:3] if isinstance(r, Placed)
+        ]
+
+
+def test_stock_and_limits_hold_across_a_restart(tmp_path: Path, clock: SettableClock) -> None:
+    """What the writer keeps in memory is read back from the database after a restart."""
+    db = tmp_path / "launchday.db"
+    variants = launch_body()["variants"]
+    variants[1]["stock"] = 2
+    with in_process(settings_for(db), clock) as (api, _app):
+        api.create_launch(variants=variants)
+        assert api.place("c-1", sku="YU7-LTD").status_code == 201
+    with in_process(settings_for(db), clock) as (api, _app):
+        again = api.place("c-1", sku="YU7-LTD", key="another")
+        assert again.json()["error"]["code"] == "limit_reached"
+        assert api.place("c-2", sku="YU7-LTD").status_code == 201
+        assert api.place("c-3", sku="YU7-LTD").json()["error"]["code"] == "sold_out"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Awaitable, Callable
 
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from launchday.api.app import App, create_app
+from launchday.api.app import App, create_app, utc_now
 from launchday.config import Settings
+from launchday.store import open_store
 
 
 def uvicorn_config(app: App | str, host: str, port: int, **more: object) -> uvicorn.Config:
@@ -28,13 +30,44 @@ def uvicorn_config(app: App | str, host: str, port: int, **more: object) -> uvic
         timeout_keep_alive=30,
         # An open dashboard stream must not hold up a shutdown.
         timeout_graceful_shutdown=2,
+        # launchday reads neither the client address nor the scheme, so uvicorn's
+        # X-Forwarded-* middleware would only cost every request a layer.
+        proxy_headers=False,
         **more,  # type: ignore[arg-type]
     )
 
 
+# Collect the youngest generation every this many net allocations rather than every 700:
+# a launch night allocates fast, and most of it is freed by reference counting anyway.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def settle_gc() -> None:
+    """Keep the garbage collector out of the way of requests once the server is up.
+
+    Everything alive after start-up (modules, classes, the app, the loaded launches)
+    lives as long as the process: frozen, the collector never walks it again, and a full
+    collection no longer costs tens of milliseconds of every request in flight.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+class _WorkerApp(App):
+    """A worker's app: settles the collector once its store is up, as `serve_app` does
+    once the server is."""
+
+    async def startup(self) -> None:
+        await super().startup()
+        settle_gc()
+
+
 def app_from_env() -> App:
     """The app of one worker process of `serve_workers`, from the environment it set."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    return _WorkerApp(settings, open_store(settings.db_url, utc_now), utc_now)
 
 
 def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -67,10 +100,11 @@ def serve_app(
 
     async def run() -> None:
         task = asyncio.create_task(server.serve())
-        if after_start is not None:
-            while not server.started and not task.done():
-                await asyncio.sleep(0.02)
-            if server.started:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            settle_gc()
+            if after_start is not None:
                 await after_start(app)
         await task
 

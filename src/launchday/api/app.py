@@ -73,6 +73,7 @@ _NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `
 # Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
 _IDEMPOTENCY_KEY = re.compile(str(IDEMPOTENCY_KEY_SCHEMA["pattern"]))
 MAX_REJECTIONS_SHOWN = 1000
+_JSON = b"application/json"
 
 
 def utc_now() -> datetime:
@@ -208,7 +209,7 @@ class App:
             await self._stream(send, receive, response)
         else:
             await self._send(send, response, head=method == "HEAD")
-        self.metrics.requests.labels(route.name if route else "unmatched").observe(
+        self.metrics.request_latency(route.name if route else "unmatched").observe(
             time.perf_counter() - started
         )
 
@@ -245,8 +246,12 @@ class App:
 
     @staticmethod
     async def _send(send: Send, response: Response, *, head: bool = False) -> None:
+        content_type = response.content_type
         raw_headers = [
-            (b"content-type", response.content_type.encode()),
+            (
+                b"content-type",
+                _JSON if content_type == "application/json" else content_type.encode(),
+            ),
             (b"content-length", str(len(response.body)).encode()),
         ]
         if response.headers:
@@ -378,7 +383,7 @@ class App:
         )
         launch = self.service.launch(slug)
         if not placed.replayed:
-            self.metrics.orders_accepted.labels(slug).inc()
+            self.metrics.accepted(slug).inc()
         headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
         if placed.replayed:
             headers["Idempotent-Replayed"] = "true"

@@ -44,5 +44,23 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Children by label, so the hot path skips prometheus_client's locked lookup.
+        self._latency: dict[str, Histogram] = {}
+        self._accepted: dict[str, Counter] = {}
+
+    def request_latency(self, route: str) -> Histogram:
+        """The latency histogram of one route (route names are a fixed set)."""
+        child = self._latency.get(route)
+        if child is None:
+            child = self._latency[route] = self.requests.labels(route)
+        return child
+
+    def accepted(self, launch: str) -> Counter:
+        """The counter of orders accepted for one launch."""
+        child = self._accepted.get(launch)
+        if child is None:
+            child = self._accepted[launch] = self.orders_accepted.labels(launch)
+        return child
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

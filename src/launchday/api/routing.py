@@ -88,17 +88,20 @@ class Router:
         for route in routes:
             by_path.setdefault(route.path, {})[route.method] = route
         self._static = {path: table for path, table in by_path.items() if "{" not in path}
-        self._dynamic = [
-            (re.compile(_template_regex(path)), table)
-            for path, table in by_path.items()
-            if "{" in path
-        ]
+        # Templated paths by their number of slashes (a parameter never holds one), so a
+        # request tries only the few patterns of its own depth.
+        self._dynamic: dict[int, list[tuple[re.Pattern[str], dict[str, Route]]]] = {}
+        for path, table in by_path.items():
+            if "{" in path:
+                self._dynamic.setdefault(path.count("/"), []).append(
+                    (re.compile(_template_regex(path)), table)
+                )
 
     def match(self, method: str, path: str) -> Match:
         table = self._static.get(path)
         params: dict[str, str] = {}
         if table is None:
-            for pattern, candidates in self._dynamic:
+            for pattern, candidates in self._dynamic.get(path.count("/"), ()):
                 found = pattern.fullmatch(path)
                 if found:
                     table, params = candidates, found.groupdict()

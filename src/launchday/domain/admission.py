@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class TicketState(StrEnum):
@@ -106,10 +107,14 @@ class AdmissionSchedule:
 # Rounding slack: rate x T admissions must be counted exactly at T.
 _EPSILON = 1e-6
 _MICROSECOND = timedelta(microseconds=1)
+# Admission times remembered between joins and rate changes, at most (a few MB).
+_REMEMBERED_TIMES = 100_000
+_UNKNOWN = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _Checkpoint:
+class _Checkpoint(NamedTuple):
+    # A tuple of atoms: the garbage collector stops tracking it, so a waiting room of
+    # hundreds of thousands of joins adds nothing to a full collection.
     at: datetime
     capacity: float  # the schedule's capacity at `at`
     admitted: float  # admissions made by `at` (a fluid count)
@@ -131,6 +136,9 @@ class AdmissionLedger:
         self._pre_queue = 0
         self._points: list[_Checkpoint] = []
         self._times: list[datetime] = []  # the points' times, for bisection
+        # rank -> admitted_at(rank): every poll of a waiting ticket asks for it, and it
+        # changes only with a join or a rate change, which forget it.
+        self._admission_times: dict[int, datetime | None] = {}
 
     @property
     def ranked(self) -> int:
@@ -139,6 +147,7 @@ class AdmissionLedger:
     def join(self, at: datetime) -> int:
         """Rank a ticket that joined at launch time `at`; before the opening the rank is
         its place among the pre-queue, which the shuffle then reorders."""
+        self._admission_times.clear()
         if at < self.schedule.opens_at and not self._points:
             self._pre_queue += 1
             return self._pre_queue
@@ -151,6 +160,7 @@ class AdmissionLedger:
 
     def change(self, change: RateChange) -> None:
         """Apply a rate change (at or after every join fed so far)."""
+        self._admission_times.clear()
         if self._points and change.at > self._points[-1].at:
             # Close the stretch before the change under the old rate.
             last = self._points[-1]
@@ -168,6 +178,16 @@ class AdmissionLedger:
 
     def admitted_at(self, rank: int) -> datetime | None:
         """When the ticket of `rank` is or was admitted; None while the room is paused."""
+        known = self._admission_times.get(rank, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
+        when = self._admitted_at(rank)
+        if len(self._admission_times) >= _REMEMBERED_TIMES:
+            self._admission_times.clear()
+        self._admission_times[rank] = when
+        return when
+
+    def _admitted_at(self, rank: int) -> datetime | None:
         self._open()
         # The count admitted never goes down: find the first checkpoint at or past `rank`;
         # the ticket was admitted in the stretch before it, else in the current one.

@@ -47,5 +47,6 @@ def from_micros(us: int) -> datetime:
 
 def rfc3339(at: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, to the microsecond when there is one."""
-    text = at.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    if at.tzinfo is not UTC:  # times in launchday are UTC already: skip the conversion
+        at = at.astimezone(UTC)
+    return at.isoformat().replace("+00:00", "Z")

@@ -1,9 +1,9 @@
 """The load driver: replays a timeline of customer actions against a real server over HTTP.
 
-It is asynchronous and keeps its connections alive. aiohttp is the client: on this
-kind of machine, 64 connections from one core posted about 6,200 orders/s with
-aiohttp against 450/s with httpx (same server, same run), and the rehearsal needs
-3,000/s from one core.
+It is asynchronous and keeps its connections alive. Its client is the small one in
+`launchday.sim.http` (httptools parsing, no session layers): a launch peak of about
+7,000 orders/s has to come from one core, which aiohttp tops out near 4,000/s on and
+httpx near 400/s (see bench/driver_bench.py).
 
 Each action is due at `opens + at / speed` in real time. A scheduler releases actions
 when they fall due onto a queue that a fixed pool of workers drains; an action that a
@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from launchday.sim.customers import Event, PlannedOrder, SimCustomer
+from launchday.sim.http import HttpClient, TransportError
 
 _encode = msgspec.json.encode
 # Retries for an order refused as overloaded (429/503) or cut off by the network. The
@@ -115,20 +115,18 @@ class LoadDriver:
         # Orders sent but not yet answered: a lock or cancel due meanwhile waits for them.
         self._in_flight: dict[str, asyncio.Event] = {}
         self.stats = ReplayStats()
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpClient | None = None
         self._opens_at: datetime | None = None
         self._speed = 1.0
         self._residuals: list[float] = []
 
     async def __aenter__(self) -> LoadDriver:
-        connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=None)
-        timeout = aiohttp.ClientTimeout(total=60)
-        self._session = aiohttp.ClientSession(self.base_url, connector=connector, timeout=timeout)
+        self._client = HttpClient(self.base_url, connections=self.connections, timeout=60)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._client is not None:
+            await self._client.close()
 
     async def warm_up(self, customers: Iterable[str]) -> None:
         """Open every connection and sign the first customers' tokens before the opening.
@@ -162,18 +160,16 @@ class LoadDriver:
         Retrying is safe: orders carry an Idempotency-Key, and locks, cancels and imports
         give the same result when repeated.
         """
-        assert self._session is not None, "use `async with LoadDriver(...)`"
+        assert self._client is not None, "use `async with LoadDriver(...)`"
         data = raw if body is None else _encode(body)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         for attempt in range(MAX_ATTEMPTS):
             try:
-                async with self._session.request(
-                    method, path, data=data, headers=all_headers
-                ) as response:
-                    payload = await response.read()
-                    status = response.status
-                    retry_after = response.headers.get("Retry-After")
-            except (TimeoutError, aiohttp.ClientError):
+                status, answer_headers, payload = await self._client.request(
+                    method, path, data, all_headers
+                )
+                retry_after = answer_headers.get("retry-after")
+            except (TimeoutError, TransportError):
                 self.stats.transport_errors += 1
                 await asyncio.sleep(0.05 * 2**attempt)
                 continue

@@ -116,12 +116,97 @@ class _LaunchIds:
         return found
 
 
+class _CustomersWithOrders:
+    """Which customers of a launch may have an order: a Bloom filter, 4 MiB per launch.
+
+    "No" is certain, so a customer's first order (nearly every order of a launch night)
+    needs no query for its idempotency key or its count of live orders; "maybe" (about
+    one in 300 at a million customers, or a customer who did order) asks the database.
+    It only ever gains members (orders are never deleted), so members added by a
+    transaction that is then rolled back cost a query, never a wrong answer.
+    """
+
+    _MASK = (1 << 25) - 1  # 2**25 bits, probed twice
+
+    def __init__(self, customers: Iterable[str]) -> None:
+        self._bits = bytearray((self._MASK + 1) // 8)
+        for customer in customers:
+            self.add(customer)
+
+    def add(self, customer: str) -> None:
+        # Two probes from two slices of the string's own hash (fixed for the life of the
+        # process, and the filter lives no longer).
+        h = hash(customer)
+        first, second = h & self._MASK, (h >> 25) & self._MASK
+        self._bits[first >> 3] |= 1 << (first & 7)
+        self._bits[second >> 3] |= 1 << (second & 7)
+
+    def may_contain(self, customer: str) -> bool:
+        h = hash(customer)
+        first, second = h & self._MASK, (h >> 25) & self._MASK
+        bits = self._bits
+        return bool(bits[first >> 3] >> (first & 7) & 1 and bits[second >> 3] >> (second & 7) & 1)
+
+
 class SQLiteWriteTx:
-    """WriteTx over the writer thread's connection, inside its open transaction."""
+    """WriteTx over the writer thread's connection, inside its open transaction.
+
+    The writer owns the truth, so it keeps in memory what it would otherwise query for
+    every order: the live orders of each variant, and which customers may have orders
+    at all. Counter updates and audit events are written once per batch (`flush`, before
+    COMMIT); after a ROLLBACK, `discard` drops them and the memory is read afresh.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._ids = _LaunchIds(conn)
+        self._customers: dict[int, _CustomersWithOrders] = {}
+        self._live: dict[int, dict[str, int]] = {}  # launch id -> sku -> live orders
+        self._placed: dict[tuple[int, str], int] = {}  # orders placed, not yet counted
+        self._events: list[tuple[int, int, int, str, str, str | None]] = []
+
+    def flush(self) -> None:
+        """Write what this transaction deferred: variant counters and audit events."""
+        if self._placed:
+            self._conn.executemany(
+                "UPDATE variants SET placed = placed + ? WHERE launch_id = ? AND sku = ?",
+                [(count, launch_id, sku) for (launch_id, sku), count in self._placed.items()],
+            )
+            self._placed.clear()
+        if self._events:
+            self._conn.executemany(
+                "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                self._events,
+            )
+            self._events.clear()
+
+    def discard(self) -> None:
+        """Forget what a rolled-back transaction deferred and the counts it changed."""
+        self._placed.clear()
+        self._events.clear()
+        self._live.clear()
+
+    def _customers_of(self, launch_id: int) -> _CustomersWithOrders:
+        found = self._customers.get(launch_id)
+        if found is None:
+            rows = self._conn.execute(
+                "SELECT customer FROM orders WHERE launch_id = ?", (launch_id,)
+            )
+            found = self._customers[launch_id] = _CustomersWithOrders(row[0] for row in rows)
+        return found
+
+    def _live_of(self, launch_id: int) -> dict[str, int]:
+        found = self._live.get(launch_id)
+        if found is None:
+            rows = self._conn.execute(
+                "SELECT sku, placed - cancelled FROM variants WHERE launch_id = ?", (launch_id,)
+            )
+            found = self._live[launch_id] = dict(rows)
+            for (placed_in, sku), count in self._placed.items():
+                if placed_in == launch_id:
+                    found[sku] += count
+        return found
 
     def insert_launch(self, launch: Launch, spec: bytes, at: datetime) -> None:
         if self._ids.get(launch.slug) is not None:
@@ -137,6 +222,8 @@ class SQLiteWriteTx:
         )
 
     def order_by_key(self, launch: str, customer: str, key: str) -> tuple[Order, bytes] | None:
+        if not self._customers_of(self._ids.require(launch)).may_contain(customer):
+            return None
         row = self._conn.execute(
             f"{_ORDER_SELECT.replace('SELECT ', 'SELECT o.request_hash, ', 1)}"
             " WHERE o.launch_id = ? AND o.customer = ? AND o.idempotency_key = ?",
@@ -147,20 +234,19 @@ class SQLiteWriteTx:
         return _order(row[1:]), row[0]
 
     def live_orders_of_customer(self, launch: str, customer: str) -> int:
+        launch_id = self._ids.require(launch)
+        if not self._customers_of(launch_id).may_contain(customer):
+            return 0
         # Served by the UNIQUE (launch_id, customer, idempotency_key) index.
         row = self._conn.execute(
             "SELECT count(*) FROM orders WHERE launch_id = ? AND customer = ?"
             " AND status != 'cancelled'",
-            (self._ids.require(launch), customer),
+            (launch_id, customer),
         ).fetchone()
         return int(row[0])
 
     def live_orders_of_variant(self, launch: str, sku: str) -> int:
-        row = self._conn.execute(
-            "SELECT placed - cancelled FROM variants WHERE launch_id = ? AND sku = ?",
-            (self._ids.require(launch), sku),
-        ).fetchone()
-        return int(row[0])
+        return self._live_of(self._ids.require(launch))[sku]
 
     def insert_order(
         self,
@@ -197,10 +283,10 @@ class SQLiteWriteTx:
                 p.region,
             ),
         )
-        self._conn.execute(
-            "UPDATE variants SET placed = placed + 1 WHERE launch_id = ? AND sku = ?",
-            (launch_id, terms.sku),
-        )
+        # Counted once the row is in: a failed INSERT leaves memory as it was.
+        self._customers_of(launch_id).add(customer)
+        self._live_of(launch_id)[terms.sku] += 1
+        self._placed[launch_id, terms.sku] = self._placed.get((launch_id, terms.sku), 0) + 1
         assert cursor.lastrowid is not None
         return Order(
             id=order_id,
@@ -237,19 +323,19 @@ class SQLiteWriteTx:
                 (at_us, refund_amount, order.sequence),
             )
             # A cancelled order gives its unit back to the variant's stock.
+            launch_id = self._ids.require(order.launch)
             self._conn.execute(
                 "UPDATE variants SET cancelled = cancelled + 1 WHERE launch_id = ? AND sku = ?",
-                (self._ids.require(order.launch), order.sku),
+                (launch_id, order.sku),
             )
+            self._live_of(launch_id)[order.sku] -= 1
             return replace(order, status=status, cancelled_at=at, refund_amount=refund_amount)
         raise ValueError(f"cannot set status {status}")
 
     def record_event(
         self, order: Order, status: OrderStatus, at: datetime, by: str, detail: str | None
     ) -> None:
-        self._conn.execute(
-            "INSERT INTO order_events (launch_id, order_seq, at_us, status, actor, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        self._events.append(
             (
                 self._ids.require(order.launch),
                 order.sequence,
@@ -257,7 +343,7 @@ class SQLiteWriteTx:
                 status.value,
                 by,
                 detail,
-            ),
+            )
         )
 
     def register_interest(
@@ -463,7 +549,8 @@ class SQLiteStore:
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # lists of jobs, or _STOP
+        self._outbox: list[_Job] = []  # this event-loop turn's writes, not yet handed over
         self._pending = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -488,6 +575,7 @@ class SQLiteStore:
     async def stop(self) -> None:
         if self._thread is None:
             return
+        self._hand_over()
         self._queue.put(_STOP)
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
@@ -522,28 +610,40 @@ class SQLiteStore:
         assert self._loop is not None, "store not started"
         future: asyncio.Future[T] = self._loop.create_future()
         self._pending += 1
-        self._queue.put(_Job(fn, future))
+        if not self._outbox:
+            self._loop.call_soon(self._hand_over)
+        self._outbox.append(_Job(fn, future))
         return await future
+
+    def _hand_over(self) -> None:
+        """Pass the writes queued during this turn of the event loop to the writer at once:
+        waking the writer thread costs a system call, and one per write added up."""
+        if self._outbox:
+            self._queue.put(self._outbox)
+            self._outbox = []
 
     # --- the writer thread -------------------------------------------------------------
 
     def _run(self, conn: sqlite3.Connection) -> None:
         tx = SQLiteWriteTx(conn)
+        waiting: list[_Job] = []  # handed over but beyond the last batch's max_batch
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch: list[_Job] = [first]
-            while len(batch) < self._max_batch:
+        while not stopping or waiting:
+            if not waiting:
+                first = self._queue.get()
+                if first is _STOP:
+                    break
+                waiting = first
+            while len(waiting) < self._max_batch and not stopping:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
                     stopping = True
-                    break
-                batch.append(item)
+                else:
+                    waiting += item
+            batch, waiting = waiting[: self._max_batch], waiting[self._max_batch :]
             outcomes = self._commit_batch(conn, tx, batch)
             assert self._loop is not None
             try:
@@ -560,13 +660,16 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             outcomes = [self._apply(tx, job.fn, now, isolate=False) for job in batch]
+            tx.flush()
             conn.execute("COMMIT")
         except _Unexpected:
             conn.execute("ROLLBACK")
+            tx.discard()
             return [self._alone(conn, tx, job) for job in batch]
         except Exception as error:  # the commit itself failed: nothing in the batch is stored
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            tx.discard()
             return [(False, error) for _ in batch]
         if self._on_commit is not None:
             self._on_commit(len(batch))
@@ -576,12 +679,16 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             outcome = self._apply(tx, job.fn, self._clock(), isolate=True)
-            conn.execute(
-                "COMMIT" if outcome[0] or isinstance(outcome[1], DomainError) else "ROLLBACK"
-            )
+            if outcome[0] or isinstance(outcome[1], DomainError):
+                tx.flush()
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+                tx.discard()
         except Exception as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            tx.discard()
             return False, error
         if self._on_commit is not None:
             self._on_commit(1)
