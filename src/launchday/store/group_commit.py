@@ -51,7 +51,8 @@ class GroupCommit(Generic[Fn]):
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._on_stop = on_stop
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # lists of jobs, or _STOP
+        self._outbox: list[Job[Fn]] = []  # this event-loop turn's writes, not yet handed over
         self._pending = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,6 +70,7 @@ class GroupCommit(Generic[Fn]):
         """Finish what is queued, then end the thread."""
         if self._thread is None:
             return
+        self._hand_over()
         self._queue.put(_STOP)
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
@@ -79,26 +81,38 @@ class GroupCommit(Generic[Fn]):
         assert self._loop is not None, "store not started"
         future: asyncio.Future[Any] = self._loop.create_future()
         self._pending += 1
-        self._queue.put(Job(fn, touches, future))
+        if not self._outbox:
+            self._loop.call_soon(self._hand_over)
+        self._outbox.append(Job(fn, touches, future))
         return await future
 
+    def _hand_over(self) -> None:
+        """Pass the writes queued during this turn of the event loop to the writer at once:
+        waking the writer thread costs a system call, and one per write adds up."""
+        if self._outbox:
+            self._queue.put(self._outbox)
+            self._outbox = []
+
     def _run(self) -> None:
+        waiting: list[Job[Fn]] = []  # handed over, beyond the last batch's max_batch
         stopping = False
         try:
-            while not stopping:
-                first = self._queue.get()
-                if first is _STOP:
-                    break
-                batch: list[Job[Fn]] = [first]
-                while len(batch) < self._max_batch:
+            while not stopping or waiting:
+                if not waiting:
+                    first = self._queue.get()
+                    if first is _STOP:
+                        break
+                    waiting = first
+                while len(waiting) < self._max_batch and not stopping:
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
                         break
                     if item is _STOP:
                         stopping = True
-                        break
-                    batch.append(item)
+                    else:
+                        waiting += item
+                batch, waiting = waiting[: self._max_batch], waiting[self._max_batch :]
                 outcomes = self._commit_batch(batch)
                 assert self._loop is not None
                 try:
