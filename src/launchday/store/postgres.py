@@ -4,7 +4,11 @@ Each process has one writer thread with its own connection and group-commits lik
 SQLite store: the functions waiting are run in one transaction, committed with
 `synchronous_commit=on` (the commit record is flushed to disk before COMMIT returns),
 and only then acknowledged. Writes inside a batch go out in psycopg's pipeline mode,
-so only the reads a check needs wait for a round trip.
+so only the reads a check needs wait for a round trip: one query reads what every
+check of the batch needs, and one statement each writes its new orders, events and
+tickets. psycopg 3 runs here through its synchronous API on the writer thread, not its
+asyncio one: the write functions are plain synchronous code shared with the SQLite
+store, and the thread waits for the network without holding the GIL.
 
 How several processes stay correct, under READ COMMITTED:
 
