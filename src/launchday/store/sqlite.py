@@ -1,7 +1,8 @@
 """The embedded store: SQLite in WAL mode, one writer thread, group commit.
 
 One thread owns the write connection (as datasette does). Requests put their write
-functions on a queue; the writer takes everything waiting, runs it in one
+functions on a queue (`launchday.store.group_commit`); the writer takes everything
+waiting, runs it in one
 `BEGIN IMMEDIATE` transaction, commits with `synchronous=FULL` (the WAL is fsynced
 before COMMIT returns), and only then resolves the callers' futures. Many orders
 share one fsync, so durability costs little. Readers use their own connection: in
@@ -11,11 +12,9 @@ WAL mode they see the last commit and never wait for the writer.
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,18 +27,13 @@ from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
+from launchday.store.group_commit import GroupCommit, Job, Outcome
 from launchday.store.migrations import migrate_sqlite
-from launchday.store.ports import Overloaded, QueuedTicket, StoredWaitingRoom, Touches
+from launchday.store.ports import QueuedTicket, StoredWaitingRoom, Touches
+from launchday.store.rows import ORDER_SELECT, flag, order_from_row
 
 T = TypeVar("T")
 WriteFn = Callable[["SQLiteWriteTx", datetime], Any]
-
-_ORDER_COLUMNS = (
-    "o.seq, o.id, l.slug, o.sku, o.customer, o.status, o.deposit_amount, o.placed_at_us,"
-    " o.refundable_until_us, o.locked_at_us, o.cancelled_at_us, o.refund_amount,"
-    " o.first_car_with_brand, o.new_to_brand, o.phone, o.region"
-)
-_ORDER_SELECT = f"SELECT {_ORDER_COLUMNS} FROM orders o JOIN launches l ON l.id = o.launch_id"
 
 
 def sqlite_path(url: str) -> str:
@@ -62,35 +56,6 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
         # FULL: the WAL is fsynced at every COMMIT, so an acknowledged order survives power loss.
         conn.execute("PRAGMA synchronous = FULL")
     return conn
-
-
-def _bool(value: bool | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _opt_bool(value: int | None) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _order(row: tuple[Any, ...]) -> Order:
-    profile = None
-    if any(value is not None for value in row[12:16]):
-        profile = Profile(_opt_bool(row[12]), _opt_bool(row[13]), row[14], row[15])
-    return Order(
-        sequence=row[0],
-        id=row[1],
-        launch=row[2],
-        sku=row[3],
-        customer=row[4],
-        status=OrderStatus(row[5]),
-        deposit_amount=row[6],
-        placed_at=from_micros(row[7]),
-        refundable_until=from_micros(row[8]),
-        locked_at=from_micros(row[9]) if row[9] is not None else None,
-        cancelled_at=from_micros(row[10]) if row[10] is not None else None,
-        refund_amount=row[11],
-        profile=profile,
-    )
 
 
 class _LaunchIds:
@@ -225,13 +190,13 @@ class SQLiteWriteTx:
         if not self._customers_of(self._ids.require(launch)).may_contain(customer):
             return None
         row = self._conn.execute(
-            f"{_ORDER_SELECT.replace('SELECT ', 'SELECT o.request_hash, ', 1)}"
+            f"{ORDER_SELECT.replace('SELECT ', 'SELECT o.request_hash, ', 1)}"
             " WHERE o.launch_id = ? AND o.customer = ? AND o.idempotency_key = ?",
             (self._ids.require(launch), customer, key),
         ).fetchone()
         if row is None:
             return None
-        return _order(row[1:]), row[0]
+        return order_from_row(row[1:]), row[0]
 
     def live_orders_of_customer(self, launch: str, customer: str) -> int:
         launch_id = self._ids.require(launch)
@@ -277,8 +242,8 @@ class SQLiteWriteTx:
                 to_micros(terms.placed_at),
                 to_micros(terms.refundable_until),
                 to_micros(terms.placed_at) if terms.status is OrderStatus.LOCKED else None,
-                _bool(p.first_car_with_brand),
-                _bool(p.new_to_brand),
+                flag(p.first_car_with_brand),
+                flag(p.new_to_brand),
                 p.phone,
                 p.region,
             ),
@@ -303,8 +268,8 @@ class SQLiteWriteTx:
         )
 
     def order(self, order_id: str) -> Order | None:
-        row = self._conn.execute(f"{_ORDER_SELECT} WHERE o.id = ?", (order_id,)).fetchone()
-        return _order(row) if row else None
+        row = self._conn.execute(f"{ORDER_SELECT} WHERE o.id = ?", (order_id,)).fetchone()
+        return order_from_row(row) if row else None
 
     def set_status(
         self, order: Order, status: OrderStatus, at: datetime, refund_amount: int | None
@@ -355,8 +320,8 @@ class SQLiteWriteTx:
             (launch_id, customer),
         ).fetchone()
         values = (
-            _bool(profile.first_car_with_brand),
-            _bool(profile.new_to_brand),
+            flag(profile.first_car_with_brand),
+            flag(profile.new_to_brand),
             profile.phone,
             profile.region,
         )
@@ -393,8 +358,8 @@ class SQLiteWriteTx:
                     launch_id,
                     customer,
                     to_micros(at),
-                    _bool(p.first_car_with_brand),
-                    _bool(p.new_to_brand),
+                    flag(p.first_car_with_brand),
+                    flag(p.new_to_brand),
                     p.phone,
                     p.region,
                 )
@@ -485,8 +450,8 @@ class SQLiteReader:
         return [row[0] for row in self._conn.execute("SELECT slug FROM launches ORDER BY id DESC")]
 
     def order(self, order_id: str) -> Order | None:
-        row = self._conn.execute(f"{_ORDER_SELECT} WHERE o.id = ?", (order_id,)).fetchone()
-        return _order(row) if row else None
+        row = self._conn.execute(f"{ORDER_SELECT} WHERE o.id = ?", (order_id,)).fetchone()
+        return order_from_row(row) if row else None
 
     def order_events(self, order_id: str) -> list[OrderEvent]:
         rows = self._conn.execute(
@@ -521,15 +486,6 @@ class SQLiteReader:
         return int(row[0])
 
 
-@dataclass(slots=True)
-class _Job:
-    fn: WriteFn
-    future: asyncio.Future[Any]
-
-
-_STOP = object()
-
-
 class SQLiteStore:
     """The SQLite adapter of `Store`."""
 
@@ -546,42 +502,41 @@ class SQLiteStore:
     ) -> None:
         self.path = path
         self._clock = clock
-        self._max_batch = max_batch
-        self._max_pending = max_pending
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # lists of jobs, or _STOP
-        self._outbox: list[_Job] = []  # this event-loop turn's writes, not yet handed over
-        self._pending = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._tx: SQLiteWriteTx | None = None
         self._reader: SQLiteReader | None = None
+        self._writer: GroupCommit[WriteFn] = GroupCommit(
+            "launchday-writer",
+            self._commit_batch,
+            max_batch=max_batch,
+            max_pending=max_pending,
+            on_stop=self._close_writer,
+        )
 
     def set_commit_observer(self, on_commit: Callable[[int], None]) -> None:
         """Call `on_commit(batch_size)` after every committed batch (from the writer thread)."""
         self._on_commit = on_commit
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         if self.path not in ("", ":memory:"):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        write_conn = connect(self.path)
-        migrate_sqlite(write_conn)
+        self._conn = connect(self.path)
+        migrate_sqlite(self._conn)
+        self._tx = SQLiteWriteTx(self._conn)
         self._reader = SQLiteReader(connect(self.path, readonly=True))
-        self._thread = threading.Thread(
-            target=self._run, args=(write_conn,), name="launchday-writer", daemon=True
-        )
-        self._thread.start()
+        self._writer.start()
 
     async def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._hand_over()
-        self._queue.put(_STOP)
-        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-        self._thread = None
+        await self._writer.stop()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+    def _close_writer(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @property
     def reader(self) -> SQLiteReader:
@@ -589,7 +544,7 @@ class SQLiteStore:
         return self._reader
 
     def pending_writes(self) -> int:
-        return self._pending
+        return self._writer.pending
 
     async def read_in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -605,57 +560,16 @@ class SQLiteStore:
         self, fn: Callable[[SQLiteWriteTx, datetime], T], touches: Touches | None = None
     ) -> T:
         # One writer thread runs every write in turn: nothing else to lock.
-        if self._pending >= self._max_pending:
-            raise Overloaded()
-        assert self._loop is not None, "store not started"
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._pending += 1
-        if not self._outbox:
-            self._loop.call_soon(self._hand_over)
-        self._outbox.append(_Job(fn, future))
-        return await future
-
-    def _hand_over(self) -> None:
-        """Pass the writes queued during this turn of the event loop to the writer at once:
-        waking the writer thread costs a system call, and one per write added up."""
-        if self._outbox:
-            self._queue.put(self._outbox)
-            self._outbox = []
+        result: T = await self._writer.submit(fn, touches)
+        return result
 
     # --- the writer thread -------------------------------------------------------------
 
-    def _run(self, conn: sqlite3.Connection) -> None:
-        tx = SQLiteWriteTx(conn)
-        waiting: list[_Job] = []  # handed over but beyond the last batch's max_batch
-        stopping = False
-        while not stopping or waiting:
-            if not waiting:
-                first = self._queue.get()
-                if first is _STOP:
-                    break
-                waiting = first
-            while len(waiting) < self._max_batch and not stopping:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                else:
-                    waiting += item
-            batch, waiting = waiting[: self._max_batch], waiting[self._max_batch :]
-            outcomes = self._commit_batch(conn, tx, batch)
-            assert self._loop is not None
-            try:
-                self._loop.call_soon_threadsafe(self._settle, batch, outcomes)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                return
-        conn.close()
-
-    def _commit_batch(
-        self, conn: sqlite3.Connection, tx: SQLiteWriteTx, batch: list[_Job]
-    ) -> list[tuple[bool, Any]]:
+    def _commit_batch(self, batch: list[Job[WriteFn]]) -> list[Outcome]:
         """Run a batch in one transaction; if anything unexpected fails, run each alone."""
+        conn, tx = self._conn, self._tx
+        assert conn is not None
+        assert tx is not None
         now = self._clock()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -675,7 +589,7 @@ class SQLiteStore:
             self._on_commit(len(batch))
         return outcomes
 
-    def _alone(self, conn: sqlite3.Connection, tx: SQLiteWriteTx, job: _Job) -> tuple[bool, Any]:
+    def _alone(self, conn: sqlite3.Connection, tx: SQLiteWriteTx, job: Job[WriteFn]) -> Outcome:
         try:
             conn.execute("BEGIN IMMEDIATE")
             outcome = self._apply(tx, job.fn, self._clock(), isolate=True)
@@ -695,7 +609,7 @@ class SQLiteStore:
         return outcome
 
     @staticmethod
-    def _apply(tx: SQLiteWriteTx, fn: WriteFn, now: datetime, *, isolate: bool) -> tuple[bool, Any]:
+    def _apply(tx: SQLiteWriteTx, fn: WriteFn, now: datetime, *, isolate: bool) -> Outcome:
         try:
             return True, fn(tx, now)
         except DomainError as refusal:  # raised before any write, by contract
@@ -704,16 +618,6 @@ class SQLiteStore:
             if isolate:
                 return False, error
             raise _Unexpected() from error
-
-    def _settle(self, batch: Iterable[_Job], outcomes: list[tuple[bool, Any]]) -> None:
-        for job, (ok, value) in zip(batch, outcomes, strict=True):
-            self._pending -= 1
-            if job.future.cancelled():
-                continue
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(value)
 
 
 class _Unexpected(Exception):
