@@ -234,36 +234,48 @@ class PostgresWriteTx:
     # --- orders ----------------------------------------------------------------------
 
     def prefetch_orders(self, wanted: set[tuple[str, str]]) -> None:
-        """Read the orders of these (launch, customer) pairs in one query, for the batch's
-        checks (called with their locks held)."""
+        """Read the orders of these (launch, customer) pairs for the batch's checks
+        (called with their locks held): one lookup each, all sent before the first
+        answer is read, so the batch waits for one round trip.
+
+        One query a pair rather than `customer = ANY(...)`: with both columns given, only
+        the unique (launch_id, customer, idempotency_key) index fits, whatever the
+        statistics say; given a list, a planner that has not yet seen a launch's orders
+        (they grow from nothing faster than they are analysed) scans them all by launch.
+        """
         pairs = sorted((self._id(slug), customer) for slug, customer in wanted)
-        rows = self.conn.execute(
-            f"SELECT {ORDER_COLUMNS}, o.idempotency_key, o.request_hash, o.launch_id"
-            " FROM orders o JOIN launches l ON l.id = o.launch_id"
-            " JOIN unnest(%s::bigint[], %s::text[]) AS w(launch_id, customer)"
-            " ON o.launch_id = w.launch_id AND o.customer = w.customer",
-            ([p[0] for p in pairs], [p[1] for p in pairs]),
-        ).fetchall()
-        for pair in pairs:
-            self._customers[pair] = _CustomerOrders([])
-        for r in rows:
-            self._customers[(r[18], r[4])].orders.append((order_from_row(r), r[16], bytes(r[17])))
+        cursors = [
+            self.conn.execute(
+                f"SELECT {ORDER_COLUMNS}, o.idempotency_key, o.request_hash"
+                " FROM orders o JOIN launches l ON l.id = o.launch_id"
+                " WHERE o.launch_id = %s AND o.customer = %s",
+                pair,
+            )
+            for pair in pairs
+        ]
+        for pair, cursor in zip(pairs, cursors, strict=True):
+            self._customers[pair] = _CustomerOrders(
+                [(order_from_row(r), r[16], bytes(r[17])) for r in cursor.fetchall()]
+            )
 
     def prefetch_tickets(self, wanted: set[tuple[str, str]]) -> None:
-        """Read the waiting-room tickets of these (launch, customer) pairs in one query
-        (called with the rooms' locks held)."""
+        """Read the waiting-room tickets of these (launch, customer) pairs, as
+        `prefetch_orders` does (called with the rooms' locks held)."""
         pairs = sorted((self._id(slug), customer) for slug, customer in wanted)
-        rows = self.conn.execute(
-            "SELECT q.launch_id, q.customer, q.ticket, q.joined_at_us, q.position"
-            " FROM queue_tickets q JOIN unnest(%s::bigint[], %s::text[]) AS w(launch_id, customer)"
-            " ON q.launch_id = w.launch_id AND q.customer = w.customer",
-            ([p[0] for p in pairs], [p[1] for p in pairs]),
-        ).fetchall()
-        for pair in pairs:
-            self._tickets[pair] = None
-        for launch_id, customer, ticket, at_us, position in rows:
-            self._tickets[(launch_id, customer)] = QueuedTicket(
-                ticket, customer, from_micros(at_us), int(position)
+        cursors = [
+            self.conn.execute(
+                "SELECT ticket, joined_at_us, position FROM queue_tickets"
+                " WHERE launch_id = %s AND customer = %s",
+                pair,
+            )
+            for pair in pairs
+        ]
+        for (launch_id, customer), cursor in zip(pairs, cursors, strict=True):
+            row = cursor.fetchone()
+            self._tickets[(launch_id, customer)] = (
+                None
+                if row is None
+                else QueuedTicket(row[0], customer, from_micros(row[1]), int(row[2]))
             )
 
     def _orders_of(self, launch_id: int, launch: str, customer: str) -> _CustomerOrders:
