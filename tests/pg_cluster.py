@@ -141,6 +141,13 @@ class PgCluster:
             time.sleep(0.05)
         raise RuntimeError("postgres did not become ready")
 
+    def pin(self, core: int) -> int:
+        """Run the server (and every backend it starts from now on) on one CPU core;
+        returns the postmaster's pid."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.sched_setaffinity(pid, {core})
+        return pid
+
     def kill(self) -> None:
         """SIGKILL the postmaster and every backend, as a crash of the server would."""
         assert self._process is not None

@@ -8,6 +8,7 @@ run, warm-up included, is checked against the database afterwards.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 from harness.context import ADMIN_KEY, SECRET, Bench, ScenarioResult
-from harness.servers import Server, launchday_server, machine_busy_seconds, uvicorn_server
+from harness.servers import (
+    SERVER_CORE,
+    Server,
+    launchday_server,
+    machine_busy_seconds,
+    process_tree_cpu_seconds,
+    uvicorn_server,
+)
 from harness.tokens import customer, join_for_admission, join_for_tickets, write_lines
 from harness.wrk import Slice, WrkRun, run_wrk
 from launchday.cli import free_port
@@ -131,18 +140,23 @@ def baseline(bench: Bench, key: str, title: str, app: str) -> ScenarioResult:
 # --- (c) and (c2): launchday's order path -----------------------------------------------
 
 
-def stored_customers(db: Path, slug: str) -> list[int]:
-    """Customer numbers of every order of the launch, read from the database file."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "SELECT o.customer FROM orders o JOIN launches l ON l.id = o.launch_id"
-            " WHERE l.slug = ?",
-            (slug,),
-        ).fetchall()
+# A database under test: a SQLite file, or a PostgreSQL URL.
+Database = Path | str
+
+
+def stored_customers(db: Database, slug: str) -> list[int]:
+    """Customer numbers of every order of the launch, read from the database."""
+    query = "SELECT o.customer FROM orders o JOIN launches l ON l.id = o.launch_id WHERE l.slug = ?"
+    if isinstance(db, str):
+        with psycopg.connect(db, autocommit=True) as pg:
+            rows = pg.execute(query.replace("?", "%s"), (slug,)).fetchall()
+    else:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            rows = conn.execute(query, (slug,)).fetchall()
     return [int(name.removeprefix("b-")) for (name,) in rows]
 
 
-def settled_customers(db: Path, slug: str) -> list[int]:
+def settled_customers(db: Database, slug: str) -> list[int]:
     """The stored customers once the count stops moving: orders wrk sent just before
     its deadline may still be committing when it exits."""
     previous = stored_customers(db, slug)
@@ -155,7 +169,7 @@ def settled_customers(db: Path, slug: str) -> list[int]:
     return previous
 
 
-def check_orders(db: Path, slug: str, run: WrkRun, tokens: Slice) -> dict[str, Any]:
+def check_orders(db: Database, slug: str, run: WrkRun, tokens: Slice) -> dict[str, Any]:
     """Compare the run's acknowledged orders with what the database holds for its slice.
 
     Nothing lost: every customer answered 201 has an order. Nothing extra: the only
@@ -196,7 +210,7 @@ def checked_runs(result: ScenarioResult) -> list[tuple[WrkRun, dict[str, Any]]]:
     return [(run, run.check) for run in every if run is not None and run.check is not None]
 
 
-def check_total(result: ScenarioResult, db: Path, slug: str) -> None:
+def check_total(result: ScenarioResult, db: Database, slug: str) -> None:
     """Every order of the launch belongs to one of the runs' slices, counted once."""
     counted = sum(check["stored"] for _, check in checked_runs(result))
     total = len(stored_customers(db, slug))
@@ -226,18 +240,26 @@ def loss_note(result: ScenarioResult) -> None:
 
 
 def order_path(
-    bench: Bench, key: str, title: str, rate: float, admission: bool = False
+    bench: Bench,
+    key: str,
+    title: str,
+    rate: float,
+    admission: bool = False,
+    database: str | None = None,
+    database_cpu: Callable[[], float] | None = None,
 ) -> ScenarioResult:
-    """launchday's full order path on a fresh SQLite database.
+    """launchday's full order path on a fresh SQLite database (or `database`, a fresh
+    PostgreSQL database's URL).
 
     With `admission`, the launch has a waiting room that admits at once; every
     benchmark customer joins it before the runs and orders with its admission token.
     """
     result = ScenarioResult(key, title)
     slug = "bench-room" if admission else "bench"
-    db = bench.scratch / f"{key}.db"
+    db: Database = database or bench.scratch / f"{key}.db"
     port = free_port()
     server = launchday_server(key, db, port, bench.scratch / f"{key}.server.log", ADMIN_KEY, SECRET)
+    server.database_cpu = database_cpu
     try:
         server.wait_ready()
         create_launch(server, launch_body(slug, INSTANT_ADMISSION if admission else None))
@@ -299,10 +321,26 @@ def admit_customers(
 # --- (d): PostgreSQL ---------------------------------------------------------------------
 
 
-def postgres(bench: Bench) -> ScenarioResult:
-    return ScenarioResult(
-        "d", "launchday order, PostgreSQL", skipped="skipped: no PostgreSQL store yet"
-    )
+def postgres(bench: Bench, rate: float) -> ScenarioResult:
+    """(c) on PostgreSQL: a throwaway cluster of Debian's binaries (the tests' own, fsync
+    and synchronous_commit on), pinned to the server core with the server, so that the
+    database's work counts against the same core as SQLite's does in (c)."""
+    title = "launchday order, PostgreSQL"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the tests' cluster helper
+    from tests.pg_cluster import pg_server
+
+    with pg_server() as server:
+        if server is None or server.cluster is None:
+            return ScenarioResult("d", title, skipped="skipped: no PostgreSQL binaries here")
+        postmaster = server.cluster.pin(SERVER_CORE)
+        return order_path(
+            bench,
+            "d",
+            title,
+            rate,
+            database=server.create_database("bench"),
+            database_cpu=lambda: process_tree_cpu_seconds(postmaster),
+        )
 
 
 # --- (e): the waiting room's ticket poll ------------------------------------------------

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -63,12 +63,14 @@ class Server:
                 fields[name] = int(value.split()[0]) / 1024  # kB
         return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
+    # CPU seconds of processes that work for the server (its database's), counted as its.
+    database_cpu: Callable[[], float] | None = None
+
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server has used so far (all its threads)."""
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        # Fields after the command name (which may hold spaces) start past the ')'.
-        after = stat.rsplit(")", 1)[1].split()
-        return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the server has used so far (all its threads), and
+        its database server's when it has one of its own."""
+        own = process_cpu_seconds(self.process.pid)
+        return own + (self.database_cpu() if self.database_cpu else 0.0)
 
     def stop(self) -> None:
         """Ctrl-C, as a user stops it (lifespan shutdown runs); kill if it hangs."""
@@ -86,6 +88,33 @@ class Server:
             return []
         lines = self.log.read_text(errors="replace").splitlines()
         return [line for line in lines if any(alarm in line for alarm in LOG_ALARMS)][:20]
+
+
+def process_cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """User plus system CPU seconds of a process (and of its children it has reaped)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name (which may hold spaces) start past the ')'.
+    after = stat.rsplit(")", 1)[1].split()
+    ticks = int(after[11]) + int(after[12])
+    if with_children:
+        ticks += int(after[13]) + int(after[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of `root`, its reaped children and its live children (a database
+    server: the postmaster and its backends)."""
+    total = process_cpu_seconds(root, with_children=True)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == root:
+                total += process_cpu_seconds(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -123,12 +152,12 @@ def uvicorn_server(name: str, app: str, port: int, log: Path) -> Server:
 
 
 def launchday_server(
-    name: str, db: Path, port: int, log: Path, admin_key: str, secret: bytes
+    name: str, db: Path | str, port: int, log: Path, admin_key: str, secret: bytes
 ) -> Server:
-    """`launchday serve` on the SQLite database `db`, as a user runs it."""
+    """`launchday serve` on `db` (a SQLite file, or a database URL), as a user runs it."""
     env = {
         **os.environ,
-        "LAUNCHDAY_DB": f"sqlite:///{db}",
+        "LAUNCHDAY_DB": db if isinstance(db, str) else f"sqlite:///{db}",
         "LAUNCHDAY_ADMIN_KEY": admin_key,
         "LAUNCHDAY_SECRET": secret.decode(),
     }
