@@ -1,0 +1,160 @@
+"""CPU per request of launchday's order path or ticket poll, in process, without HTTP.
+
+Calls the ASGI app directly, 64 requests at a time (like 64 connections), on a fresh
+SQLite database, and reports the CPU the process spent per request and the share of it
+the SQLite writer thread took. No network and no load generator: the figure moves
+little when the machine is shared, which makes it the one to compare changes with.
+
+    .venv/bin/python bench/inprocess.py [orders|polls] [--count N] [--profile]
+
+`--profile` prints cProfile's top functions (event-loop thread only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import json
+import os
+import pstats
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import uvloop
+
+from launchday.api.app import App, create_app
+from launchday.api.auth import mint_customer_token
+from launchday.config import Settings
+
+SECRET = b"bench-secret-0123456789abcdef-0123456789abcdef"
+ADMIN = "bench-admin"
+WAVE = 64
+TICKETS = 2000
+
+
+async def call(
+    app: App, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": headers,
+        "query_string": b"",
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], sent[1]["body"]
+
+
+def thread_cpu(native_id: int) -> float:
+    after = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(kind: str, count: int, profile: bool, db: Path) -> None:
+    now = datetime.now(UTC)
+    tokens = [
+        mint_customer_token(SECRET, f"b-{n}", now, timedelta(hours=1)).encode()
+        for n in range(count if kind == "orders" else TICKETS)
+    ]
+    app = create_app(Settings(db_url=f"sqlite:///{db}", admin_key=ADMIN, secret=SECRET))
+    await app.startup()
+    admission = {"rate_per_second": 1, "token_ttl_seconds": 900} if kind == "polls" else None
+    spec = {
+        "slug": "bench",
+        "name": "Bench",
+        "currency": "CNY",
+        "opens_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
+        "deposit": {"amount": 5000, "refundable_hours": 168},
+        "variants": [{"sku": "YU7-MAX", "name": "Max", "price": 1, "lead_weeks": [39, 42]}],
+        "admission": admission,
+    }
+    admin = [(b"authorization", f"Bearer {ADMIN}".encode())]
+    status, _ = await call(app, "POST", "/api/v1/launches", admin, msgspec.json.encode(spec))
+    assert status == 201, status
+    requests: Callable[[int], Awaitable[tuple[int, bytes]]]
+    if kind == "orders":
+
+        def requests(n: int) -> Awaitable[tuple[int, bytes]]:
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"authorization", b"Bearer " + tokens[n]),
+                (b"idempotency-key", b"k%d" % n),
+            ]
+            return call(app, "POST", "/api/v1/launches/bench/orders", headers, b'{"sku":"YU7-MAX"}')
+
+        expected = 201
+    else:
+        tickets = []
+        for token in tokens:
+            _, body = await call(
+                app,
+                "POST",
+                "/api/v1/launches/bench/queue",
+                [(b"authorization", b"Bearer " + token)],
+            )
+            tickets.append(json.loads(body)["ticket"])
+
+        def requests(n: int) -> Awaitable[tuple[int, bytes]]:
+            headers = [(b"authorization", b"Bearer " + tokens[n % TICKETS])]
+            return call(app, "GET", f"/api/v1/launches/bench/queue/{tickets[n % TICKETS]}", headers)
+
+        expected = 200
+    writer = next(t for t in threading.enumerate() if t.name == "launchday-writer")
+    gc.collect()
+    gc.freeze()
+    profiler = cProfile.Profile() if profile else None
+    started, cpu, writer_cpu = (
+        time.perf_counter(),
+        time.process_time(),
+        thread_cpu(writer.native_id),
+    )
+    if profiler:
+        profiler.enable()
+    for first in range(0, count, WAVE):
+        answers = await asyncio.gather(
+            *(requests(n) for n in range(first, min(first + WAVE, count)))
+        )
+        assert all(status == expected for status, _ in answers), answers[0]
+    if profiler:
+        profiler.disable()
+    elapsed = time.perf_counter() - started
+    cpu, writer_cpu = time.process_time() - cpu, thread_cpu(writer.native_id) - writer_cpu
+    await app.shutdown()
+    print(
+        f"{kind}: {count:,} in {elapsed:.2f} s ({count / elapsed:,.0f}/s);"
+        f" CPU {cpu / count * 1e6:.1f} us per request,"
+        f" of which the writer thread {writer_cpu / count * 1e6:.1f} us"
+    )
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("kind", choices=["orders", "polls"], nargs="?", default="orders")
+    parser.add_argument("--count", type=int, default=30_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        uvloop.run(run(args.kind, args.count, args.profile, Path(scratch) / "bench.db"))
+
+
+if __name__ == "__main__":
+    main()
