@@ -676,3 +676,22 @@ def test_the_pre_queue_order_is_the_same_after_a_restart_before_the_opening(
         clock.now = opens_at
         assert {c: r["position"] for c, r in read_all(api, other).items()} != first
     assert math.isclose(sum(first.values()), 300 * 301 / 2)
+
+
+def test_admission_tokens_kept_for_reuse_are_bounded_and_reminted_alike(
+    database: Database, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large room must not keep a token per admitted ticket: only the most recent are
+    kept, and one minted again for an older ticket is the same token."""
+    monkeypatch.setattr("launchday.waiting_rooms.MINTED_KEPT", 3)
+    with in_process(database.settings(), clock) as (api, app):
+        opens_at = clock.now - timedelta(seconds=10)
+        create_room(api, opens_at, rate=1000)
+        tickets = join_all(api, [f"c-{i}" for i in range(8)])
+        clock.advance(seconds=1)  # everyone admitted, nobody expired
+        first = {c: read(api, c, t)["admission_token"] for c, t in tickets.items()}
+        assert all(first.values())
+        assert len(app.service.rooms._minted) == 3
+        again = {c: read(api, c, t)["admission_token"] for c, t in tickets.items()}
+        assert again == first
+        assert len(app.service.rooms._minted) == 3

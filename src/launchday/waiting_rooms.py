@@ -46,6 +46,8 @@ class TicketReading:
     pre_queue: bool
 
 
+# Admission tokens kept for reuse by later polls (the most recently minted).
+MINTED_KEPT = 20_000
 # How stale a shared room may be before a read looks for other processes' joins.
 REFRESH_SECONDS = 0.2
 
@@ -79,7 +81,9 @@ class WaitingRooms:
         # are, nobody is shown a place, or a late pre-queue join would reshuffle them.
         self._unsettled: dict[str, int] = {}
         self._settled: dict[str, asyncio.Event] = {}
-        # One token per ticket: minted once, reused by every later poll.
+        # Tokens of recently admitted tickets, reused by their later polls. Minting is
+        # deterministic (the same claims sign to the same token), so the memory is only
+        # a saving of HMACs and is bounded: a room of a million must not keep a million.
         self._minted: dict[str, str] = {}
 
     def room(self, slug: str) -> WaitingRoom:
@@ -220,6 +224,8 @@ class WaitingRooms:
         if view.state is TicketState.ADMITTED and view.expires_at is not None:
             token = self._minted.get(ticket_id)
             if token is None:
+                if len(self._minted) >= MINTED_KEPT:
+                    del self._minted[next(iter(self._minted))]  # the oldest
                 token = self._minted[ticket_id] = self._tokens.mint(
                     customer, slug, ticket_id, view.expires_at
                 )
