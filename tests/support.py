@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from launchday import rehearse_cli
 from launchday.api.app import App, create_app
 from launchday.api.auth import mint_customer_token
 from launchday.cli import free_port
@@ -268,17 +269,8 @@ def start_server_process(
         )
 
 
-def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not become healthy")
+def wait_until_healthy(base: str, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    rehearse_cli.wait_until_healthy(base, process, timeout=timeout)
 
 
 @contextlib.contextmanager

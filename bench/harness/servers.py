@@ -11,11 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import httpx
+from launchday.rehearse_cli import wait_until_healthy
 
 SERVER_CORE = 0
 LOAD_CORE = 1
@@ -43,16 +42,7 @@ class Server:
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Return once GET /healthz answers 200; raise if the process dies or stalls."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.log}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not start within {timeout:g} s: {self.log}")
+        wait_until_healthy(self.base_url, self.process, timeout=timeout, log=self.log)
 
     def memory_mb(self) -> tuple[float, float]:
         """(resident now, peak resident) in MB, from /proc (VmRSS and VmHWM)."""

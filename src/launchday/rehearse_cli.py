@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -70,6 +71,24 @@ def write_report(result: RehearsalResult, out: Path) -> Path:
     return out / "report.html"
 
 
+def wait_until_healthy(
+    base_url: str, process: subprocess.Popen[Any], *, timeout: float, log: Path | None = None
+) -> None:
+    """Return once the server at `base_url` answers GET /healthz with 200; raise
+    RuntimeError if its `process` exits first or `timeout` seconds pass."""
+    see = f"; see {log}" if log is not None else ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}{see}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the server did not start within {timeout:g} s{see}")
+
+
 class ServerProcess:
     """`launchday serve` in a process of its own, so it has a core to itself."""
 
@@ -98,16 +117,7 @@ class ServerProcess:
             self.process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
 
     def wait_until_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited; see {self._log}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"the server did not start; see {self._log}")
+        wait_until_healthy(self.base_url, self.process, timeout=timeout, log=self._log)
 
     def stop(self) -> None:
         if self.process.poll() is None:
