@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from tests.pg_cluster import PgServer, pg_server
-from tests.support import T0, Api, Database, SettableClock, http_api, in_process
+from tests.support import (
+    T0,
+    Api,
+    Database,
+    SettableClock,
+    fresh_database,
+    http_api,
+    in_process,
+)
 
 
 @pytest.fixture
@@ -23,27 +31,13 @@ def postgres() -> Iterator[PgServer | None]:
         yield server
 
 
-def _database(
-    kind: str, tmp_path: Path, postgres: PgServer | None, *, migrated: bool = True
-) -> Iterator[Database]:
-    if kind == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'launchday.db'}")
-        return
-    if postgres is None:
-        pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
-    url = postgres.create_database(migrated=migrated)
-    try:
-        yield Database(url)
-    finally:
-        postgres.drop_database(url)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(
     request: pytest.FixtureRequest, tmp_path: Path, postgres: PgServer | None
 ) -> Iterator[Database]:
     """A fresh, empty database: every test using it runs on SQLite and on PostgreSQL."""
-    yield from _database(request.param, tmp_path, postgres)
+    with fresh_database(request.param, tmp_path, postgres) as database:
+        yield database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,13 +45,15 @@ def empty_database(
     request: pytest.FixtureRequest, tmp_path: Path, postgres: PgServer | None
 ) -> Iterator[Database]:
     """A database without even the schema, on SQLite and on PostgreSQL."""
-    yield from _database(request.param, tmp_path, postgres, migrated=False)
+    with fresh_database(request.param, tmp_path, postgres, migrated=False) as database:
+        yield database
 
 
 @pytest.fixture
 def pg_database(tmp_path: Path, postgres: PgServer | None) -> Iterator[Database]:
     """A fresh PostgreSQL database, for the tests that are about PostgreSQL alone."""
-    yield from _database("postgresql", tmp_path, postgres)
+    with fresh_database("postgresql", tmp_path, postgres) as database:
+        yield database
 
 
 @pytest.fixture

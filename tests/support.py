@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from launchday import rehearse_cli
@@ -25,6 +26,7 @@ from launchday.api.auth import mint_customer_token
 from launchday.cli import free_port
 from launchday.config import Settings
 from launchday.server import uvicorn_config
+from tests.pg_cluster import PgServer
 
 ADMIN_KEY = "admin-key-for-tests"
 SECRET = b"secret-for-tests-0123456789abcdef-0123456789"
@@ -99,6 +101,24 @@ class Database:
         )
         tables = [row[0] for row in self.query(listing)]
         return {t: sorted(self.query(f'SELECT * FROM "{t}"'), key=repr) for t in tables}
+
+
+@contextmanager
+def fresh_database(
+    kind: str, tmp_path: Path, postgres: PgServer | None, *, migrated: bool = True
+) -> Iterator[Database]:
+    """An empty database of `kind` ("sqlite" or "postgresql") for one test; a test of
+    PostgreSQL skips where there is none (and so fails in CI)."""
+    if kind == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'launchday.db'}")
+        return
+    if postgres is None:
+        pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
+    url = postgres.create_database(migrated=migrated)
+    try:
+        yield Database(url)
+    finally:
+        postgres.drop_database(url)
 
 
 def settings_for(db: Path | str, **overrides: Any) -> Settings:

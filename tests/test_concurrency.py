@@ -22,6 +22,7 @@ from tests.support import (
     ADMIN_KEY,
     Database,
     customer_token,
+    fresh_database,
     launch_body,
     servers,
 )
@@ -48,16 +49,8 @@ def topology(
     request: pytest.FixtureRequest, tmp_path: Path, postgres: Any
 ) -> Iterator[tuple[Database, int]]:
     kind, processes = request.param
-    if kind == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'launchday.db'}"), processes
-        return
-    if postgres is None:
-        pytest.skip("no PostgreSQL here: install Debian's postgresql or set LAUNCHDAY_TEST_PG")
-    url = postgres.create_database()
-    try:
-        yield Database(url), processes
-    finally:
-        postgres.drop_database(url)
+    with fresh_database(kind, tmp_path, postgres) as database:
+        yield database, processes
 
 
 async def _create(client: Spread, **overrides: Any) -> None:
