@@ -279,17 +279,9 @@ class PostgresWriteTx:
             )
 
     def _orders_of(self, launch_id: int, launch: str, customer: str) -> _CustomerOrders:
-        found = self._customers.get((launch_id, customer))
-        if found is None:
-            rows = self.conn.execute(
-                f"SELECT {ORDER_COLUMNS}, o.idempotency_key, o.request_hash"
-                " FROM orders o JOIN launches l ON l.id = o.launch_id"
-                " WHERE o.launch_id = %s AND o.customer = %s",
-                (launch_id, customer),
-            ).fetchall()
-            found = _CustomerOrders([(order_from_row(r), r[16], bytes(r[17])) for r in rows])
-            self._customers[(launch_id, customer)] = found
-        return found
+        if (launch_id, customer) not in self._customers:  # a write without its Touches
+            self.prefetch_orders({(launch, customer)})
+        return self._customers[(launch_id, customer)]
 
     def order_by_key(self, launch: str, customer: str, key: str) -> tuple[Order, bytes] | None:
         for order, stored_key, digest in self._orders_of(self._id(launch), launch, customer).orders:
@@ -864,7 +856,7 @@ class PostgresStore:
             else:
                 conn.execute("SELECT 1").fetchone()  # wait until every lock is held
             self._tx.begin(conn, seqs)
-            # What the batch's checks will read, in one query each rather than one a job.
+            # What the batch's checks will read, sent together: one round trip in all.
             orders: set[tuple[str, str]] = set()
             tickets: set[tuple[str, str]] = set()
             for job in batch:
