@@ -20,8 +20,10 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/launchday serve
 
-# Side-by-side benchmarks (not tests): see bench/README.md. Needs wrk (apt-get install wrk).
+# Side-by-side benchmarks (not tests): see bench/README.md. wrk is the load generator and
+# PostgreSQL's binaries serve scenario (d); both are installed when missing, as for the tests.
 bench: $(STAMP)
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="wrk postgresql"
 	$(BIN)/python bench/run.py
 
 lint: $(STAMP)

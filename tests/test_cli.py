@@ -199,10 +199,13 @@ def test_a_short_secret_is_refused_with_a_clear_message(tmp_path: Path) -> None:
 
 def test_report_prints_text_json_and_writes_report_json(tmp_path: Path) -> None:
     db = tmp_path / "launchday.db"
-    clock = SettableClock(T0.replace(hour=16))
+    # The report reads "now" off the wall clock: open the launches an hour ago, so the
+    # reserved order is still inside its refund window whatever day the test runs.
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    clock = SettableClock(opened + timedelta(minutes=30))
     with in_process(settings_for(db), clock) as (api, _app):
-        api.create_launch()
-        api.create_launch(slug="su7-2024")
+        api.create_launch(opens_at=opened)
+        api.create_launch(slug="su7-2024", opens_at=opened)
         api.place("c-1", "YU7-MAX")
         api.place("c-2", "YU7-LTD")
     env = server_env(db)

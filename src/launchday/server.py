@@ -1,4 +1,5 @@
-"""Running the ASGI app under uvicorn (uvloop and httptools, the fastest pairing measured)."""
+"""Running the ASGI app under uvicorn: uvloop, and launchday's own httptools protocol
+(`launchday.api.protocol`), the fastest pairing measured (bench/README.md)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,16 @@ import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from launchday.api.app import App, create_app, utc_now
+from launchday.api.protocol import HttpProtocol
 from launchday.config import Settings
 from launchday.store import open_store
 
 
 def uvicorn_config(app: App | str, host: str, port: int, **more: object) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
+    """launchday's uvicorn settings; `more` adds to them or overrides them."""
+    settings: dict[str, object] = dict(
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,
         lifespan="on",
         access_log=False,
         log_level="warning",
@@ -33,8 +33,10 @@ def uvicorn_config(app: App | str, host: str, port: int, **more: object) -> uvic
         # launchday reads neither the client address nor the scheme, so uvicorn's
         # X-Forwarded-* middleware would only cost every request a layer.
         proxy_headers=False,
-        **more,  # type: ignore[arg-type]
+        server_header=False,
     )
+    settings.update(more)
+    return uvicorn.Config(app, host=host, port=port, **settings)  # type: ignore[arg-type]
 
 
 # Collect the youngest generation every this many net allocations rather than every 700:
