@@ -18,7 +18,6 @@ from launchday.cli import free_port
 from tests.support import (
     ADMIN_KEY,
     SECRET,
-    T0,
     Database,
     SettableClock,
     in_process,

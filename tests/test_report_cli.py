@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from launchday.cli import free_port
 from tests.pg_cluster import PgServer
-from tests.support import T0, Database, SettableClock, in_process
+from tests.support import Database, SettableClock, in_process
 
 
 def launchday(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,11 +31,14 @@ def launchday(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def two_launches(database: Database) -> Database:
     """yu7-2025 with one order of each variant (the limited one locked at placement)
-    and a cancelled one, and su7-2024 with one order; the clock an hour after opening."""
-    clock = SettableClock(T0.replace(hour=16))
+    and a cancelled one, and su7-2024 with one order. The report reads "now" off the wall
+    clock, so both launches opened an hour ago: the reserved order is inside its refund
+    window whatever day the test runs."""
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    clock = SettableClock(opened + timedelta(minutes=30))
     with in_process(database.settings(), clock) as (api, _app):
-        api.create_launch()
-        api.create_launch(slug="su7-2024")
+        api.create_launch(opens_at=opened)
+        api.create_launch(slug="su7-2024", opens_at=opened)
         assert api.place("c-1", "YU7-MAX").status_code == 201
         assert api.place("c-2", "YU7-LTD").status_code == 201
         cancelled = api.place("c-3", "YU7-MAX").json()["id"]

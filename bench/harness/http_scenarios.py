@@ -89,14 +89,16 @@ def measure(
             bench.connections,
             bench.scratch,
         )
-        used = machine_busy_seconds() - machine - (server.cpu_seconds() - served)
+        server_used = server.cpu_seconds() - served
+        used = machine_busy_seconds() - machine - server_used
         run.others_busy = max(0.0, used / run.seconds - run.load_core_busy)
+        run.server_busy = server_used / run.seconds
         if after_run is not None:
             after_run(run, tokens)
         bench.console.print(
             f"  {result.key} {label}: {run.requests_per_second:>9,.0f} req/s"
             f"  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  errors {run.errors}"
-            + f"  others {run.others_busy:.0%}"
+            + f"  server {run.server_busy:.0%}  others {run.others_busy:.0%}"
             + (f"  check {'ok' if run.check['ok'] else 'FAILED'}" if run.check else "")
         )
         if number == 0:

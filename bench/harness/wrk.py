@@ -71,6 +71,9 @@ class WrkRun:
     # Share of a core that other processes on the machine used meanwhile: figures taken
     # while something else ran are disturbed (the machine may be shared).
     others_busy: float = 0.0
+    # Share of a core the server (with its database, when one is counted) used: near 1.0
+    # the server's core set the pace; well below, the wait for commits did.
+    server_busy: float = 0.0
     # Customer numbers of fresh 201s: launchday names the customer in its answer.
     acked: list[int] = field(default_factory=list, repr=False)
     # Filled in by a database check after the run (launchday scenarios only).
@@ -108,6 +111,7 @@ class WrkRun:
             "replayed": self.replayed,
             "load_core_busy": round(self.load_core_busy, 2),
             "others_busy": round(self.others_busy, 2),
+            "server_busy": round(self.server_busy, 2),
             "check": self.check,
         }
 

@@ -19,22 +19,22 @@ from launchday.store import open_store
 
 def uvicorn_config(app: App | str, host: str, port: int, **more: object) -> uvicorn.Config:
     """launchday's uvicorn settings; `more` adds to them or overrides them."""
-    settings: dict[str, object] = dict(
-        loop="uvloop",
-        http=HttpProtocol,
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
+    settings: dict[str, object] = {
+        "loop": "uvloop",
+        "http": HttpProtocol,
+        "lifespan": "on",
+        "access_log": False,
+        "log_level": "warning",
         # Launch night opens thousands of connections at once; keep the accept queue deep.
-        backlog=4096,
-        timeout_keep_alive=30,
+        "backlog": 4096,
+        "timeout_keep_alive": 30,
         # An open dashboard stream must not hold up a shutdown.
-        timeout_graceful_shutdown=2,
+        "timeout_graceful_shutdown": 2,
         # launchday reads neither the client address nor the scheme, so uvicorn's
         # X-Forwarded-* middleware would only cost every request a layer.
-        proxy_headers=False,
-        server_header=False,
-    )
+        "proxy_headers": False,
+        "server_header": False,
+    }
     settings.update(more)
     return uvicorn.Config(app, host=host, port=port, **settings)  # type: ignore[arg-type]
 

@@ -77,19 +77,19 @@ class Exchange:
     """One request and its response on a connection: the ASGI receive and send."""
 
     __slots__ = (
-        "connection",
-        "scope",
-        "keep_alive",
-        "expect_continue",
-        "chunks",
-        "buffered",
-        "complete",
         "body_given",
-        "head",
-        "started",
+        "buffered",
         "chunked",
-        "finished",
+        "chunks",
+        "complete",
+        "connection",
         "disconnected",
+        "expect_continue",
+        "finished",
+        "head",
+        "keep_alive",
+        "scope",
+        "started",
         "waiter",
     )
 
@@ -133,7 +133,7 @@ class Exchange:
             self.connection.transport.write(CONTINUE)
         while not self.chunks and not self.complete and not self.disconnected:
             await self._wait()
-        if self.disconnected:
+        if not self.chunks and not self.complete:  # the client left mid-body
             return {"type": "http.disconnect"}
         body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
         self.chunks = []
