@@ -1,12 +1,13 @@
 """The benchmark harness of issue 7: every scenario side by side, in one go, on this machine.
 
-    .venv/bin/python bench/run.py [--quick] [--only a,b,c,c2,d,e,f] [--replay]
+    .venv/bin/python bench/run.py [--quick] [--only a,b,b2,c,c2,d,e,f] [--replay]
 
 Scenarios, each against its own fresh server pinned to core 0 while wrk loads it
 from core 1 (64 connections, a warm-up run, then 3 runs; medians reported):
 
   a   a bare FastAPI + pydantic endpoint validating the order body, no storage
-  b   the same as raw ASGI + msgspec: the Python ceiling
+  b   the same as raw ASGI + msgspec: the Python ceiling on uvicorn's HTTP protocol
+  b2  (b) under launchday's own HTTP protocol (launchday.api.protocol), as launchday runs
   c   launchday's full order path on SQLite (`launchday serve`, admission: null)
   c2  the same through a waiting room: every customer joined first and orders with
       its admission token
@@ -37,12 +38,12 @@ from harness import http_scenarios as http
 from harness.context import SECRET, Bench, ScenarioResult
 from harness.report_scenario import launch_report
 from harness.results import environment, print_table, write
-from harness.servers import BENCH, LOAD_CORE
+from harness.servers import BENCH, LAUNCHDAY_HTTP, LOAD_CORE
 from harness.tokens import mint_tokens
 from harness.wrk import require_wrk
 from rich.console import Console
 
-SCENARIOS = ("a", "b", "c", "c2", "d", "e", "f", "replay")
+SCENARIOS = ("a", "b", "b2", "c", "c2", "d", "e", "f", "replay")
 RESULTS = BENCH / "results"
 Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 
@@ -108,6 +109,9 @@ def runners() -> dict[str, Runner]:
     return {
         "a": lambda bench, _: http.baseline(bench, "a", "FastAPI + pydantic", "fastapi_app:app"),
         "b": lambda bench, _: http.baseline(bench, "b", "raw ASGI + msgspec", "raw_asgi:app"),
+        "b2": lambda bench, _: http.baseline(
+            bench, "b2", "(b) on launchday's HTTP protocol", "raw_asgi:app", LAUNCHDAY_HTTP
+        ),
         "c": lambda bench, _: http.order_path(
             bench, "c", "launchday order, SQLite", http.ORDER_RATE_CEILING
         ),

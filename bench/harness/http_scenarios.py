@@ -21,6 +21,7 @@ import psycopg
 from harness.context import ADMIN_KEY, SECRET, Bench, ScenarioResult
 from harness.servers import (
     SERVER_CORE,
+    UVICORN_HTTP,
     Server,
     launchday_server,
     machine_busy_seconds,
@@ -122,11 +123,13 @@ def finish(result: ScenarioResult, server: Server) -> None:
 # --- (a) and (b): the baselines ---------------------------------------------------------
 
 
-def baseline(bench: Bench, key: str, title: str, app: str) -> ScenarioResult:
+def baseline(
+    bench: Bench, key: str, title: str, app: str, http: str = UVICORN_HTTP
+) -> ScenarioResult:
     """A baseline app (no storage) under the same load as launchday's order path."""
     result = ScenarioResult(key, title)
     port = free_port()
-    server = uvicorn_server(key, app, port, bench.scratch / f"{key}.server.log")
+    server = uvicorn_server(key, app, port, bench.scratch / f"{key}.server.log", http)
     try:
         server.wait_ready()
         path = ORDER_PATH.format(slug="bench")

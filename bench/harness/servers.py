@@ -115,7 +115,14 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def uvicorn_server(name: str, app: str, port: int, log: Path) -> Server:
+# uvicorn's own protocol, as baselines (a) and (b) run; (b2) runs (b) under launchday's.
+UVICORN_HTTP = "httptools"
+LAUNCHDAY_HTTP = "launchday.api.protocol:HttpProtocol"
+
+
+def uvicorn_server(
+    name: str, app: str, port: int, log: Path, http: str = UVICORN_HTTP
+) -> Server:
     """A baseline app from bench/baselines under uvicorn, configured as launchday serves."""
     argv = [
         sys.executable,
@@ -131,7 +138,7 @@ def uvicorn_server(name: str, app: str, port: int, log: Path) -> Server:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        http,
         "--no-access-log",
         "--log-level",
         "warning",
