@@ -120,9 +120,7 @@ UVICORN_HTTP = "httptools"
 LAUNCHDAY_HTTP = "launchday.api.protocol:HttpProtocol"
 
 
-def uvicorn_server(
-    name: str, app: str, port: int, log: Path, http: str = UVICORN_HTTP
-) -> Server:
+def uvicorn_server(name: str, app: str, port: int, log: Path, http: str = UVICORN_HTTP) -> Server:
     """A baseline app from bench/baselines under uvicorn, configured as launchday serves."""
     argv = [
         sys.executable,
