@@ -58,7 +58,7 @@ class LaunchState:
 
 
 def new_order_id() -> str:
-    """An unguessable order id (96 random bits)."""
+    """An unguessable order id (96 random bits behind a time prefix: launchday.ids)."""
     return new_id()
 
 

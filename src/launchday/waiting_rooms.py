@@ -53,7 +53,7 @@ REFRESH_SECONDS = 0.2
 
 
 def new_ticket_id() -> str:
-    """An unguessable ticket id (96 random bits)."""
+    """An unguessable ticket id (96 random bits behind a time prefix: launchday.ids)."""
     return new_id()
 
 
