@@ -5,7 +5,9 @@ SQLite database, and reports the CPU the process spent per request and the share
 the SQLite writer thread took. No network and no load generator: the figure moves
 little when the machine is shared, which makes it the one to compare changes with.
 
-    .venv/bin/python bench/inprocess.py [orders|polls] [--count N] [--profile]
+    .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--profile]
+
+`locks` places the orders first (untimed), then times each customer's early lock.
 
 `--profile` prints cProfile's top functions (event-loop thread only).
 """
@@ -37,7 +39,7 @@ from launchday.config import Settings
 SECRET = b"bench-secret-0123456789abcdef-0123456789abcdef"
 ADMIN = "bench-admin"
 WAVE = 64
-TICKETS = 2000
+TICKETS = int(os.environ.get("BENCH_TICKETS", "2000"))
 
 
 async def call(
@@ -71,7 +73,7 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
     now = datetime.now(UTC)
     tokens = [
         mint_customer_token(SECRET, f"b-{n}", now, timedelta(hours=1)).encode()
-        for n in range(count if kind == "orders" else TICKETS)
+        for n in range(TICKETS if kind == "polls" else count)
     ]
     app = create_app(Settings(db_url=f"sqlite:///{db}", admin_key=ADMIN, secret=SECRET))
     await app.startup()
@@ -89,9 +91,9 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
     status, _ = await call(app, "POST", "/api/v1/launches", admin, msgspec.json.encode(spec))
     assert status == 201, status
     requests: Callable[[int], Awaitable[tuple[int, bytes]]]
-    if kind == "orders":
+    if kind in ("orders", "locks"):
 
-        def requests(n: int) -> Awaitable[tuple[int, bytes]]:
+        def place(n: int) -> Awaitable[tuple[int, bytes]]:
             headers = [
                 (b"content-type", b"application/json"),
                 (b"authorization", b"Bearer " + tokens[n]),
@@ -99,8 +101,21 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
             ]
             return call(app, "POST", "/api/v1/launches/bench/orders", headers, b'{"sku":"YU7-MAX"}')
 
-        expected = 201
-    else:
+        requests, expected = place, 201
+    if kind == "locks":
+        order_ids = []
+        for first in range(0, count, WAVE):
+            placed = await asyncio.gather(
+                *(place(n) for n in range(first, min(first + WAVE, count)))
+            )
+            order_ids += [json.loads(body)["id"] for _, body in placed]
+
+        def lock(n: int) -> Awaitable[tuple[int, bytes]]:
+            headers = [(b"authorization", b"Bearer " + tokens[n])]
+            return call(app, "POST", f"/api/v1/orders/{order_ids[n]}/lock", headers)
+
+        requests, expected = lock, 200
+    if kind == "polls":
         tickets = []
         for token in tokens:
             _, body = await call(
@@ -148,7 +163,7 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("kind", choices=["orders", "polls"], nargs="?", default="orders")
+    parser.add_argument("kind", choices=["orders", "locks", "polls"], nargs="?", default="orders")
     parser.add_argument("--count", type=int, default=30_000)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
