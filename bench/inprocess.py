@@ -5,9 +5,10 @@ SQLite database, and reports the CPU the process spent per request and the share
 the SQLite writer thread took. No network and no load generator: the figure moves
 little when the machine is shared, which makes it the one to compare changes with.
 
-    .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--profile]
+    .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--tickets N] [--profile]
 
 `locks` places the orders first (untimed), then times each customer's early lock.
+`polls` polls `--tickets` waiting tickets (2,000 unless told) round and round.
 
 `--profile` prints cProfile's top functions (event-loop thread only).
 """
@@ -39,7 +40,6 @@ from launchday.config import Settings
 SECRET = b"bench-secret-0123456789abcdef-0123456789abcdef"
 ADMIN = "bench-admin"
 WAVE = 64
-TICKETS = int(os.environ.get("BENCH_TICKETS", "2000"))
 
 
 async def call(
@@ -69,11 +69,25 @@ def thread_cpu(native_id: int) -> float:
     return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(kind: str, count: int, profile: bool, db: Path) -> None:
+async def in_waves(
+    requests: Callable[[int], Awaitable[tuple[int, bytes]]], count: int, expected: int
+) -> list[bytes]:
+    """Requests 0 to count - 1, WAVE at a time (like WAVE connections); their bodies."""
+    bodies: list[bytes] = []
+    for first in range(0, count, WAVE):
+        answers = await asyncio.gather(
+            *(requests(n) for n in range(first, min(first + WAVE, count)))
+        )
+        assert all(status == expected for status, _ in answers), answers[0]
+        bodies += [body for _, body in answers]
+    return bodies
+
+
+async def run(kind: str, count: int, tickets_kept: int, profile: bool, db: Path) -> None:
     now = datetime.now(UTC)
     tokens = [
         mint_customer_token(SECRET, f"b-{n}", now, timedelta(hours=1)).encode()
-        for n in range(TICKETS if kind == "polls" else count)
+        for n in range(tickets_kept if kind == "polls" else count)
     ]
     app = create_app(Settings(db_url=f"sqlite:///{db}", admin_key=ADMIN, secret=SECRET))
     await app.startup()
@@ -103,12 +117,7 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
 
         requests, expected = place, 201
     if kind == "locks":
-        order_ids = []
-        for first in range(0, count, WAVE):
-            placed = await asyncio.gather(
-                *(place(n) for n in range(first, min(first + WAVE, count)))
-            )
-            order_ids += [json.loads(body)["id"] for _, body in placed]
+        order_ids = [json.loads(body)["id"] for body in await in_waves(place, count, 201)]
 
         def lock(n: int) -> Awaitable[tuple[int, bytes]]:
             headers = [(b"authorization", b"Bearer " + tokens[n])]
@@ -127,8 +136,9 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
             tickets.append(json.loads(body)["ticket"])
 
         def requests(n: int) -> Awaitable[tuple[int, bytes]]:
-            headers = [(b"authorization", b"Bearer " + tokens[n % TICKETS])]
-            return call(app, "GET", f"/api/v1/launches/bench/queue/{tickets[n % TICKETS]}", headers)
+            kept = n % tickets_kept
+            headers = [(b"authorization", b"Bearer " + tokens[kept])]
+            return call(app, "GET", f"/api/v1/launches/bench/queue/{tickets[kept]}", headers)
 
         expected = 200
     writer = next(t for t in threading.enumerate() if t.name == "launchday-writer")
@@ -142,11 +152,7 @@ async def run(kind: str, count: int, profile: bool, db: Path) -> None:
     )
     if profiler:
         profiler.enable()
-    for first in range(0, count, WAVE):
-        answers = await asyncio.gather(
-            *(requests(n) for n in range(first, min(first + WAVE, count)))
-        )
-        assert all(status == expected for status, _ in answers), answers[0]
+    await in_waves(requests, count, expected)
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - started
@@ -165,10 +171,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("kind", choices=["orders", "locks", "polls"], nargs="?", default="orders")
     parser.add_argument("--count", type=int, default=30_000)
+    parser.add_argument("--tickets", type=int, default=2_000, help="waiting tickets to poll")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        uvloop.run(run(args.kind, args.count, args.profile, Path(scratch) / "bench.db"))
+        db = Path(scratch) / "bench.db"
+        uvloop.run(run(args.kind, args.count, args.tickets, args.profile, db))
 
 
 if __name__ == "__main__":
