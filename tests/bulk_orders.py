@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from launchday.analytics.sql import to_pyformat
+from launchday.store.sql import to_pyformat
 from launchday.store.sqlite import sqlite_path
 from tests.support import Database
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from launchday.analytics.report import ProfileTally
-from launchday.analytics.sql import Connection, ReadConnection
+from launchday.store.sql import Connection, ReadConnection
 from launchday.api.app import App, create_app
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import to_micros

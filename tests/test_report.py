@@ -26,7 +26,7 @@ from launchday.analytics.report import (
     rebin,
     series_length,
 )
-from launchday.analytics.sql import Connection, Params, ReadConnection
+from launchday.store.sql import Connection, Params, ReadConnection
 from launchday.domain.clock import rfc3339, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.store import postgres, sqlite

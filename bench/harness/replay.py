@@ -24,6 +24,7 @@ from harness.servers import Server, launchday_server
 from launchday.cli import free_port
 from launchday.rehearse_cli import token_minter
 from launchday.sim import rehearsal
+from launchday.sim.admission_plan import peak_rate
 from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
 from launchday.sim.driver import LoadDriver, ReplayStats
 from launchday.sim.rehearsal import RehearsalResult, plan_options, plan_rehearsal
@@ -200,7 +201,7 @@ def summarise(
     result.notes.append(
         f"{kept} (lag p99 {stats.lag_quantile(0.99) * 1000:.0f} ms, max {stats.max_lag:.2f} s);"
         f" peak {max(series, default=0):,} orders stored in one second"
-        f" (the scenario's: {rehearsal.peak_rate(rehearsed.options.scenario):,.0f})"
+        f" (the scenario's: {peak_rate(rehearsed.options.scenario):,.0f})"
     )
     lost = stats.orders_acked - in_db
     result.notes.append(

@@ -15,7 +15,7 @@ from rich.console import Console
 from launchday.config import DEFAULT_DB, ConfigError, Settings
 
 if TYPE_CHECKING:
-    from launchday.sim.rehearsal import RehearsalOptions, RehearsalResult
+    from launchday.sim.rehearsal import RehearsalPlan, RehearsalResult
 from launchday.server import serve_app, serve_workers
 from launchday.store.ports import StoreUnavailable
 
@@ -132,9 +132,21 @@ AdmissionOption = Annotated[
     float | None,
     typer.Option(help="Admissions per launch second (default: twice the scaled peak)"),
 ]
+LapseOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        max=1,
+        help="Share of buyers who let their admission lapse and come back (default: 0.01)",
+    ),
+]
+ReplaySecondsOption = Annotated[
+    float,
+    typer.Option(min=1, help="About how long the replay takes in real seconds, for --speed"),
+]
 
 
-def _options(
+def _plan(
     scenario: str,
     speed: float | None,
     scale: float | None,
@@ -143,15 +155,18 @@ def _options(
     slug: str | None = None,
     waiting_room: bool = False,
     admission_rate: float | None = None,
-) -> RehearsalOptions:
-    """Rehearsal options from the command line, or a clear message and exit status 2."""
-    from launchday.sim.rehearsal import plan_options
+    lapse_share: float | None = None,
+    replay_seconds: float = 90.0,
+) -> RehearsalPlan:
+    """The rehearsal the command line asks for, drawn before anything starts; or a clear
+    message and exit status 2 (a bad scenario, or options that cannot meet it)."""
+    from launchday.sim.rehearsal import plan_options, plan_rehearsal
     from launchday.sim.scenario import ScenarioError, load_scenario, parse_duration
 
     try:
         loaded = load_scenario(scenario)
         span = parse_duration(until) if until else None
-        return plan_options(
+        options = plan_options(
             loaded,
             speed=speed,
             scale=scale,
@@ -160,7 +175,10 @@ def _options(
             slug=slug,
             waiting_room=waiting_room or admission_rate is not None,
             admission_rate=admission_rate,
+            lapse_share=lapse_share,
+            replay_seconds=replay_seconds,
         )
+        return plan_rehearsal(options)
     except (ScenarioError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
@@ -195,6 +213,8 @@ def demo(
         bool, typer.Option(help="Admit buyers through a waiting room, as on the night")
     ] = True,
     admission_rate: AdmissionOption = None,
+    lapse_share: LapseOption = None,
+    replay_seconds: ReplaySecondsOption = 90.0,
     db: Annotated[
         str | None,
         typer.Option(
@@ -226,7 +246,19 @@ def demo(
     elif workers != 1:
         console.print("[red]SQLite takes one server process: --workers needs --db[/red]")
         raise typer.Exit(2)
-    options = _options(scenario, speed, scale, until, seed, slug, waiting_room, admission_rate)
+    plan = _plan(
+        scenario,
+        speed,
+        scale,
+        until,
+        seed,
+        slug,
+        waiting_room,
+        admission_rate,
+        lapse_share,
+        replay_seconds,
+    )
+    options = plan.options
     out.mkdir(parents=True, exist_ok=True)
     if db is None:
         db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
@@ -245,7 +277,7 @@ def demo(
         )
         slug = options.slug or options.scenario.slug
         console.print(f"watch it live: {server.base_url}/launches/{slug}", soft_wrap=True)
-        result = run_rehearsal(console, server.base_url, admin_key, secret, options)
+        result = run_rehearsal(console, server.base_url, admin_key, secret, plan)
         page = write_report(result, out)
         console.print(f"report: {page} (and report.json and the charts beside it)")
         if keep_serving:
@@ -295,6 +327,8 @@ def simulate(
         bool, typer.Option(help="Admit buyers through a waiting room, as on the night")
     ] = False,
     admission_rate: AdmissionOption = None,
+    lapse_share: LapseOption = None,
+    replay_seconds: ReplaySecondsOption = 90.0,
 ) -> None:
     """Replay a scenario against a server that is already running."""
     from launchday.rehearse_cli import run_rehearsal, write_report
@@ -302,16 +336,23 @@ def simulate(
     if not secret:
         console.print("[red]customers need tokens: pass --secret or set LAUNCHDAY_SECRET[/red]")
         raise typer.Exit(2)
-    chosen = slug or None
-    options = _options(scenario, speed, scale, until, seed, chosen, waiting_room, admission_rate)
-    if chosen is None:
-        # A server may hold earlier rehearsals of the same scenario: give this one its own slug.
-        from dataclasses import replace
-
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        options = replace(options, slug=f"{options.scenario.slug}-r{stamp}")
+    # A server may hold earlier rehearsals of the same scenario: give this one its own slug.
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    chosen = slug or f"{load_scenario_slug(scenario)}-r{stamp}"
+    plan = _plan(
+        scenario,
+        speed,
+        scale,
+        until,
+        seed,
+        chosen,
+        waiting_room,
+        admission_rate,
+        lapse_share,
+        replay_seconds,
+    )
     try:
-        result = run_rehearsal(console, url, admin_key, secret.encode(), options)
+        result = run_rehearsal(console, url, admin_key, secret.encode(), plan)
     except RuntimeError as error:  # the server refused the launch or the report
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -343,11 +384,11 @@ def report(
 
     from launchday.analytics import build_report
     from launchday.analytics.files import write_report_files
-    from launchday.analytics.sql import Connection
     from launchday.analytics.text import print_report
     from launchday.domain.errors import DomainError
     from launchday.store import postgres, sqlite
     from launchday.store.ports import StoreUnavailable
+    from launchday.store.sql import Connection
 
     url = db or os.environ.get("LAUNCHDAY_DB") or DEFAULT_DB
     conn: Connection

@@ -23,7 +23,7 @@ from launchday.analytics.report import Report
 from launchday.api.auth import mint_customer_token
 from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
 from launchday.sim.driver import ReplayStats
-from launchday.sim.rehearsal import RehearsalOptions, RehearsalResult, plan_rehearsal, rehearse
+from launchday.sim.rehearsal import RehearsalPlan, RehearsalResult, rehearse
 from launchday.sim.scenario import scaled_milestones
 from launchday.store.sqlite import sqlite_path
 
@@ -39,10 +39,10 @@ def token_minter(secret: bytes) -> Callable[[str], str]:
 
 
 def run_rehearsal(
-    console: Console, base_url: str, admin_key: str, secret: bytes, options: RehearsalOptions
+    console: Console, base_url: str, admin_key: str, secret: bytes, plan: RehearsalPlan
 ) -> RehearsalResult:
     """Rehearse with progress bars, then print the milestone table and the replay's account."""
-    plan = plan_rehearsal(options)
+    options = plan.options
     with ReplayProgress(console, options.until, plan.orders) as progress:
 
         def tick(phase: str, stats: ReplayStats | None) -> None:

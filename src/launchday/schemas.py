@@ -54,8 +54,25 @@ class VariantSpec(msgspec.Struct, **_STRICT):
 
 
 class AdmissionSpec(msgspec.Struct, **_STRICT):
+    """The waiting room: admission rate, token lifetime and the second chance.
+
+    Times are launch seconds. A buyer whose token expired may join again: within
+    `rejoin_grace_seconds` of the expiry the ticket keeps its place and is admitted
+    again at once (once per place); later, or a second time, it goes to the back of the
+    queue. 0 sends every lapsed ticket to the back; null (the default) is a grace as
+    long as the token's lifetime.
+    """
+
     rate_per_second: Annotated[float, Meta(gt=0, le=1_000_000)]
-    token_ttl_seconds: Annotated[int, Meta(ge=1, le=86_400)] = 900
+    token_ttl_seconds: Annotated[int, Meta(ge=1, le=31_622_400)] = 900
+    rejoin_grace_seconds: Annotated[int, Meta(ge=0, le=31_622_400)] | None = None
+
+    @property
+    def grace_seconds(self) -> int:
+        """The grace in force: the token's lifetime unless set."""
+        if self.rejoin_grace_seconds is None:
+            return self.token_ttl_seconds
+        return self.rejoin_grace_seconds
 
 
 class LaunchSpec(msgspec.Struct, **_STRICT):
@@ -237,6 +254,11 @@ class TicketOut(msgspec.Struct, frozen=True):
     pre-queue is put in a random order at the opening) and once admitted.
     `eta_seconds` is in launch seconds. Poll again after `poll_after_seconds` (real
     seconds; also sent as `Retry-After`).
+
+    An `expired` ticket's admission lapsed: joining again (`POST .../queue`) rejoins.
+    Before `keeps_place_until` it keeps its place and is admitted again at once;
+    after it (or when null) it goes to the back of the queue. `rejoins` counts the
+    ticket's returns and `rejoined_at` is the latest.
     """
 
     ticket: str
@@ -252,6 +274,9 @@ class TicketOut(msgspec.Struct, frozen=True):
     admission_token: str | None
     admitted_at: str | None
     expires_at: str | None
+    keeps_place_until: str | None = None
+    rejoins: int = 0
+    rejoined_at: str | None = None
 
 
 class AdmissionChange(msgspec.Struct, **_STRICT):
@@ -261,8 +286,19 @@ class AdmissionChange(msgspec.Struct, **_STRICT):
     paused: bool | None = None
 
 
+class RejoinCounts(msgspec.Struct, frozen=True):
+    """Lapsed tickets that came back, by where they came back to."""
+
+    kept_place: int
+    back_of_queue: int
+
+
 class AdmissionOut(msgspec.Struct, frozen=True):
-    """A waiting room now: its rate, whether it is paused, and how many joined and got in."""
+    """A waiting room now: its rate, whether it is paused, and how many joined and got in.
+
+    `joined` counts places given out (a rejoin at the back of the queue joins again),
+    so `waiting` is `joined` - `admitted`.
+    """
 
     launch: str
     rate_per_second: float
@@ -270,6 +306,7 @@ class AdmissionOut(msgspec.Struct, frozen=True):
     joined: int
     admitted: int
     waiting: int
+    rejoined: RejoinCounts
 
 
 class ErrorDetail(msgspec.Struct, frozen=True):
@@ -318,7 +355,11 @@ def launch_from_spec(spec: LaunchSpec) -> Launch:
         time_scale=spec.time_scale,
         interest_opens_at=spec.interest_opens_at,
         admission=(
-            Admission(spec.admission.rate_per_second, spec.admission.token_ttl_seconds)
+            Admission(
+                spec.admission.rate_per_second,
+                spec.admission.token_ttl_seconds,
+                spec.admission.grace_seconds,
+            )
             if spec.admission
             else None
         ),

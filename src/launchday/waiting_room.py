@@ -23,7 +23,7 @@ from launchday.domain.admission import (
     view_ticket,
 )
 from launchday.domain.launch import Launch
-from launchday.store.ports import QueuedTicket, StoredWaitingRoom
+from launchday.store.ports import QueuedTicket, QueueRejoin, StoredWaitingRoom
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +33,49 @@ class Ticket:
     joined_at: datetime  # launch time
 
 
+@dataclass(slots=True)
+class Comeback:
+    """A ticket's rejoins so far (launchday.domain.rejoin), and where it now stands."""
+
+    count: int = 0
+    kept_place: int = 0  # of which kept their place
+    last_at: datetime | None = None
+    # When the current place, kept once, was admitted again; None if it was not kept.
+    readmitted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionWindow:
+    """One admission: a place whose turn came, or a kept place admitted again."""
+
+    customer: str
+    admitted_at: datetime
+    expires_at: datetime
+
+
 class WaitingRoom:
     """Tickets of one launch and the order they are admitted in."""
 
-    def __init__(self, seed: bytes, schedule: AdmissionSchedule, token_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        seed: bytes,
+        schedule: AdmissionSchedule,
+        token_ttl: timedelta,
+        grace: timedelta = timedelta(0),
+    ) -> None:
         self.seed = seed
         self.ledger = AdmissionLedger(schedule)
         self.token_ttl = token_ttl
+        self.grace = grace  # how long after expiry a rejoin keeps its place
         self._tickets: dict[str, Ticket] = {}
         self._by_customer: dict[str, str] = {}
         self._pre: list[Ticket] = []
         self._post_rank: dict[str, int] = {}
         self._pre_rank: dict[str, int] | None = None
+        # Rejoins are rare: only the tickets that came back have an entry here.
+        self._comebacks: dict[str, Comeback] = {}
+        self._back_rank: dict[str, int] = {}  # ticket -> its place at the back, if sent there
+        self._back_joins: dict[int, tuple[str, datetime]] = {}  # such a rank -> ticket, time
         # How far this room has read the store (shared stores only): the last ticket
         # position and rate-change number applied, and whether the pre-queue is known
         # to be complete (read after the opening, once every join before it committed).
@@ -79,10 +110,38 @@ class WaitingRoom:
         found = self._by_customer.get(customer)
         return None if found is None else self._tickets[found]
 
+    def rejoin(self, rejoin: QueueRejoin) -> None:
+        """Take a committed rejoin, in commit order (one already known is ignored)."""
+        self.last_position = max(self.last_position, rejoin.position)
+        comeback = self._comebacks.setdefault(rejoin.ticket, Comeback())
+        if rejoin.number <= comeback.count:
+            return
+        comeback.count = rejoin.number
+        comeback.last_at = rejoin.at
+        if rejoin.kept_place:
+            comeback.kept_place += 1
+            comeback.readmitted_at = rejoin.at
+            return
+        comeback.readmitted_at = None
+        rank = self.ledger.join(rejoin.at)
+        self._back_rank[rejoin.ticket] = rank
+        self._back_joins[rank] = (rejoin.ticket, rejoin.at)
+
+    def comeback(self, ticket_id: str) -> Comeback | None:
+        """The ticket's rejoins, if it has any."""
+        return self._comebacks.get(ticket_id)
+
     def rank(self, ticket_id: str, at: datetime) -> int | None:
         """The ticket's place in the admission order; None before the opening."""
         if at < self.opens_at:
             return None
+        back = self._back_rank.get(ticket_id)
+        if back is not None:
+            return back
+        return self._first_rank(ticket_id)
+
+    def _first_rank(self, ticket_id: str) -> int:
+        """The place the ticket got when it first joined (after the opening)."""
         post = self._post_rank.get(ticket_id)
         if post is not None:
             return post
@@ -93,7 +152,15 @@ class WaitingRoom:
 
     def view(self, ticket_id: str, at: datetime) -> TicketView:
         """What the ticket's holder sees at launch time `at`."""
-        return view_ticket(self.rank(ticket_id, at), self.ledger, at, self.token_ttl)
+        comeback = self._comebacks.get(ticket_id)
+        return view_ticket(
+            self.rank(ticket_id, at),
+            self.ledger,
+            at,
+            self.token_ttl,
+            grace=self.grace,
+            readmitted_at=None if comeback is None else comeback.readmitted_at,
+        )
 
     def change(self, change: RateChange) -> None:
         self.ledger.change(change)
@@ -103,24 +170,59 @@ class WaitingRoom:
         opening for the pre-queue, to admission."""
         if at < self.opens_at:
             return []
-        admitted = self.ledger.admitted_by(at)
-        times = self.ledger.admission_times(admitted)
-        joined_by_rank: dict[int, datetime] = {}
-        for ticket in self._tickets.values():
-            rank = self.rank(ticket.ticket, at)
-            if rank is not None and rank <= admitted:
-                joined_by_rank[rank] = max(ticket.joined_at, self.opens_at)
+        places = self._places(at)
+        times = self.ledger.admission_times(len(places))
         return [
-            (when - joined_by_rank[rank]).total_seconds()
+            (when - places[rank - 1][1]).total_seconds()
             for rank, when in enumerate(times, start=1)
-            if when is not None and rank in joined_by_rank
+            if when is not None
         ]
 
+    def _places(self, at: datetime) -> list[tuple[str, datetime]]:
+        """Each place admitted by `at`, by rank: its ticket, and when it joined the line
+        (the opening, for the pre-queue; the rejoin, for a place at the back)."""
+        admitted = self.ledger.admitted_by(at)
+        places: list[tuple[str, datetime] | None] = [None] * admitted
+        for ticket in self._tickets.values():
+            rank = self._first_rank(ticket.ticket)
+            if rank <= admitted:
+                places[rank - 1] = (ticket.ticket, max(ticket.joined_at, self.opens_at))
+        for rank, place in self._back_joins.items():
+            if rank <= admitted:
+                places[rank - 1] = place
+        assert all(place is not None for place in places)  # every rank is someone's
+        return places  # type: ignore[return-value]
+
+    def admissions(self, at: datetime) -> list[AdmissionWindow]:
+        """Every admission made by launch time `at`: each place whose turn came, and each
+        kept place admitted again, with when its token expires."""
+        if at < self.opens_at:
+            return []
+        places = self._places(at)
+        times = self.ledger.admission_times(len(places))
+        windows = [
+            AdmissionWindow(self._tickets[ticket].customer, when, when + self.token_ttl)
+            for (ticket, _), when in zip(places, times, strict=True)
+            if when is not None
+        ]
+        for ticket, comeback in self._comebacks.items():
+            if comeback.readmitted_at is not None and comeback.readmitted_at <= at:
+                customer = self._tickets[ticket].customer
+                readmitted = comeback.readmitted_at
+                windows.append(AdmissionWindow(customer, readmitted, readmitted + self.token_ttl))
+        return windows
+
     def snapshot(self, at: datetime) -> QueueSnapshot:
-        joined = len(self._tickets)
         current = self.ledger.schedule.current(at)
+        kept = sum(c.kept_place for c in self._comebacks.values())
+        back = sum(c.count for c in self._comebacks.values()) - kept
         return QueueSnapshot(
-            joined, self.ledger.admitted_by(at), current.rate_per_second, current.paused
+            self.ledger.ranked,
+            self.ledger.admitted_by(at),
+            current.rate_per_second,
+            current.paused,
+            rejoined_kept_place=kept,
+            rejoined_back=back,
         )
 
 
@@ -128,17 +230,27 @@ def rebuild_room(launch: Launch, stored: StoredWaitingRoom) -> WaitingRoom:
     """The waiting room as it stands after every stored join and rate change, replayed
     in time order as they happened (the same order on every restart)."""
     assert launch.admission is not None
+    admission = launch.admission
     room = WaitingRoom(
         stored.seed,
-        AdmissionSchedule.starting(launch.opens_at, launch.admission.rate_per_second),
-        timedelta(seconds=launch.admission.token_ttl_seconds),
+        AdmissionSchedule.starting(launch.opens_at, admission.rate_per_second),
+        timedelta(seconds=admission.token_ttl_seconds),
+        timedelta(seconds=admission.rejoin_grace_seconds),
     )
-    tickets = ((t.joined_at, 0, t) for t in stored.tickets)
-    changes = ((c.at, 1, c) for c in stored.changes)
-    for _, _, item in heapq.merge(tickets, changes, key=lambda entry: entry[:2]):
+    log = stored.log
+    # Joins and rejoins in position order, rate changes by time among them (a join
+    # before a change stamped at the same time, as the writer applied them).
+    timeline: list[tuple[datetime, int, QueuedTicket | QueueRejoin | RateChange]] = [
+        (entry.joined_at if isinstance(entry, QueuedTicket) else entry.at, 0, entry)
+        for entry in log.joins()
+    ]
+    changes = [(change.at, 1, change) for _, change in log.changes]
+    for _, _, item in heapq.merge(timeline, changes, key=lambda entry: entry[:2]):
         if isinstance(item, QueuedTicket):
             room.add(Ticket(item.ticket, item.customer, item.joined_at), item.position)
-        elif isinstance(item, RateChange):
+        elif isinstance(item, QueueRejoin):
+            room.rejoin(item)
+        else:
             room.change(item)
-    room.last_change = len(stored.changes)
+    room.last_change = log.changes[-1][0] if log.changes else 0
     return room

@@ -31,9 +31,10 @@ from launchday.domain.admission import (
 )
 from launchday.domain.errors import NotFound
 from launchday.domain.launch import Launch
+from launchday.domain.rejoin import Rejoin, rejoin_kind
 from launchday.ids import new_id
-from launchday.store.ports import QueuedTicket, Store, Touches, WriteTx
-from launchday.waiting_room import Ticket, WaitingRoom, rebuild_room
+from launchday.store.ports import QueuedTicket, QueueRejoin, RoomLog, Store, Touches, WriteTx
+from launchday.waiting_room import Comeback, Ticket, WaitingRoom, rebuild_room
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class TicketReading:
     view: TicketView
     admission_token: str | None
     pre_queue: bool
+    comeback: Comeback | None = None  # its rejoins, if it lapsed and came back
 
 
 # Admission tokens kept for reuse by later polls (the most recently minted).
@@ -84,7 +86,7 @@ class WaitingRooms:
         # Tokens of recently admitted tickets, reused by their later polls. Minting is
         # deterministic (the same claims sign to the same token), so the memory is only
         # a saving of HMACs and is bounded: a room of a million must not keep a million.
-        self._minted: dict[str, str] = {}
+        self._minted: dict[str, tuple[datetime, str]] = {}  # ticket -> (expires_at, token)
 
     def room(self, slug: str) -> WaitingRoom:
         """The launch's waiting room (NotFound if the launch has none), up to date with
@@ -119,39 +121,75 @@ class WaitingRooms:
         if not settle and time.monotonic() - room.read_at < stale_after:
             return room
         read_at = time.monotonic()
-        tickets, changes = self._store.reader.waiting_room_since(
+        log = self._store.reader.waiting_room_since(
             slug, room.last_position, room.last_change, settled=settle
         )
-        return self._apply(slug, room, tickets, changes, settled=settle, read_at=read_at)
+        return self._apply(slug, room, log, settled=settle, read_at=read_at)
 
     def _apply(
-        self,
-        slug: str,
-        room: WaitingRoom,
-        tickets: list[QueuedTicket],
-        changes: list[tuple[int, RateChange]],
-        *,
-        settled: bool,
-        read_at: float,
+        self, slug: str, room: WaitingRoom, log: RoomLog, *, settled: bool, read_at: float
     ) -> WaitingRoom:
         if self._rooms.get(slug) is not room:
             room = self._rooms[slug]  # replaced while this read was under way
-        if changes or (settled and any(t.joined_at < room.opens_at for t in tickets)):
+        if log.changes or (settled and any(t.joined_at < room.opens_at for t in log.tickets)):
             # A rate change, or a pre-queue join applied after the ledger opened: replay
             # the room from the start, as a restart would.
             return self._load(slug, settled=settled or room.pre_queue_settled)
-        for queued in tickets:
-            room.add(Ticket(queued.ticket, queued.customer, queued.joined_at), queued.position)
+        for entry in log.joins():
+            if isinstance(entry, QueueRejoin):
+                room.rejoin(entry)
+            else:
+                room.add(Ticket(entry.ticket, entry.customer, entry.joined_at), entry.position)
         room.read_at = read_at
         room.pre_queue_settled = room.pre_queue_settled or settled
         return room
 
     async def join(self, slug: str, customer: str) -> tuple[Ticket, bool]:
-        """The customer's ticket; the same customer always gets the same one."""
+        """The customer's ticket, True if new; the same customer always gets the same
+        one. A ticket whose admission lapsed rejoins (launchday.domain.rejoin)."""
         room = self.room(slug)
-        known = room.ticket_of(customer)
-        if known is not None:
-            return known, False
+        ticket = room.ticket_of(customer)
+        created = False
+        if ticket is None:
+            ticket, created = await self._join(slug, room, customer)
+        if not created:
+            await self._rejoin_if_lapsed(slug, ticket)
+        return ticket, created
+
+    async def _rejoin_if_lapsed(self, slug: str, ticket: Ticket) -> None:
+        launch = self._launch_of(slug)
+        room = self.room(slug)
+        if self._store.shared:  # another process may have seen it rejoin already
+            room = self._refresh(slug, room, stale_after=0)
+        at = launch.clock(self._clock())
+        if rejoin_kind(room.view(ticket.ticket, at), at) is None:
+            return
+        comeback = room.comeback(ticket.ticket)
+        number = 1 if comeback is None else comeback.count + 1
+
+        def rejoin(tx: WriteTx, now: datetime) -> QueueRejoin | None:
+            # Decided again at the writer's own time, which may be a little later.
+            at = launch.clock(now)
+            current = self._rooms.get(slug, room)
+            kind = rejoin_kind(current.view(ticket.ticket, at), at)
+            if kind is None:
+                return None
+            kept = kind is Rejoin.KEPT_PLACE
+            made = QueueRejoin(ticket.ticket, ticket.customer, number, at, kept)
+            return tx.rejoin_queue(slug, made)
+
+        stored = await self._store.write(
+            rejoin, Touches(slug, customer=ticket.customer, queue=True)
+        )
+        room = self._rooms.get(slug, room)
+        if stored is not None and (
+            not self._store.shared or stored.position == room.last_position + 1
+        ):
+            room.rejoin(stored)
+        elif self._store.shared:  # others joined in between, or rejoined it first
+            self._refresh(slug, room, stale_after=0)
+
+    async def _join(self, slug: str, room: WaitingRoom, customer: str) -> tuple[Ticket, bool]:
         launch = self._launch_of(slug)
         ticket_id = new_ticket_id()
 
@@ -173,7 +211,7 @@ class WaitingRooms:
             if not self._store.shared or stored.position == room.last_position + 1:
                 room.add(ticket, stored.position)
             else:  # others joined in between: take theirs first, in order
-                room = self._refresh(slug, room, stale_after=0)
+                self._refresh(slug, room, stale_after=0)
         finally:
             if early:
                 self._unsettled[slug] -= 1
@@ -191,14 +229,14 @@ class WaitingRooms:
             room = self._rooms.get(slug) or self._load(slug)
             if self._must_settle(slug, room):
                 read_at = time.monotonic()
-                tickets, changes = await asyncio.to_thread(
+                log = await asyncio.to_thread(
                     self._store.reader.waiting_room_since,
                     slug,
                     room.last_position,
                     room.last_change,
                     settled=True,
                 )
-                self._apply(slug, room, tickets, changes, settled=True, read_at=read_at)
+                self._apply(slug, room, log, settled=True, read_at=read_at)
             return
         if not self._unsettled.get(slug):
             return
@@ -222,14 +260,18 @@ class WaitingRooms:
         view = room.view(ticket_id, at)
         token = None
         if view.state is TicketState.ADMITTED and view.expires_at is not None:
-            token = self._minted.get(ticket_id)
-            if token is None:
-                if len(self._minted) >= MINTED_KEPT:
+            minted = self._minted.get(ticket_id)
+            # A ticket admitted again after a rejoin has a new expiry, so a new token.
+            if minted is not None and minted[0] == view.expires_at:
+                token = minted[1]
+            else:
+                if minted is None and len(self._minted) >= MINTED_KEPT:
                     del self._minted[next(iter(self._minted))]  # the oldest
-                token = self._minted[ticket_id] = self._tokens.mint(
-                    customer, slug, ticket_id, view.expires_at
-                )
-        return TicketReading(ticket, view, token, ticket.joined_at < room.opens_at)
+                token = self._tokens.mint(customer, slug, ticket_id, view.expires_at)
+                self._minted[ticket_id] = (view.expires_at, token)
+        return TicketReading(
+            ticket, view, token, ticket.joined_at < room.opens_at, room.comeback(ticket_id)
+        )
 
     async def change(
         self, slug: str, rate_per_second: float | None, paused: bool | None

@@ -2,7 +2,7 @@
 entry point.
 
 Every query is set-based: the database counts, Python only names the numbers. The SQL
-is the same on both databases (`launchday.analytics.sql` holds what differs: the
+is the same on both databases (`launchday.store.sql` holds what differs: the
 placeholders and how the snapshot is taken). Each takes
 the launch time `t` (integer microseconds, the storage form) the figures are for and
 reads the status each order had then (the rules are in `launchday.analytics.report`):
@@ -45,7 +45,6 @@ from launchday.analytics.report import (
     PointTally,
     ProfileTally,
     Report,
-    WaitingRoomFigures,
     assemble_report,
     compare_launches,
     cumulative,
@@ -54,16 +53,22 @@ from launchday.analytics.report import (
     milestone_offsets,
     rebin,
     series_length,
+)
+from launchday.analytics.waiting_room_figures import (
+    Comebacks,
+    SecondChance,
+    WaitingRoomFigures,
+    second_chance,
     waiting_room_figures,
 )
-from launchday.analytics.sql import Connection, ReadConnection, read_connection
-from launchday.domain.admission import RateChange
 from launchday.domain.clock import from_micros, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.domain.launch import Launch
 from launchday.schemas import LaunchSpec, launch_from_spec
-from launchday.store.ports import QueuedTicket, StoredWaitingRoom
-from launchday.waiting_room import rebuild_room
+from launchday.store.ports import QueueRejoin, RoomLog, StoredWaitingRoom
+from launchday.store.room_log import read_waiting_room
+from launchday.store.sql import Connection, ReadConnection, read_connection
+from launchday.waiting_room import WaitingRoom, rebuild_room
 
 _LOCK_TIME: Final = "coalesce(locked_at_us, refundable_until_us)"
 _LIVE: Final = "status != 'cancelled'"
@@ -338,49 +343,71 @@ def other_launch(
     return OtherLaunch(slug, dict(zip(reached, placed, strict=True)), registrations), aligned
 
 
-def read_waiting_room(db: ReadConnection, launch_id: int) -> StoredWaitingRoom | None:
-    """A launch's stored waiting room: seed, tickets and rate changes in commit order.
-
-    The tickets' commit order is SQLite's `seq` (its single writer's order) and
-    PostgreSQL's `position` (numbered under the room's lock); rate changes are in
-    `seq` order on both.
-    """
-    row = db.one("SELECT seed FROM waiting_rooms WHERE launch_id = :launch", {"launch": launch_id})
-    if row is None:
-        return None
-    order = "position" if db.is_postgres else "seq"
-    tickets = [
-        QueuedTicket(ticket, customer, from_micros(at_us), int(position))
-        for ticket, customer, at_us, position in db.all(
-            f"SELECT ticket, customer, joined_at_us, {order} FROM queue_tickets"
-            f" WHERE launch_id = :launch ORDER BY {order}",
-            {"launch": launch_id},
-        )
-    ]
-    changes = [
-        RateChange(from_micros(at_us), float(rate), bool(paused))
-        for at_us, rate, paused in db.all(
-            "SELECT at_us, rate_per_second, paused FROM admission_changes"
-            " WHERE launch_id = :launch ORDER BY seq",
-            {"launch": launch_id},
-        )
-    ]
-    return StoredWaitingRoom(bytes(row[0]), tickets, changes)
-
-
 def waiting_room_at(
     db: ReadConnection, launch_id: int, launch: Launch, as_of: datetime
 ) -> WaitingRoomFigures | None:
-    """The waiting room's figures at `as_of`, replayed from its stored joins and rates."""
+    """The waiting room's figures at `as_of`, replayed from its stored log."""
     stored = read_waiting_room(db, launch_id) if launch.admission is not None else None
     if stored is None:
         return None
-    known = [t for t in stored.tickets if t.joined_at <= as_of]
-    room = rebuild_room(launch, StoredWaitingRoom(stored.seed, known, stored.changes))
-    snapshot = room.snapshot(as_of)
-    return waiting_room_figures(
-        snapshot.joined, snapshot.admitted, room.ledger.longest_queue(as_of), room.waits(as_of)
+    log = stored.log
+    known = RoomLog(
+        [t for t in log.tickets if t.joined_at <= as_of],
+        [r for r in log.rejoins if r.at <= as_of],
+        log.changes,
     )
+    room = rebuild_room(launch, StoredWaitingRoom(stored.seed, known))
+    snapshot = room.snapshot(as_of)
+    chance = second_chance_at(db, launch_id, room, known.rejoins, as_of)
+    return waiting_room_figures(
+        snapshot.joined,
+        snapshot.admitted,
+        room.ledger.longest_queue(as_of),
+        room.waits(as_of),
+        chance,
+    )
+
+
+def second_chance_at(
+    db: ReadConnection,
+    launch_id: int,
+    room: WaitingRoom,
+    rejoins: list[QueueRejoin],
+    as_of: datetime,
+) -> SecondChance:
+    """Lapsed admissions and returns by `as_of`: the room's admissions against the
+    orders of its customers (one read of their placement times)."""
+    customers: dict[str, Comebacks] = {}
+
+    def of(customer: str) -> Comebacks:
+        found = customers.get(customer)
+        if found is None:
+            found = customers[customer] = Comebacks([], None, 0, 0)
+        return found
+
+    for window in room.admissions(as_of):
+        if window.expires_at <= as_of:
+            of(window.customer).admissions.append((window.admitted_at, window.expires_at))
+    for rejoin in rejoins:
+        comebacks = of(rejoin.customer)
+        first = comebacks.first_rejoin
+        customers[rejoin.customer] = Comebacks(
+            comebacks.admissions,
+            rejoin.at if first is None else min(first, rejoin.at),
+            comebacks.rejoins_kept + int(rejoin.kept_place),
+            comebacks.rejoins_back + int(not rejoin.kept_place),
+        )
+    if not customers:
+        return second_chance({}, {})
+    order_times: dict[str, list[datetime]] = {}
+    for customer, placed_us in db.all(
+        "SELECT o.customer, o.placed_at_us FROM orders o"
+        " JOIN queue_tickets q ON q.launch_id = o.launch_id AND q.customer = o.customer"
+        " WHERE o.launch_id = :launch AND o.placed_at_us <= :t ORDER BY o.placed_at_us",
+        {"launch": launch_id, "t": to_micros(as_of)},
+    ):
+        order_times.setdefault(customer, []).append(from_micros(placed_us))
+    return second_chance(customers, order_times)
 
 
 def build_report(

@@ -25,7 +25,6 @@ The rules, in one place:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from typing import Final
 
 import msgspec
 
+from launchday.analytics.waiting_room_figures import WaitingRoomFigures
 from launchday.domain.clock import rfc3339
 from launchday.domain.launch import Launch
 
@@ -173,42 +173,6 @@ class Comparison(msgspec.Struct, **_OUT):
     interest_window_seconds: int | None
     registrations: int
     other_registrations: int
-
-
-class WaitingRoomFigures(msgspec.Struct, **_OUT):
-    """The waiting room by the report time, in launch seconds.
-
-    `longest_queue` is the most people waiting at once; a wait runs from joining (for
-    the pre-queue, from the opening) to admission, over the tickets admitted so far.
-    """
-
-    joined: int
-    admitted: int
-    longest_queue: int
-    wait_p50_seconds: float | None
-    wait_p99_seconds: float | None
-    wait_max_seconds: float | None
-
-
-def waiting_room_figures(
-    joined: int, admitted: int, longest: int, waits: Sequence[float]
-) -> WaitingRoomFigures:
-    """The figures from the room's counts and each admitted ticket's wait."""
-    ordered = sorted(waits)
-
-    def quantile(q: float) -> float | None:
-        if not ordered:
-            return None
-        return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
-
-    return WaitingRoomFigures(
-        joined=joined,
-        admitted=admitted,
-        longest_queue=longest,
-        wait_p50_seconds=quantile(0.5),
-        wait_p99_seconds=quantile(0.99),
-        wait_max_seconds=round(ordered[-1], 3) if ordered else None,
-    )
 
 
 class Report(msgspec.Struct, **_OUT):

@@ -72,6 +72,12 @@ def print_report(report: Report, console: Console) -> None:
             f" {room.longest_queue:,}; admission wait p50 {_secs(room.wait_p50_seconds)},"
             f" p99 {_secs(room.wait_p99_seconds)}, max {_secs(room.wait_max_seconds)}"
         )
+        chance = room.second_chance
+        console.print(
+            f"second chance: {chance.lapsed:,} admissions lapsed; {chance.rejoined:,} came"
+            f" back ({chance.kept_place:,} kept their place, {chance.back_of_queue:,} to the"
+            f" back of the queue), {chance.came_back_and_ordered:,} of them then ordered"
+        )
 
     if report.compare is not None:
         compare = report.compare

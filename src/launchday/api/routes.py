@@ -178,7 +178,9 @@ def route_table(app: App) -> list[Route]:
             app.join_queue,
             "join_queue",
             "Join the waiting room: the same customer always gets the same ticket"
-            " (201 the first time, then 200)",
+            " (201 the first time, then 200). A ticket whose admission lapsed rejoins:"
+            " within the launch's rejoin grace it keeps its place and is admitted again at"
+            " once (once per place), else it goes to the back of the queue",
             "customer",
             None,
             TicketOut,

@@ -22,6 +22,7 @@ from launchday.schemas import (
     OrderEventOut,
     OrderHistoryOut,
     OrderOut,
+    RejoinCounts,
     TicketOut,
     VariantCounts,
     VariantOut,
@@ -109,7 +110,9 @@ def launch_out(state: LaunchState) -> LaunchOut:
     admission = None
     if launch.admission is not None:
         admission = AdmissionSpec(
-            launch.admission.rate_per_second, launch.admission.token_ttl_seconds
+            launch.admission.rate_per_second,
+            launch.admission.token_ttl_seconds,
+            launch.admission.rejoin_grace_seconds,
         )
     return LaunchOut(
         slug=launch.slug,
@@ -177,6 +180,9 @@ def ticket_out(slug: str, reading: TicketReading, poll_after: float | None) -> T
         admission_token=reading.admission_token,
         admitted_at=_rfc(view.admitted_at),
         expires_at=_rfc(view.expires_at),
+        keeps_place_until=_rfc(view.keeps_place_until),
+        rejoins=0 if reading.comeback is None else reading.comeback.count,
+        rejoined_at=None if reading.comeback is None else _rfc(reading.comeback.last_at),
     )
 
 
@@ -188,4 +194,5 @@ def admission_out(slug: str, snapshot: QueueSnapshot) -> AdmissionOut:
         joined=snapshot.joined,
         admitted=snapshot.admitted,
         waiting=snapshot.waiting,
+        rejoined=RejoinCounts(snapshot.rejoined_kept_place, snapshot.rejoined_back),
     )

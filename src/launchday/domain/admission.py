@@ -269,6 +269,8 @@ class TicketView:
     eta_seconds: float | None  # launch seconds until admission, when it can be known
     admitted_at: datetime | None
     expires_at: datetime | None
+    # Expired, and rejoining before this keeps the place (see launchday.domain.rejoin).
+    keeps_place_until: datetime | None = None
 
 
 def view_ticket(
@@ -276,8 +278,19 @@ def view_ticket(
     ledger: AdmissionLedger,
     at: datetime,
     token_ttl: timedelta,
+    *,
+    grace: timedelta = timedelta(0),
+    readmitted_at: datetime | None = None,
 ) -> TicketView:
-    """A ticket's state at launch time `at`; `rank` is None until the pre-queue is shuffled."""
+    """A ticket's state at launch time `at`; `rank` is None until the pre-queue is shuffled.
+
+    `grace` is how long after expiry a rejoin keeps the place; `readmitted_at` is when
+    a place already kept once was admitted again (it cannot be kept a second time).
+    """
+    if readmitted_at is not None:
+        expires_at = readmitted_at + token_ttl
+        state = TicketState.ADMITTED if at < expires_at else TicketState.EXPIRED
+        return TicketView(state, None, 0, 0.0, readmitted_at, expires_at)
     opens_at = ledger.schedule.opens_at
     if rank is None or at < opens_at:
         eta = (opens_at - at).total_seconds() if at < opens_at else None
@@ -286,8 +299,10 @@ def view_ticket(
     if rank <= admitted:
         admitted_at = ledger.admitted_at(rank) or at
         expires_at = admitted_at + token_ttl
-        state = TicketState.ADMITTED if at < expires_at else TicketState.EXPIRED
-        return TicketView(state, None, 0, 0.0, admitted_at, expires_at)
+        if at < expires_at:
+            return TicketView(TicketState.ADMITTED, None, 0, 0.0, admitted_at, expires_at)
+        keeps = expires_at + grace if grace > timedelta(0) else None
+        return TicketView(TicketState.EXPIRED, None, 0, 0.0, admitted_at, expires_at, keeps)
     position = rank - admitted
     when = ledger.admitted_at(rank)
     eta = None if when is None else max((when - at).total_seconds(), 0.0)
@@ -296,12 +311,19 @@ def view_ticket(
 
 @dataclass(frozen=True, slots=True)
 class QueueSnapshot:
-    """A waiting room at one moment, as a dashboard shows it."""
+    """A waiting room at one moment, as a dashboard shows it.
+
+    `joined` counts places given out (a rejoin at the back of the queue is a join
+    again) and `admitted` the places whose turn has come; `rejoined_kept_place` and
+    `rejoined_back` count the lapsed tickets that came back, by where they came back to.
+    """
 
     joined: int
     admitted: int
     rate_per_second: float
     paused: bool
+    rejoined_kept_place: int = 0
+    rejoined_back: int = 0
 
     @property
     def waiting(self) -> int:

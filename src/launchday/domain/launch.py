@@ -39,10 +39,11 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """The waiting room's admission policy."""
+    """The waiting room's admission policy (rejoining: launchday.domain.rejoin)."""
 
     rate_per_second: float
     token_ttl_seconds: int
+    rejoin_grace_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)

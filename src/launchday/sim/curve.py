@@ -77,6 +77,24 @@ class MonotoneCurve:
         k = min(self._segment_at(x), self.segments - 1)
         return _cubic_slope(self.coefficients[k], self._t(k, x)) / self._width(k)
 
+    def peak_rate(self) -> float:
+        """The steepest slope anywhere on the curve (arrivals per second).
+
+        Exact: a piece's slope is a quadratic in t, so its largest value on [0, 1] is at
+        an end or at the quadratic's vertex.
+        """
+        peak = 0.0
+        for k, (_, _, c2, c3) in enumerate(self.coefficients):
+            candidates = [0.0, 1.0]
+            if c3 < 0:
+                vertex = -c2 / (3 * c3)
+                if 0 < vertex < 1:
+                    candidates.append(vertex)
+            width = self._width(k)
+            for t in candidates:
+                peak = max(peak, _cubic_slope(self.coefficients[k], t) / width)
+        return peak
+
     def time_of(self, segment: int, y: float) -> float:
         """The `x` in segment `segment` at which the curve reaches `y` (clamped to the segment)."""
         x0, x1 = self.xs[segment], self.xs[segment + 1]

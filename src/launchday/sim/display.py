@@ -115,9 +115,20 @@ def summary_lines(result: RehearsalResult) -> list[str]:
     ]
     if stats.queue_joined:
         lines.append(
-            f"waiting room at {options.admission_rate:g}/s: {stats.queue_joined:,} joined,"
-            f" {stats.queue_admitted:,} admitted, {stats.queue_polls:,} polls"
+            f"waiting room at {options.admission_rate:g}/s, tokens for"
+            f" {options.token_ttl_seconds:,} s, rejoin grace {options.grace_seconds:,} s:"
+            f" {stats.queue_joined:,} joined, {stats.queue_admitted:,} admitted,"
+            f" {stats.queue_polls:,} polls; {stats.queue_lapses:,} let their admission lapse,"
+            f" {stats.queue_rejoined:,} rejoins"
         )
+        chance = (result.report.get("waiting_room") or {}).get("second_chance")
+        if chance:
+            lines.append(
+                f"second chance, as stored: {chance['lapsed']:,} admissions lapsed,"
+                f" {chance['rejoined']:,} came back ({chance['kept_place']:,} kept their place,"
+                f" {chance['back_of_queue']:,} to the back), {chance['came_back_and_ordered']:,}"
+                " then ordered"
+            )
     if result.kept_up:
         lines.append(
             f"kept up with the schedule: p99 lag {stats.lag_quantile(0.99) * 1000:.0f} ms real;"

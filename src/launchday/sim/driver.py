@@ -17,7 +17,10 @@ sends each action early by `lead`: it reads every acknowledged order's `placed_a
 compares it with the time the scenario gave that order, and moves `lead` by the mean
 of the recent residuals (an integral controller, bounded by MAX_LEAD_SECONDS). The
 mean, not the median: how many orders cross a milestone the wrong way is the rate
-there times the mean delay, so that is the figure to bring to zero.
+there times the mean delay, so that is the figure to bring to zero. Through a waiting
+room a buyer's journey (join, poll, order) takes longer than one request, so buyers
+join early by a lead of its own, learnt the same way from their orders' stamps (the
+pre-queue, which waits for the opening, and lapsing buyers teach it nothing).
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from launchday.sim.admission_plan import Lapse
 from launchday.sim.customers import Event, PlannedOrder, SimCustomer
 from launchday.sim.http import HttpClient, TransportError
 
@@ -41,9 +45,31 @@ _encode = msgspec.json.encode
 MAX_ATTEMPTS = 6
 # An action sent later than this after its due time (real seconds) counts as late.
 LATE_AFTER_SECONDS = 0.05
+# How many times a buyer whose admission lapsed joins again before giving up.
+MAX_REJOINS = 3
 # Bounds of the send-early correction, and how many residuals each step of it reads.
 MAX_LEAD_SECONDS = 0.02
+MAX_QUEUE_LEAD_SECONDS = 0.1
 LEAD_SAMPLES = 32
+
+
+class Lead:
+    """How early to send so that an action is stamped on time: an integral controller
+    over the mean of the recent residuals (real seconds), bounded by `bound`."""
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        self.seconds = 0.0
+        self._residuals: list[float] = []
+
+    def correct(self, residual: float) -> None:
+        """Take one action's delay between its due time and its stamp (real seconds)."""
+        # One stalled request must not swing the correction: clip each residual.
+        self._residuals.append(min(max(residual, -self.bound), self.bound))
+        if len(self._residuals) >= LEAD_SAMPLES:
+            step = sum(self._residuals) / len(self._residuals)
+            self._residuals.clear()
+            self.seconds = min(max(self.seconds + step, 0.0), self.bound)
 
 
 @dataclass
@@ -67,9 +93,12 @@ class ReplayStats:
     started: float = field(default_factory=time.monotonic)
     launch_elapsed: float = 0.0
     lead: float = 0.0  # seconds each action is sent early to arrive on time (see module)
+    queue_lead: float = 0.0  # ...and each waiting-room journey starts early
     queue_joined: int = 0
     queue_polls: int = 0
     queue_admitted: int = 0
+    queue_lapses: int = 0  # admissions planned to lapse, let go
+    queue_rejoined: int = 0  # lapsed tickets brought back into the room
     queue_waiting: int | None = None  # as the server counts it, when a rehearsal asks
 
     def lag_quantile(self, q: float) -> float:
@@ -101,6 +130,7 @@ class LoadDriver:
         connections: int = 64,
         waiting_room: bool = False,
         pre_queue_seconds: float = 0.0,
+        lapses: Mapping[str, Lapse] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.slug = slug
@@ -111,6 +141,9 @@ class LoadDriver:
         # admitted; buyers due in the first `pre_queue_seconds` wait for the opening.
         self.waiting_room = waiting_room
         self.pre_queue_seconds = pre_queue_seconds
+        # Buyers who let their admission lapse and come back (launchday.sim.admission_plan).
+        self.lapses: Mapping[str, Lapse] = lapses or {}
+        self._opens = 0.0  # time.monotonic() of the opening, once replaying
         self.order_ids: dict[str, str] = {}
         # Orders sent but not yet answered: a lock or cancel due meanwhile waits for them.
         self._in_flight: dict[str, asyncio.Event] = {}
@@ -118,7 +151,8 @@ class LoadDriver:
         self._client: HttpClient | None = None
         self._opens_at: datetime | None = None
         self._speed = 1.0
-        self._residuals: list[float] = []
+        self._order_lead = Lead(MAX_LEAD_SECONDS)
+        self._queue_lead = Lead(MAX_QUEUE_LEAD_SECONDS)
 
     async def __aenter__(self) -> LoadDriver:
         self._client = HttpClient(self.base_url, connections=self.connections, timeout=60)
@@ -203,18 +237,14 @@ class LoadDriver:
             raise Refused(status, _code(answer))
         if at is not None and self._opens_at is not None:
             placed = datetime.fromisoformat(answer["placed_at"])
-            self._correct_lead((placed - self._opens_at).total_seconds() - at)
+            residual = ((placed - self._opens_at).total_seconds() - at) / self._speed
+            lead = self._order_lead if admission_token is None else self._queue_lead
+            lead.correct(residual)
+            self.stats.lead, self.stats.queue_lead = (
+                self._order_lead.seconds,
+                self._queue_lead.seconds,
+            )
         return str(answer["id"])
-
-    def _correct_lead(self, residual_launch_seconds: float) -> None:
-        """Move `lead` toward the delay between an order's due time and its stamp."""
-        residual = residual_launch_seconds / self._speed
-        # One stalled request must not swing the correction: clip each residual.
-        self._residuals.append(min(max(residual, -MAX_LEAD_SECONDS), MAX_LEAD_SECONDS))
-        if len(self._residuals) >= LEAD_SAMPLES:
-            step = sum(self._residuals) / len(self._residuals)
-            self._residuals.clear()
-            self.stats.lead = min(max(self.stats.lead + step, 0.0), MAX_LEAD_SECONDS)
 
     async def change(self, customer: str, action: str) -> None:
         """Lock or cancel the customer's order (once the order itself has been answered)."""
@@ -270,28 +300,43 @@ class LoadDriver:
             del self._in_flight[customer.id]
 
     async def _wait_for_admission(self, customer: str) -> str | None:
+        """Join, poll as told, and return the admission token; come back when it lapses."""
         auth = {"Authorization": self._bearer(customer)}
-        status, ticket = await self.request(
-            "POST", f"/api/v1/launches/{self.slug}/queue", headers=auth
-        )
+        path = f"/api/v1/launches/{self.slug}/queue"
+        lapse = self.lapses.get(customer)
+        status, ticket = await self.request("POST", path, headers=auth)
         if status not in (200, 201):
             self.stats.refusals[f"queue:{_code(ticket)}"] += 1
             return None
         self.stats.queue_joined += 1
-        while ticket["state"] == "waiting":
-            await asyncio.sleep(float(ticket["poll_after_seconds"] or 1.0))
-            status, ticket = await self.request(
-                "GET", f"/api/v1/launches/{self.slug}/queue/{ticket['ticket']}", headers=auth
-            )
-            self.stats.queue_polls += 1
+        for _ in range(MAX_REJOINS + 1):
+            while ticket["state"] == "waiting":
+                await asyncio.sleep(float(ticket["poll_after_seconds"] or 1.0))
+                status, ticket = await self.request(
+                    "GET", f"{path}/{ticket['ticket']}", headers=auth
+                )
+                self.stats.queue_polls += 1
+                if status != 200:
+                    self.stats.refusals[f"queue:{_code(ticket)}"] += 1
+                    return None
+            if ticket["state"] == "admitted":
+                self.stats.queue_admitted += 1
+                if lapse is None:
+                    return str(ticket["admission_token"])
+                # A planned lapse: step away until the time the scenario has them order.
+                self.stats.queue_lapses += 1
+                back_at = self._opens + lapse.comeback_at / self._speed - self._queue_lead.seconds
+                await asyncio.sleep(max(0.0, back_at - time.monotonic()))
+                lapse = None
+            # Coming back to a lapsed admission: joining again rejoins (see the API).
+            rejoins = int(ticket.get("rejoins", 0))
+            status, ticket = await self.request("POST", path, headers=auth)
             if status != 200:
                 self.stats.refusals[f"queue:{_code(ticket)}"] += 1
                 return None
-        if ticket["state"] != "admitted":
-            self.stats.refusals["queue:expired"] += 1
-            return None
-        self.stats.queue_admitted += 1
-        return str(ticket["admission_token"])
+            self.stats.queue_rejoined += int(ticket.get("rejoins", 0)) > rejoins
+        self.stats.refusals["queue:expired"] += 1
+        return None
 
     async def _order(
         self, customer: SimCustomer, planned: PlannedOrder, admission_token: str | None = None
@@ -299,9 +344,10 @@ class LoadDriver:
         # A customer who registered interest already gave the profile; others give it now.
         profile = customer.profile if customer.registered_at is None else None
         try:
-            # Through a waiting room the order goes when admitted, not at its own time:
-            # no lead correction then.
-            due = None if admission_token else planned.at
+            # Only buyers who joined at their own time teach the lead: not the pre-queue,
+            # admitted from the opening on, nor those who let an admission lapse.
+            joined_on_time = planned.at > self.pre_queue_seconds and customer.id not in self.lapses
+            due = planned.at if admission_token is None or joined_on_time else None
             self.order_ids[customer.id] = await self.place(
                 customer.id, planned.sku, profile, f"{customer.id}-order", due, admission_token
             )
@@ -326,6 +372,17 @@ class LoadDriver:
                 return
         self.stats.orders_acked += 1
 
+    def _starts_at(self, event: Event) -> float:
+        lapse = self.lapses.get(event.customer.id) if event.kind == "order" else None
+        return event.at if lapse is None else lapse.join_at
+
+    def _in_pre_queue(self, event: Event) -> bool:
+        return (
+            event.kind == "order"
+            and event.at <= self.pre_queue_seconds
+            and event.customer.id not in self.lapses
+        )
+
     async def replay(
         self,
         events: Iterable[Event],
@@ -336,7 +393,7 @@ class LoadDriver:
         on_tick: Callable[[ReplayStats], Awaitable[None] | None] | None = None,
     ) -> ReplayStats:
         """Replay `events` (sorted by launch seconds); the launch opens `opens_in` seconds away."""
-        opens = time.monotonic() + opens_in
+        opens = self._opens = time.monotonic() + opens_in
         self._opens_at = opens_at
         self._speed = speed
         queue: asyncio.Queue[tuple[float, Event] | None] = asyncio.Queue()
@@ -368,31 +425,46 @@ class LoadDriver:
             stats.due += 1
             stats.sent += 1
             stats.lags.append(max(time.monotonic() - due, 0.0))
-            self._in_flight[event.customer.id] = asyncio.Event()
+            self._in_flight.setdefault(event.customer.id, asyncio.Event())
             queued.append(asyncio.create_task(self.through_waiting_room(event)))
 
-        workers = [asyncio.create_task(worker()) for _ in range(self.connections)]
-        ticking = asyncio.create_task(ticker())
-        pending = list(events)
-        try:
-            if self.waiting_room:
-                # Those due in the first seconds are already waiting when orders open.
-                early = [e for e in pending if e.kind == "order" and e.at <= self.pre_queue_seconds]
-                for event in early:
-                    through_queue(event, time.monotonic())
-                pending = [
-                    e for e in pending if not (e.kind == "order" and e.at <= self.pre_queue_seconds)
-                ]
-            for event in pending:
-                due = opens + event.at / speed - stats.lead
+        def to_workers(event: Event, due: float) -> None:
+            stats.due += 1
+            queue.put_nowait((due, event))
+
+        async def release(
+            items: list[tuple[float, Event]], lead: Lead, send: Callable[[Event, float], None]
+        ) -> None:
+            """Send each item when it falls due, `lead` early (items sorted by time)."""
+            for starts_at, event in items:
+                due = opens + starts_at / speed - lead.seconds
                 delay = due - time.monotonic()
                 if delay > 0.001:
                     await asyncio.sleep(delay)
-                if self.waiting_room and event.kind == "order":
-                    through_queue(event, due)
-                    continue
-                stats.due += 1
-                queue.put_nowait((due, event))
+                send(event, due)
+
+        workers = [asyncio.create_task(worker()) for _ in range(self.connections)]
+        ticking = asyncio.create_task(ticker())
+        # When each action starts: a lapsing buyer joins the queue early enough to come
+        # back at its order's time.
+        pending = sorted(((self._starts_at(e), e) for e in events), key=lambda pair: pair[0])
+        journeys: list[tuple[float, Event]] = []
+        try:
+            if self.waiting_room:
+                # Those due in the first seconds are already waiting when orders open.
+                for event in [e for _, e in pending if self._in_pre_queue(e)]:
+                    through_queue(event, time.monotonic())
+                journeys = [(at, e) for at, e in pending if e.kind == "order"]
+                journeys = [(at, e) for at, e in journeys if not self._in_pre_queue(e)]
+                pending = [(at, e) for at, e in pending if e.kind != "order"]
+                # Released on their own schedule, journeys are known to be under way from
+                # the start: a lock due with its order waits for it.
+                for _, event in journeys:
+                    self._in_flight[event.customer.id] = asyncio.Event()
+            await asyncio.gather(
+                release(journeys, self._queue_lead, through_queue),
+                release(pending, self._order_lead, to_workers),
+            )
             for _ in workers:
                 queue.put_nowait(None)
             await asyncio.gather(*workers, *queued)

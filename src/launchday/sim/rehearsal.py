@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +20,20 @@ from typing import Any
 import msgspec
 
 from launchday.schemas import AdmissionSpec
-from launchday.sim.curve import milestone_curve
+from launchday.sim.admission_plan import (
+    DEFAULT_TOKEN_TTL,
+    LAPSE_SHARE,
+    Lapse,
+    QueueModel,
+    admission_shortfalls,
+    default_admission_rate,
+    default_token_ttl,
+    minimum_admission_rate,
+    peak_rate,
+    plan_lapses,
+    pre_queue_drained,
+    pre_queue_span,
+)
 from launchday.sim.customers import (
     Event,
     SimCustomer,
@@ -35,10 +49,11 @@ PEAK_BUDGET_PER_SECOND = 2000.0
 IMPORT_CHUNK = 20_000
 # Tokens signed before the opening: enough for the first burst.
 WARM_TOKENS = 20_000
-ADMISSION_HEADROOM = 2.0
 # Fidelity: a replayed milestone is within 5% of the scenario's figure, or 3 orders.
 TOLERANCE_SHARE = 0.05
 TOLERANCE_ORDERS = 3
+# Real time between the opening and the first milestone, at least (see default_speed).
+FIRST_MILESTONE_REAL_SECONDS = 0.03
 
 
 def default_until(scenario: Scenario) -> float:
@@ -46,17 +61,13 @@ def default_until(scenario: Scenario) -> float:
     return scenario.milestones[-1].after_seconds
 
 
-def default_speed(until: float) -> float:
-    """A speed that replays `until` launch seconds in about TARGET_REPLAY_SECONDS."""
-    return max(1.0, until / TARGET_REPLAY_SECONDS)
-
-
-def peak_rate(scenario: Scenario) -> float:
-    """The scenario's steepest arrival rate, orders per launch second."""
-    curve = milestone_curve(scenario.milestones)
-    last = scenario.milestones[-1].after_seconds
-    samples = [last * (i / 2000) ** 2 for i in range(2001)]  # dense near the opening
-    return max(curve.rate(x) for x in samples)
+def default_speed(
+    until: float, replay_seconds: float = TARGET_REPLAY_SECONDS, first_milestone: float = math.inf
+) -> float:
+    """A speed that replays `until` launch seconds in about `replay_seconds`, but leaves
+    the first milestone FIRST_MILESTONE_REAL_SECONDS of real time: the buyers due by then
+    need a few round trips after the opening (the pre-queue can send nothing early)."""
+    return max(1.0, min(until / replay_seconds, first_milestone / FIRST_MILESTONE_REAL_SECONDS))
 
 
 def default_scale(scenario: Scenario, speed: float) -> float:
@@ -78,12 +89,22 @@ class RehearsalOptions:
     connections: int = 64
     # A waiting room admitting this many buyers per launch second; None: no waiting room.
     admission_rate: float | None = None
-    token_ttl_seconds: int = 900
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL
+    rejoin_grace_seconds: int | None = None  # None: as long as the token lives
+    # The share of buyers who let an admission lapse and come back (see admission_plan).
+    lapse_share: float = 0.0
 
     @property
     def pre_queue_seconds(self) -> float:
-        """Buyers due before the first milestone are waiting when orders open."""
-        return self.scenario.milestones[0].after_seconds if self.admission_rate else 0.0
+        """Buyers due by then are waiting when orders open (with a waiting room)."""
+        return pre_queue_span(self.scenario) if self.admission_rate else 0.0
+
+    @property
+    def grace_seconds(self) -> int:
+        """How long after a token expired a buyer who comes back keeps the place."""
+        if self.rejoin_grace_seconds is None:
+            return self.token_ttl_seconds
+        return self.rejoin_grace_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +165,6 @@ class RehearsalResult:
         return found
 
 
-def default_admission_rate(scenario: Scenario, scale: float) -> float:
-    """A waiting room that admits twice as fast as the steepest arrivals: the pre-queue
-    forms before the opening and drains within the first milestone, leaving time for
-    each buyer's poll and order round trips, which a fast launch clock magnifies; and
-    it never throttles the night."""
-    return round(max(ADMISSION_HEADROOM * peak_rate(scenario) * scale, 1.0), 1)
-
-
 def plan_options(
     scenario: Scenario,
     *,
@@ -162,17 +175,34 @@ def plan_options(
     slug: str | None = None,
     waiting_room: bool = False,
     admission_rate: float | None = None,
+    lapse_share: float | None = None,
+    replay_seconds: float = TARGET_REPLAY_SECONDS,
 ) -> RehearsalOptions:
-    """Fill in the defaults that keep a rehearsal short on a small machine."""
+    """Fill in the defaults that keep a rehearsal short on a small machine and follow the
+    scenario's curve through the waiting room (launchday.sim.admission_plan)."""
     span = default_until(scenario) if until is None else until
-    chosen_speed = default_speed(span) if speed is None else speed
+    first = scenario.milestones[0].after_seconds
+    chosen_speed = default_speed(span, replay_seconds, first) if speed is None else speed
     chosen_scale = default_scale(scenario, chosen_speed) if scale is None else scale
     rate = admission_rate
     if rate is None and waiting_room:
         rate = default_admission_rate(scenario, chosen_scale)
+    lapses = (LAPSE_SHARE if lapse_share is None else lapse_share) if rate else 0.0
     return RehearsalOptions(
-        scenario, chosen_speed, chosen_scale, span, seed, slug, admission_rate=rate
+        scenario,
+        chosen_speed,
+        chosen_scale,
+        span,
+        seed,
+        slug,
+        admission_rate=rate,
+        token_ttl_seconds=default_token_ttl(chosen_speed),
+        lapse_share=lapses,
     )
+
+
+class AdmissionTooSlow(ValueError):
+    """The rehearsal's admission rate cannot meet its scenario's milestones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +212,7 @@ class RehearsalPlan:
     options: RehearsalOptions
     registered: list[SimCustomer]
     events: list[Event]
+    lapses: dict[str, Lapse]
 
     @property
     def orders(self) -> int:
@@ -189,10 +220,55 @@ class RehearsalPlan:
 
 
 def plan_rehearsal(options: RehearsalOptions) -> RehearsalPlan:
-    """Draw the crowd and the timeline up to `until` (the same for the same seed)."""
+    """Draw the crowd and the timeline up to `until` (the same for the same seed).
+
+    With a waiting room, raises AdmissionTooSlow when its rate cannot meet the
+    scenario's milestones, naming the rate that would.
+    """
     crowd = generate_customers(options.scenario, scale=options.scale, seed=options.seed)
     events = [e for e in timeline(crowd) if e.at <= options.until]
-    return RehearsalPlan(options, registrations(crowd), events)
+    lapses: dict[str, Lapse] = {}
+    if options.admission_rate is not None:
+        lapses = _plan_room(options, crowd.milestones, events)
+    return RehearsalPlan(options, registrations(crowd), events, lapses)
+
+
+def _plan_room(
+    options: RehearsalOptions, milestones: tuple[Milestone, ...], events: list[Event]
+) -> dict[str, Lapse]:
+    """Who lapses and comes back; and the check that the rate meets every milestone."""
+    rate = options.admission_rate
+    assert rate is not None
+    ttl, grace = options.token_ttl_seconds, options.grace_seconds
+    buyers = [
+        (e.customer.id, e.at)
+        for e in events
+        if e.kind == "order" and e.customer.order and e.customer.order.expected_sku
+    ]
+    drained = pre_queue_drained([at for _, at in buyers], options.pre_queue_seconds, rate)
+    lapses = plan_lapses(
+        buyers,
+        options.lapse_share,
+        ttl=ttl,
+        grace=grace,
+        not_before=max(options.pre_queue_seconds, drained),
+        rng=random.Random(f"launchday.sim:{options.seed}:lapses"),
+    )
+    reached = [m for m in milestones if m.after_seconds <= options.until]
+    room = QueueModel(options.pre_queue_seconds, ttl, grace, lapses)
+    missed = admission_shortfalls(buyers, reached, room, rate, (TOLERANCE_SHARE, TOLERANCE_ORDERS))
+    if missed:
+        # The rate to suggest meets every milestone with half the tolerance to spare.
+        half = (TOLERANCE_SHARE / 2, TOLERANCE_ORDERS // 2)
+        works = minimum_admission_rate(buyers, reached, room, half)
+        first = missed[0]
+        raise AdmissionTooSlow(
+            f"an admission rate of {rate:g}/s cannot meet this scenario: by"
+            f" {first.after_seconds:g} s it lets {first.ordered:,} of the {first.expected:,}"
+            f" orders through ({len(missed)} milestone(s) missed); use --admission-rate"
+            f" {works:g} or more"
+        )
+    return lapses
 
 
 Tick = Callable[[str, ReplayStats | None], Awaitable[None] | None]
@@ -225,6 +301,7 @@ async def rehearse(
         connections=options.connections,
         waiting_room=options.admission_rate is not None,
         pre_queue_seconds=options.pre_queue_seconds,
+        lapses=plan.lapses,
     ) as driver:
         skew = await _clock_skew(driver)
         # Time enough to import the registrations before the opening minute.
@@ -240,7 +317,10 @@ async def rehearse(
         )
         if options.admission_rate is not None:
             spec = msgspec.structs.replace(
-                spec, admission=AdmissionSpec(options.admission_rate, options.token_ttl_seconds)
+                spec,
+                admission=AdmissionSpec(
+                    options.admission_rate, options.token_ttl_seconds, options.grace_seconds
+                ),
             )
         await tick("creating the launch")
         status, answer = await driver.request(

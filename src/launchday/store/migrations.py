@@ -27,6 +27,23 @@ REPORT_INDEXES: dict[str, str] = {
     ),
 }
 
+# A lapsed ticket's returns to its waiting room (launchday.domain.rejoin), one row each;
+# the same on both databases. The unique number makes a second record of one return
+# impossible, whatever the locks.
+REJOINS_TABLE = """
+CREATE TABLE queue_rejoins (
+    launch_id BIGINT NOT NULL REFERENCES launches(id),
+    position BIGINT NOT NULL,
+    ticket TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    at_us BIGINT NOT NULL,
+    kept_place SMALLINT NOT NULL,
+    PRIMARY KEY (launch_id, position),
+    UNIQUE (launch_id, ticket, number)
+)
+"""
+
 SQLITE_MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_core",
@@ -114,6 +131,21 @@ SQLITE_MIGRATIONS: list[tuple[str, str]] = [
             paused INTEGER NOT NULL
         );
         """,
+    ),
+    (
+        "0004_rejoins",
+        """
+        -- Tickets and rejoins share one order per room, as on PostgreSQL: `joined`
+        -- counts the positions given out. Existing tickets keep their commit order.
+        ALTER TABLE waiting_rooms ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE queue_tickets ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+        UPDATE queue_tickets SET position = seq;
+        UPDATE waiting_rooms SET joined = coalesce(
+            (SELECT max(q.position) FROM queue_tickets q
+             WHERE q.launch_id = waiting_rooms.launch_id), 0);
+        CREATE UNIQUE INDEX queue_tickets_by_position ON queue_tickets (launch_id, position);
+        """
+        + REJOINS_TABLE,
     ),
 ]
 
@@ -249,6 +281,7 @@ POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    ("0004_rejoins", REJOINS_TABLE),
 ]
 
 # Held while migrating, so that server processes starting together migrate once.

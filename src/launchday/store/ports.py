@@ -82,6 +82,10 @@ class WriteTx(Protocol):
     ) -> tuple[QueuedTicket, bool]:
         """The customer's ticket, created now if they have none (True if new)."""
 
+    def rejoin_queue(self, launch: str, rejoin: QueueRejoin) -> QueueRejoin | None:
+        """Record a lapsed ticket's return, with its position in the room's join order;
+        None if the ticket already has a rejoin of that number (someone was first)."""
+
     def change_admission(self, launch: str, change: RateChange) -> None:
         """Record a change of the admission rate or a pause."""
 
@@ -93,6 +97,19 @@ class QueuedTicket:
     joined_at: datetime
     position: int = 0
     """The ticket's place in the order joins were committed in (1, 2, ...; gaps allowed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRejoin:
+    """A lapsed ticket's return to the waiting room (see launchday.domain.rejoin)."""
+
+    ticket: str
+    customer: str
+    number: int  # 1 for the ticket's first rejoin, 2 for its second, ...
+    at: datetime  # launch time
+    kept_place: bool  # admitted again at once; else a new place at the back
+    position: int = 0
+    """Its place in the room's join order, which tickets and rejoins share."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +132,28 @@ class Touches:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomLog:
+    """A waiting room's joins, rejoins and rate changes, each in the order committed
+    (joins and rejoins by position, changes by number)."""
+
+    tickets: list[QueuedTicket]
+    rejoins: list[QueueRejoin]
+    changes: list[tuple[int, RateChange]]
+
+    def joins(self) -> list[QueuedTicket | QueueRejoin]:
+        """Tickets and rejoins together, in the order of their positions."""
+        # Two sorted runs: Timsort merges them in one linear pass.
+        entries: list[QueuedTicket | QueueRejoin] = [*self.tickets, *self.rejoins]
+        entries.sort(key=lambda entry: entry.position)
+        return entries
+
+
+@dataclass(frozen=True, slots=True)
 class StoredWaitingRoom:
-    """Everything needed to rebuild a waiting room: seed, tickets and rate changes,
-    each in the order they were committed."""
+    """Everything needed to rebuild a waiting room: its seed and its whole log."""
 
     seed: bytes
-    tickets: list[QueuedTicket]
-    changes: list[RateChange]
+    log: RoomLog
 
 
 class Reader(Protocol):
@@ -150,8 +182,8 @@ class Reader(Protocol):
 
     def waiting_room_since(
         self, launch: str, after_position: int, after_change: int, *, settled: bool = False
-    ) -> tuple[list[QueuedTicket], list[tuple[int, RateChange]]]:
-        """Tickets past `after_position` and rate changes (numbered) past `after_change`.
+    ) -> RoomLog:
+        """Joins and rejoins past `after_position` and rate changes past `after_change`.
 
         With `settled`, first wait for any join or change still being committed, so that
         nothing stamped before this call can appear later.

@@ -58,11 +58,15 @@ from launchday.store.group_commit import GroupCommit, Job, Outcome
 from launchday.store.migrations import migrate_postgres
 from launchday.store.ports import (
     QueuedTicket,
+    QueueRejoin,
+    RoomLog,
     StoredWaitingRoom,
     StoreUnavailable,
     Touches,
 )
+from launchday.store.room_log import read_room_log, read_waiting_room
 from launchday.store.rows import ORDER_COLUMNS, ORDER_SELECT, flag, order_from_row
+from launchday.store.sql import ReadConnection
 
 T = TypeVar("T")
 WriteFn = Callable[["PostgresWriteTx", datetime], Any]
@@ -505,6 +509,35 @@ class PostgresWriteTx:
         joined = self._tickets[key] = QueuedTicket(ticket, customer, at, counts[0])
         return joined, True
 
+    def rejoin_queue(self, launch: str, rejoin: QueueRejoin) -> QueueRejoin | None:
+        launch_id = self._id(launch)
+        row = self.conn.execute(
+            "SELECT coalesce(max(number), 0) FROM queue_rejoins"
+            " WHERE launch_id = %s AND ticket = %s",
+            (launch_id, rejoin.ticket),
+        ).fetchone()
+        assert row is not None  # an aggregate
+        if row[0] >= rejoin.number:
+            return None
+        counts = self._room(launch_id)
+        counts[0] += 1
+        stored = replace(rejoin, position=counts[0])
+        self.conn.execute(
+            "INSERT INTO queue_rejoins"
+            " (launch_id, position, ticket, customer, number, at_us, kept_place)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                launch_id,
+                stored.position,
+                stored.ticket,
+                stored.customer,
+                stored.number,
+                to_micros(stored.at),
+                int(stored.kept_place),
+            ),
+        )
+        return stored
+
     def change_admission(self, launch: str, change: RateChange) -> None:
         launch_id = self._id(launch)
         counts = self._room(launch_id)
@@ -544,17 +577,6 @@ _INSERT_EVENTS = (
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows as columns, for an INSERT ... SELECT FROM unnest(...) of them all at once."""
     return [[row[n] for row in rows] for n in range(width)]
-
-
-def _tickets(rows: Iterable[Any]) -> list[QueuedTicket]:
-    return [QueuedTicket(t, c, from_micros(at_us), int(p)) for t, c, at_us, p in rows]
-
-
-def _changes(rows: Iterable[Any]) -> list[tuple[int, RateChange]]:
-    return [
-        (int(seq), RateChange(from_micros(at_us), float(rate), bool(paused)))
-        for seq, at_us, rate, paused in rows
-    ]
 
 
 class PostgresReader:
@@ -639,52 +661,25 @@ class PostgresReader:
     def waiting_room(self, launch: str) -> StoredWaitingRoom | None:
         def read(c: psycopg.Connection[Any]) -> StoredWaitingRoom | None:
             launch_id = self._ids.get(c, launch)
-            if launch_id is None:
-                return None
-            row = c.execute(
-                "SELECT seed FROM waiting_rooms WHERE launch_id = %s", (launch_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            tickets, changes = self._since(c, launch_id, 0, 0)
-            return StoredWaitingRoom(bytes(row[0]), tickets, [change for _, change in changes])
+            return None if launch_id is None else read_waiting_room(ReadConnection(c), launch_id)
 
         return self._run(read)
 
     def waiting_room_since(
         self, launch: str, after_position: int, after_change: int, *, settled: bool = False
-    ) -> tuple[list[QueuedTicket], list[tuple[int, RateChange]]]:
-        def read(c: psycopg.Connection[Any]) -> tuple[Any, Any]:
+    ) -> RoomLog:
+        def read(c: psycopg.Connection[Any]) -> RoomLog:
             launch_id = self._ids.require(c, launch)
+            db = ReadConnection(c)
             if not settled:
-                return self._since(c, launch_id, after_position, after_change)
+                return read_room_log(db, launch_id, after_position, after_change)
             with c.transaction():
                 # Joins and changes are stamped while the room's lock is held: once a
                 # shared hold is granted, nothing stamped before now is still in flight.
                 c.execute("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key("queue", launch),))
-                return self._since(c, launch_id, after_position, after_change)
+                return read_room_log(db, launch_id, after_position, after_change)
 
         return self._run(read)
-
-    @staticmethod
-    def _since(
-        c: psycopg.Connection[Any], launch_id: int, after_position: int, after_change: int
-    ) -> tuple[list[QueuedTicket], list[tuple[int, RateChange]]]:
-        tickets = _tickets(
-            c.execute(
-                "SELECT ticket, customer, joined_at_us, position FROM queue_tickets"
-                " WHERE launch_id = %s AND position > %s ORDER BY position",
-                (launch_id, after_position),
-            )
-        )
-        changes = _changes(
-            c.execute(
-                "SELECT seq, at_us, rate_per_second, paused FROM admission_changes"
-                " WHERE launch_id = %s AND seq > %s ORDER BY seq",
-                (launch_id, after_change),
-            )
-        )
-        return tickets, changes
 
 
 class PostgresStore:

@@ -29,8 +29,10 @@ from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
 from launchday.store.group_commit import GroupCommit, Job, Outcome
 from launchday.store.migrations import migrate_sqlite
-from launchday.store.ports import QueuedTicket, StoredWaitingRoom, Touches
+from launchday.store.ports import QueuedTicket, QueueRejoin, RoomLog, StoredWaitingRoom, Touches
+from launchday.store.room_log import read_waiting_room
 from launchday.store.rows import ORDER_SELECT, flag, order_from_row
+from launchday.store.sql import ReadConnection
 
 T = TypeVar("T")
 WriteFn = Callable[["SQLiteWriteTx", datetime], Any]
@@ -132,6 +134,7 @@ class SQLiteWriteTx:
         self._live: dict[int, dict[str, int]] = {}  # launch id -> sku -> live orders
         self._placed: dict[tuple[int, str], int] = {}  # orders placed, not yet counted
         self._events: list[tuple[int, int, int, str, str, str | None]] = []
+        self._joined: dict[int, int] = {}  # launch id -> positions its room gave out
 
     def flush(self) -> None:
         """Write what this transaction deferred: variant counters and audit events."""
@@ -148,12 +151,19 @@ class SQLiteWriteTx:
                 self._events,
             )
             self._events.clear()
+        if self._joined:
+            self._conn.executemany(
+                "UPDATE waiting_rooms SET joined = ? WHERE launch_id = ?",
+                [(joined, launch_id) for launch_id, joined in self._joined.items()],
+            )
+            self._joined.clear()
 
     def discard(self) -> None:
         """Forget what a rolled-back transaction deferred and the counts it changed."""
         self._placed.clear()
         self._events.clear()
         self._live.clear()
+        self._joined.clear()
 
     def _customers_of(self, launch_id: int) -> _CustomersWithOrders:
         found = self._customers.get(launch_id)
@@ -377,24 +387,63 @@ class SQLiteWriteTx:
             (self._ids.require(launch), seed),
         )
 
+    def _next_position(self, launch_id: int) -> int:
+        """The room's next position (tickets and rejoins share them), counted here and
+        written once per batch."""
+        joined = self._joined.get(launch_id)
+        if joined is None:
+            row = self._conn.execute(
+                "SELECT joined FROM waiting_rooms WHERE launch_id = ?", (launch_id,)
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"launch {launch_id} has no waiting room")
+            joined = row[0]
+        self._joined[launch_id] = joined + 1
+        return joined + 1
+
     def join_queue(
         self, launch: str, customer: str, ticket: str, at: datetime
     ) -> tuple[QueuedTicket, bool]:
         launch_id = self._ids.require(launch)
         row = self._conn.execute(
-            "SELECT ticket, joined_at_us, seq FROM queue_tickets"
+            "SELECT ticket, joined_at_us, position FROM queue_tickets"
             " WHERE launch_id = ? AND customer = ?",
             (launch_id, customer),
         ).fetchone()
         if row is not None:
             return QueuedTicket(row[0], customer, from_micros(row[1]), row[2]), False
-        cursor = self._conn.execute(
-            "INSERT INTO queue_tickets (launch_id, customer, ticket, joined_at_us)"
-            " VALUES (?, ?, ?, ?)",
-            (launch_id, customer, ticket, to_micros(at)),
+        position = self._next_position(launch_id)
+        self._conn.execute(
+            "INSERT INTO queue_tickets (launch_id, customer, ticket, joined_at_us, position)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (launch_id, customer, ticket, to_micros(at), position),
         )
-        assert cursor.lastrowid is not None
-        return QueuedTicket(ticket, customer, at, cursor.lastrowid), True
+        return QueuedTicket(ticket, customer, at, position), True
+
+    def rejoin_queue(self, launch: str, rejoin: QueueRejoin) -> QueueRejoin | None:
+        launch_id = self._ids.require(launch)
+        (done,) = self._conn.execute(
+            "SELECT coalesce(max(number), 0) FROM queue_rejoins WHERE launch_id = ? AND ticket = ?",
+            (launch_id, rejoin.ticket),
+        ).fetchone()
+        if done >= rejoin.number:
+            return None
+        stored = replace(rejoin, position=self._next_position(launch_id))
+        self._conn.execute(
+            "INSERT INTO queue_rejoins"
+            " (launch_id, position, ticket, customer, number, at_us, kept_place)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                launch_id,
+                stored.position,
+                stored.ticket,
+                stored.customer,
+                stored.number,
+                to_micros(stored.at),
+                int(stored.kept_place),
+            ),
+        )
+        return stored
 
     def change_admission(self, launch: str, change: RateChange) -> None:
         self._conn.execute(
@@ -407,32 +456,6 @@ class SQLiteWriteTx:
                 change.paused,
             ),
         )
-
-
-def read_waiting_room(conn: sqlite3.Connection, launch_id: int) -> StoredWaitingRoom | None:
-    """A launch's stored waiting room: seed, tickets and rate changes in commit order."""
-    row = conn.execute(
-        "SELECT seed FROM waiting_rooms WHERE launch_id = ?", (launch_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    tickets = [
-        QueuedTicket(ticket, customer, from_micros(at_us), seq)
-        for ticket, customer, at_us, seq in conn.execute(
-            "SELECT ticket, customer, joined_at_us, seq FROM queue_tickets WHERE launch_id = ?"
-            " ORDER BY seq",
-            (launch_id,),
-        )
-    ]
-    changes = [
-        RateChange(from_micros(at_us), rate, bool(paused))
-        for at_us, rate, paused in conn.execute(
-            "SELECT at_us, rate_per_second, paused FROM admission_changes"
-            " WHERE launch_id = ? ORDER BY seq",
-            (launch_id,),
-        )
-    ]
-    return StoredWaitingRoom(bytes(row[0]), tickets, changes)
 
 
 class SQLiteReader:
@@ -473,13 +496,15 @@ class SQLiteReader:
 
     def waiting_room(self, launch: str) -> StoredWaitingRoom | None:
         launch_id = self._ids.get(launch)
-        return None if launch_id is None else read_waiting_room(self._conn, launch_id)
+        if launch_id is None:
+            return None
+        return read_waiting_room(ReadConnection(self._conn), launch_id)
 
     def waiting_room_since(
         self, launch: str, after_position: int, after_change: int, *, settled: bool = False
-    ) -> tuple[list[QueuedTicket], list[tuple[int, RateChange]]]:
+    ) -> RoomLog:
         # One process writes: its rooms learn of every join as it commits.
-        return [], []
+        return RoomLog([], [], [])
 
     def interest_count(self, launch: str) -> int:
         launch_id = self._ids.get(launch)

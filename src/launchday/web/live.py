@@ -25,12 +25,12 @@ from collections.abc import AsyncGenerator
 import msgspec
 
 from launchday.analytics.report import US, ProfileTally, share
-from launchday.analytics.sql import Connection, ReadConnection, read_connection
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import rfc3339, to_micros
 from launchday.domain.quota import available
 from launchday.services import LaunchService, LaunchState, VariantTally
 from launchday.store.ports import Store
+from launchday.store.sql import Connection, ReadConnection, read_connection
 from launchday.web.series import LiveSeries, SeriesView, rate_now, tallies
 
 log = logging.getLogger("launchday.web")
@@ -44,7 +44,7 @@ INTEREST_EVERY_SECONDS = 10.0
 # field) the customer's registration of interest, as the report counts them.
 # `orders_by_launch_time (launch_id, placed_at_us)` bounds the read to the new orders;
 # each row then costs one lookup in `interest` by its primary key. The same SQL runs on
-# SQLite and PostgreSQL (`launchday.analytics.sql`). PostgreSQL plans it that way for a
+# SQLite and PostgreSQL (`launchday.store.sql`). PostgreSQL plans it that way for a
 # few hundred new orders; for the thousands a second of a launch's first minute it
 # hashes the new orders and reads the registrations once instead, which it finds
 # quicker than as many lookups (about 30 ms a tick for 6,000 orders against 300,000
@@ -128,11 +128,15 @@ class SeriesLive(msgspec.Struct, **_OUT):
 
 
 class QueueLive(msgspec.Struct, **_OUT):
+    """The waiting room: places given out and reached, and lapsed buyers who came back."""
+
     joined: int
     admitted: int
     waiting: int
     rate_per_second: float
     paused: bool
+    rejoined_kept_place: int
+    rejoined_back: int
 
 
 class CompositionLive(msgspec.Struct, **_OUT):
@@ -229,6 +233,8 @@ def live_event(
             waiting=queue.waiting,
             rate_per_second=queue.rate_per_second,
             paused=queue.paused,
+            rejoined_kept_place=queue.rejoined_kept_place,
+            rejoined_back=queue.rejoined_back,
         ),
         composition=CompositionLive(
             orders=mix.count,

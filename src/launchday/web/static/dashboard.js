@@ -34,6 +34,9 @@
     queueJoined: $("queue-joined"),
     queueRate: $("queue-rate"),
     queuePaused: $("queue-paused"),
+    queueRejoined: $("queue-rejoined"),
+    queueRejoinedKept: $("queue-rejoined-kept"),
+    queueRejoinedBack: $("queue-rejoined-back"),
     mix: $("mix"),
   };
 
@@ -338,6 +341,9 @@
       el.queueJoined.textContent = numbers.format(q.joined);
       el.queueRate.textContent = numbers.format(Math.round(q.rate_per_second));
       el.queuePaused.hidden = !q.paused;
+      el.queueRejoined.hidden = !(q.rejoined_kept_place + q.rejoined_back);
+      el.queueRejoinedKept.textContent = numbers.format(q.rejoined_kept_place);
+      el.queueRejoinedBack.textContent = numbers.format(q.rejoined_back);
       setWidth(el.queueBar, q.joined ? q.admitted / q.joined : 0);
     }
 

@@ -1,4 +1,4 @@
-"""Read-only SQL written once for SQLite and PostgreSQL: the report's and the dashboard's.
+"""Read-only SQL written once for SQLite and PostgreSQL: for the stores, reports, dashboard.
 
 The two stores keep the same tables and columns (times as integer microseconds, flags
 as 0/1), and the reads use only SQL the two share: `count(*) FILTER (WHERE ...)`,
