@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from launchday.analytics.report import ProfileTally
-from launchday.store.sql import Connection, ReadConnection
 from launchday.api.app import App, create_app
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import to_micros
+from launchday.store.sql import Connection, ReadConnection
 from launchday.web import live
 from launchday.web.live import NEW_ORDERS_SQL, LaunchFeed, live_event
 from launchday.web.series import LiveSeries, rate_now
@@ -463,6 +463,27 @@ def test_the_event_carries_the_waiting_room_when_there_is_one(inproc: InProcess)
     assert event.queue is not None
     assert (event.queue.joined, event.queue.admitted, event.queue.waiting) == (1000, 400, 600)
     assert event.queue.rate_per_second == 2000.0
+
+
+def test_the_waiting_room_on_the_dashboard_counts_buyers_who_came_back(
+    inproc: InProcess,
+) -> None:
+    """Lapsed buyers who rejoin show in the feed: one kept its place, one went to the back."""
+    room = {"rate_per_second": 100, "token_ttl_seconds": 60, "rejoin_grace_seconds": 30}
+    inproc.api.create_launch(opens_at=inproc.clock.now, admission=room)
+    headers = {c: inproc.api.as_customer(c) for c in ("c-keep", "c-back", "c-stay")}
+    for customer in headers:
+        joined = inproc.api.post("/api/v1/launches/yu7-2025/queue", headers=headers[customer])
+        assert joined.status_code == 201, joined.text
+    inproc.clock.now += timedelta(seconds=61)  # all three admitted, then lapsed
+    kept = inproc.api.post("/api/v1/launches/yu7-2025/queue", headers=headers["c-keep"])
+    assert kept.json()["state"] == "admitted"
+    inproc.clock.now += timedelta(seconds=31)
+    back = inproc.api.post("/api/v1/launches/yu7-2025/queue", headers=headers["c-back"])
+    assert back.json()["state"] == "waiting"
+    queue = inproc.tick()["queue"]
+    assert (queue["rejoined_kept_place"], queue["rejoined_back"]) == (1, 1)
+    assert (queue["joined"], queue["admitted"], queue["waiting"]) == (4, 3, 1)
 
 
 def test_a_head_request_for_the_stream_does_not_open_it(inproc: InProcess) -> None:

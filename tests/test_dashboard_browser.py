@@ -30,7 +30,7 @@ from launchday.services import LaunchService, new_order_id
 from launchday.sim.curve import draw_arrivals
 from launchday.sim.scenario import Milestone
 from launchday.store import open_store
-from launchday.store.ports import Touches, WriteTx
+from launchday.store.ports import QueueRejoin, Touches, WriteTx
 from tests.support import SECRET, Api, Database, launch_body, loopback_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -243,6 +243,16 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
                         tx.join_queue(launch.slug, f"q-{n}", f"t-{n}", joined)
 
                 await store.write(join, Touches(launch.slug, queue=True))
+
+            def rejoin(tx: WriteTx, _: datetime) -> None:
+                # A few buyers whose admission lapsed came back: four kept their place,
+                # three went to the back of the queue.
+                for n in range(7):
+                    at = opens_at + timedelta(seconds=100 + n)
+                    made = QueueRejoin(f"t-{n}", f"q-{n}", 1, at, kept_place=n < 4)
+                    tx.rejoin_queue(launch.slug, made)
+
+            await store.write(rejoin, Touches(launch.slug, queue=True))
         finally:
             await store.stop()
 
@@ -333,6 +343,9 @@ def test_the_screenshots_of_a_launch_in_full_swing(
             assert trickle.placed > 0
             wall.wait_for_selector('[data-sku="YU7-LTD"].is-sold-out .badge-sold')
             assert wall.locator("#queue").is_visible()
+            assert wall.locator("#queue-rejoined").is_visible()
+            assert wall.locator("#queue-rejoined-kept").inner_text() == "4"
+            assert wall.locator("#queue-rejoined-back").inner_text() == "3"
             time.sleep(1.2)  # let the count-up animations settle
             wall.screenshot(path=str(shots / "dashboard.png"))
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390

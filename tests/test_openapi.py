@@ -12,6 +12,7 @@ import pytest
 
 from launchday import schemas
 from launchday.analytics import report as analytics_report
+from launchday.analytics import waiting_room_figures
 from launchday.api.app import App, create_app
 from launchday.api.errors import STATUS_OF_CODE
 from launchday.api.routing import PARAM_PATTERNS, Route
@@ -75,7 +76,7 @@ def required_fields(kind: type[msgspec.Struct]) -> set[str]:
 def wire_types() -> dict[str, type[msgspec.Struct]]:
     return {
         name: value
-        for module in (schemas, analytics_report)
+        for module in (schemas, analytics_report, waiting_room_figures)
         for name, value in vars(module).items()
         if isinstance(value, type) and issubclass(value, msgspec.Struct)
     }

@@ -26,11 +26,11 @@ from launchday.analytics.report import (
     rebin,
     series_length,
 )
-from launchday.store.sql import Connection, Params, ReadConnection
 from launchday.domain.clock import rfc3339, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.store import postgres, sqlite
 from launchday.store.migrations import REPORT_INDEXES
+from launchday.store.sql import Connection, Params, ReadConnection
 from tests.support import Api, Database, SettableClock
 
 SECOND = timedelta(seconds=1)

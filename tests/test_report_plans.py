@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from launchday.analytics import build_report
-from launchday.store.sql import Params, ReadConnection
 from launchday.domain.clock import to_micros
+from launchday.store.sql import Params, ReadConnection
 from tests.bulk_orders import FIRST_SEQ, insert_orders
 from tests.support import T0, Api, Database, SettableClock
 

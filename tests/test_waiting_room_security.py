@@ -385,9 +385,12 @@ def test_an_issued_token_expires_after_its_ttl_in_launch_time(served: Served) ->
     rows = orders_rows(served.db)
     assert_admission_required(place(api, customer, token, FAST))
     assert orders_rows(served.db) == rows
-    # Joining again gives back the same, expired ticket: no fresh token.
+    # Joining again rejoins the same ticket (its place kept, or at the back of the queue):
+    # the expired token stays refused, and a fresh one is a token of its own.
     again = api.post(f"/api/v1/launches/{FAST}/queue", headers=as_(customer))
     assert again.status_code == 200, again.text
     assert again.json()["ticket"] == ticket["ticket"]
-    assert again.json()["state"] == "expired"
-    assert again.json()["admission_token"] is None
+    assert again.json()["rejoins"] == 1
+    assert again.json()["admission_token"] != token
+    assert_admission_required(place(api, customer, token, FAST))
+    assert orders_rows(served.db) == rows

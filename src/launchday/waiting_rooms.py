@@ -45,6 +45,7 @@ class TicketReading:
     view: TicketView
     admission_token: str | None
     pre_queue: bool
+    at: datetime  # the launch time it was read at
     comeback: Comeback | None = None  # its rejoins, if it lapsed and came back
 
 
@@ -162,20 +163,21 @@ class WaitingRooms:
         if self._store.shared:  # another process may have seen it rejoin already
             room = self._refresh(slug, room, stale_after=0)
         at = launch.clock(self._clock())
-        if rejoin_kind(room.view(ticket.ticket, at), at) is None:
+        view = room.view(ticket.ticket, at)
+        if rejoin_kind(view, at) is None:
             return
         comeback = room.comeback(ticket.ticket)
         number = 1 if comeback is None else comeback.count + 1
 
         def rejoin(tx: WriteTx, now: datetime) -> QueueRejoin | None:
-            # Decided again at the writer's own time, which may be a little later.
+            # Stamped at the writer's own time, a moment later: a lapsed ticket stays
+            # lapsed, but the grace may have run out meanwhile. The room itself is not
+            # read here: it belongs to the event loop, not the writer's thread.
             at = launch.clock(now)
-            current = self._rooms.get(slug, room)
-            kind = rejoin_kind(current.view(ticket.ticket, at), at)
-            if kind is None:
-                return None
-            kept = kind is Rejoin.KEPT_PLACE
-            made = QueueRejoin(ticket.ticket, ticket.customer, number, at, kept)
+            kind = rejoin_kind(view, at)
+            made = QueueRejoin(
+                ticket.ticket, ticket.customer, number, at, kind is Rejoin.KEPT_PLACE
+            )
             return tx.rejoin_queue(slug, made)
 
         stored = await self._store.write(
@@ -270,7 +272,7 @@ class WaitingRooms:
                 token = self._tokens.mint(customer, slug, ticket_id, view.expires_at)
                 self._minted[ticket_id] = (view.expires_at, token)
         return TicketReading(
-            ticket, view, token, ticket.joined_at < room.opens_at, room.comeback(ticket_id)
+            ticket, view, token, ticket.joined_at < room.opens_at, at, room.comeback(ticket_id)
         )
 
     async def change(

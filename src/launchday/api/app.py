@@ -407,7 +407,7 @@ class App:
     ) -> Response:
         reading = self.service.rooms.read(slug, ticket_id, customer)
         launch = self.service.launch(slug)
-        poll = poll_after_seconds(reading.view, launch.time_scale)
+        poll = poll_after_seconds(reading.view, launch, reading.at)
         body = ticket_out(slug, reading, poll)
         # Retry-After takes whole seconds; poll_after_seconds in the body is precise.
         headers = {"Retry-After": str(math.ceil(poll))} if poll is not None else None

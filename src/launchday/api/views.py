@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
-from launchday.domain.clock import rfc3339
+from launchday.domain.clock import real_time, rfc3339
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
 from launchday.domain.order import Order, OrderEvent, delivery_window
@@ -146,20 +146,25 @@ def interest_out(interest: Interest) -> InterestOut:
     )
 
 
-def poll_after_seconds(view: TicketView, time_scale: float) -> float | None:
+def poll_after_seconds(view: TicketView, launch: Launch, at: datetime) -> float | None:
     """How long a waiting browser should wait before asking again, in real seconds.
 
     The expected wait itself when it is under a second (the browser comes back just
     as it is admitted), else half of it, up to 30 s: often enough to move on soon
     after admission, rarely enough that a million pollers cost little; a rate change
-    meanwhile is caught by the next poll. The wait is on the launch clock, so a
-    rehearsal at x60 polls 60 times as often. None once admitted or expired.
+    meanwhile is caught by the next poll. The wait (from launch time `at`) is turned
+    into real time on the launch's clock, which runs at `time_scale` from the opening
+    on and at real speed before it: a rehearsal at x60 polls 60 times as often once
+    open, and its pre-queue waits for the opening as anyone's does. None once admitted
+    or expired.
     """
     if view.state is not TicketState.WAITING:
         return None
     if view.eta_seconds is None:
         return 5.0
-    real = view.eta_seconds / time_scale
+    due = at + timedelta(seconds=view.eta_seconds)
+    opens, scale = launch.opens_at, launch.time_scale
+    real = (real_time(due, opens, scale) - real_time(at, opens, scale)).total_seconds()
     wait = real if real <= 1 else min(real / 2, 30.0)
     return round(max(wait, 0.005), 3)
 

@@ -133,6 +133,11 @@ def summary_lines(result: RehearsalResult) -> list[str]:
         lines.append(
             f"kept up with the schedule: p99 lag {stats.lag_quantile(0.99) * 1000:.0f} ms real;"
             f" sent {stats.lead * 1000:.1f} ms early to offset the time to reach the server"
+            + (
+                f", waiting-room journeys {stats.queue_lead * 1000:.1f} ms early"
+                if stats.queue_joined
+                else ""
+            )
         )
     else:
         lines.append(

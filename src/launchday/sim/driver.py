@@ -50,25 +50,36 @@ MAX_REJOINS = 3
 # Bounds of the send-early correction, and how many residuals each step of it reads.
 MAX_LEAD_SECONDS = 0.02
 MAX_QUEUE_LEAD_SECONDS = 0.1
+FIRST_LEAD_SAMPLES = 4
 LEAD_SAMPLES = 32
+# The shortest wait a ticket is told before polling again (launchday.api.views): part of
+# every journey through a waiting room, so the journeys' lead starts from it.
+POLL_FLOOR_SECONDS = 0.005
 
 
 class Lead:
     """How early to send so that an action is stamped on time: an integral controller
-    over the mean of the recent residuals (real seconds), bounded by `bound`."""
+    over the mean of the recent residuals (real seconds), bounded by `bound`.
 
-    def __init__(self, bound: float) -> None:
+    Its first steps come after a few residuals, then after more and more (up to
+    LEAD_SAMPLES): a launch whose first milestones hold a few dozen orders must be
+    corrected within them.
+    """
+
+    def __init__(self, bound: float, start: float = 0.0) -> None:
         self.bound = bound
-        self.seconds = 0.0
+        self.seconds = min(max(start, 0.0), bound)
         self._residuals: list[float] = []
+        self._window = FIRST_LEAD_SAMPLES
 
     def correct(self, residual: float) -> None:
         """Take one action's delay between its due time and its stamp (real seconds)."""
         # One stalled request must not swing the correction: clip each residual.
         self._residuals.append(min(max(residual, -self.bound), self.bound))
-        if len(self._residuals) >= LEAD_SAMPLES:
+        if len(self._residuals) >= self._window:
             step = sum(self._residuals) / len(self._residuals)
             self._residuals.clear()
+            self._window = min(2 * self._window, LEAD_SAMPLES)
             self.seconds = min(max(self.seconds + step, 0.0), self.bound)
 
 
@@ -173,6 +184,16 @@ class LoadDriver:
         await asyncio.gather(
             *(self.request("GET", "/api/v1/time") for _ in range(self.connections))
         )
+        # A journey through a waiting room is a join, a poll after the floor and an order:
+        # start its lead there, from a round trip measured now, and learn the rest.
+        trips = []
+        for _ in range(3):
+            started = time.monotonic()
+            await self.request("GET", "/api/v1/time")
+            trips.append(time.monotonic() - started)
+        round_trip = sorted(trips)[1]
+        self._queue_lead = Lead(MAX_QUEUE_LEAD_SECONDS, POLL_FLOOR_SECONDS + 3 * round_trip)
+        self.stats.queue_lead = self._queue_lead.seconds
 
     def _bearer(self, customer: str) -> str:
         token = self._tokens.get(customer)

@@ -46,6 +46,8 @@ from launchday.sim.scenario import Milestone, Scenario, launch_spec, scaled_lock
 
 TARGET_REPLAY_SECONDS = 90.0
 PEAK_BUDGET_PER_SECOND = 2000.0
+# A buyer through a waiting room writes twice (the join, then the order).
+WRITES_PER_BUYER_IN_ROOM = 2
 IMPORT_CHUNK = 20_000
 # Tokens signed before the opening: enough for the first burst.
 WARM_TOKENS = 20_000
@@ -53,7 +55,7 @@ WARM_TOKENS = 20_000
 TOLERANCE_SHARE = 0.05
 TOLERANCE_ORDERS = 3
 # Real time between the opening and the first milestone, at least (see default_speed).
-FIRST_MILESTONE_REAL_SECONDS = 0.03
+FIRST_MILESTONE_REAL_SECONDS = 0.1
 
 
 def default_until(scenario: Scenario) -> float:
@@ -70,9 +72,11 @@ def default_speed(
     return max(1.0, min(until / replay_seconds, first_milestone / FIRST_MILESTONE_REAL_SECONDS))
 
 
-def default_scale(scenario: Scenario, speed: float) -> float:
-    """The largest scale (at most 1) whose peak stays under PEAK_BUDGET_PER_SECOND."""
-    scale = PEAK_BUDGET_PER_SECOND / (peak_rate(scenario) * speed)
+def default_scale(scenario: Scenario, speed: float, *, waiting_room: bool = False) -> float:
+    """The largest scale (at most 1) whose peak requests stay under PEAK_BUDGET_PER_SECOND:
+    an order each, or through a waiting room a join and an order each (two writes)."""
+    requests = WRITES_PER_BUYER_IN_ROOM if waiting_room else 1
+    scale = PEAK_BUDGET_PER_SECOND / (peak_rate(scenario) * speed * requests)
     # Two significant digits read better in a report than 0.0137254...
     digits = max(0, 1 - math.floor(math.log10(scale))) if scale < 1 else 0
     return min(1.0, round(scale, digits))
@@ -183,7 +187,10 @@ def plan_options(
     span = default_until(scenario) if until is None else until
     first = scenario.milestones[0].after_seconds
     chosen_speed = default_speed(span, replay_seconds, first) if speed is None else speed
-    chosen_scale = default_scale(scenario, chosen_speed) if scale is None else scale
+    room = waiting_room or admission_rate is not None
+    chosen_scale = (
+        default_scale(scenario, chosen_speed, waiting_room=room) if scale is None else scale
+    )
     rate = admission_rate
     if rate is None and waiting_room:
         rate = default_admission_rate(scenario, chosen_scale)

@@ -1,0 +1,81 @@
+"""`launchday demo --scenario FILE` with its default options on launches of every shape:
+a week of reservations (Tesla's Model 3, from its published figures), a slow week-long
+build-up, a first milestone twelve hours out, a second market opening a day later, fifty
+orders in all, and the two shipped stampedes; through the waiting room (the demo's
+default) and without it.
+
+Each run uses every default but one: `--replay-seconds` shortens the replay from about
+90 to about 8 real seconds (or as little as the first
+milestone allows), which makes the launch clock faster and so the test
+harder, not easier. The demo checks its own milestones and exits 1 when one is off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+SHAPES = sorted(p.name for p in SCENARIOS.glob("*.toml"))
+SHIPPED = ["yu7-2025", "su7-2024"]
+
+
+def run_demo(tmp_path: Path, scenario: str, *extra: str) -> tuple[int, str, dict[str, object]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHDAY_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "launchday",
+            "demo",
+            "--scenario",
+            scenario,
+            "--out",
+            str(tmp_path),
+            "--replay-seconds",
+            "8",
+            *extra,
+        ],
+        env={**env, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = done.stdout + done.stderr
+    report_file = tmp_path / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    return done.returncode, output, report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", [*SHAPES, *SHIPPED])
+def test_the_demo_meets_every_milestone_through_the_waiting_room(
+    tmp_path: Path, scenario: str
+) -> None:
+    path = str(SCENARIOS / scenario) if scenario.endswith(".toml") else scenario
+    status, output, report = run_demo(tmp_path, path)
+    assert status == 0, output
+    assert " off " not in output.replace("│", " "), output
+    room = report["waiting_room"]
+    assert isinstance(room, dict)
+    assert room["joined"] >= report["orders"]["total"]  # type: ignore[index]
+    chance = room["second_chance"]
+    # Buyers who let an admission lapse came back, and those who did ordered.
+    assert chance["rejoined"] == chance["came_back_and_ordered"]
+    assert chance["lapsed"] >= chance["rejoined"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SHAPES)
+def test_the_demo_meets_every_milestone_without_a_waiting_room(
+    tmp_path: Path, scenario: str
+) -> None:
+    status, output, report = run_demo(tmp_path, str(SCENARIOS / scenario), "--no-waiting-room")
+    assert status == 0, output
+    assert " off " not in output.replace("│", " "), output
+    assert report["waiting_room"] is None
