@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from launchday.domain.clock import to_micros
 from tests.support import (
     ADMIN_KEY,
     T0,
@@ -27,11 +28,16 @@ from tests.support import (
     in_process,
     launch_body,
     servers,
+    settings_for,
 )
 from tests.test_waiting_room import SLUG, admission, as_, join, read
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 TTL, GRACE, RATE = 60, 30, 10
+
+
+def settings_for_file(path: Path) -> Any:
+    return settings_for(path)
 
 
 def open_room(api: Api, opens_at: datetime, *, grace: int | None = GRACE, **extra: Any) -> None:
@@ -350,3 +356,52 @@ def test_three_processes_share_one_rejoin(pg_database: Database, tmp_path: Path)
         finally:
             for client in clients:
                 client.close()
+
+
+def test_a_queue_stored_before_rejoins_existed_keeps_its_order_after_the_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQLite file of the schema before migration 0004: its tickets take their commit
+    order as positions, and joins after the upgrade come after them."""
+    import sqlite3
+
+    from launchday.store import migrations
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    monkeypatch.setattr(migrations, "SQLITE_MIGRATIONS", migrations.SQLITE_MIGRATIONS[:3])
+    assert migrations.migrate_sqlite(conn) == [
+        "0001_core",
+        "0002_report_indexes",
+        "0003_waiting_room",
+    ]
+    monkeypatch.undo()
+    clock = SettableClock(T0.replace(hour=16))
+    opens_at = clock.now + timedelta(minutes=1)
+    with in_process(settings_for_file(path), clock) as (api, _app):
+        open_room(api, opens_at)  # on the new schema: the launch and its room
+    # Put the room back as the old schema kept it: tickets by commit order (seq) only.
+    conn.execute("DELETE FROM schema_migrations WHERE name = '0004_rejoins'")
+    conn.execute("DROP TABLE queue_rejoins")
+    conn.execute("DROP INDEX queue_tickets_by_position")
+    conn.execute("ALTER TABLE queue_tickets DROP COLUMN position")
+    conn.execute("ALTER TABLE waiting_rooms DROP COLUMN joined")
+    (launch_id,) = conn.execute("SELECT id FROM launches").fetchone()
+    # Thirty joined after the opening, first come first served, in reverse order of
+    # name: their places must follow the order they were stored in.
+    for n in reversed(range(30)):
+        conn.execute(
+            "INSERT INTO queue_tickets (launch_id, customer, ticket, joined_at_us)"
+            " VALUES (?, ?, ?, ?)",
+            (launch_id, f"c-old-{n:02d}", f"t-old-{n:02d}", to_micros(opens_at) + 30 - n),
+        )
+    conn.close()
+    with in_process(settings_for_file(path), clock) as (api, _app):
+        clock.now = opens_at + timedelta(milliseconds=1)  # nobody admitted yet
+        before = {n: read(api, f"c-old-{n:02d}", f"t-old-{n:02d}")["position"] for n in range(30)}
+        assert before == {n: 30 - n for n in range(30)}
+        late = join(api, "c-after-upgrade")
+        assert late["position"] == 31
+    with in_process(settings_for_file(path), clock) as (api, _app):
+        again = {n: read(api, f"c-old-{n:02d}", f"t-old-{n:02d}")["position"] for n in range(30)}
+        assert again == before
