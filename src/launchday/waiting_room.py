@@ -135,9 +135,13 @@ class WaitingRoom:
         """The ticket's place in the admission order; None before the opening."""
         if at < self.opens_at:
             return None
-        back = self._back_rank.get(ticket_id)
-        if back is not None:
-            return back
+        if self._back_rank:  # rare: tickets that went to the back of the queue
+            back = self._back_rank.get(ticket_id)
+            if back is not None:
+                return back
+        post = self._post_rank.get(ticket_id)
+        if post is not None:
+            return post
         return self._first_rank(ticket_id)
 
     def _first_rank(self, ticket_id: str) -> int:
@@ -152,15 +156,17 @@ class WaitingRoom:
 
     def view(self, ticket_id: str, at: datetime) -> TicketView:
         """What the ticket's holder sees at launch time `at`."""
+        return self.reading(ticket_id, at)[0]
+
+    def reading(self, ticket_id: str, at: datetime) -> tuple[TicketView, Comeback | None]:
+        """The ticket's view at launch time `at`, and its rejoins if it has any: the poll
+        of every waiting browser, so one lookup serves both."""
         comeback = self._comebacks.get(ticket_id)
-        return view_ticket(
-            self.rank(ticket_id, at),
-            self.ledger,
-            at,
-            self.token_ttl,
-            grace=self.grace,
-            readmitted_at=None if comeback is None else comeback.readmitted_at,
-        )
+        rank = self.rank(ticket_id, at)
+        if comeback is None:
+            return view_ticket(rank, self.ledger, at, self.token_ttl, self.grace), None
+        readmitted = comeback.readmitted_at
+        return view_ticket(rank, self.ledger, at, self.token_ttl, self.grace, readmitted), comeback
 
     def change(self, change: RateChange) -> None:
         self.ledger.change(change)

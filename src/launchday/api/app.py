@@ -209,8 +209,8 @@ class App:
             await self._stream(send, receive, response)
         else:
             await self._send(send, response, head=method == "HEAD")
-        self.metrics.request_latency(route.name if route else "unmatched").observe(
-            time.perf_counter() - started
+        self.metrics.requests.observe(
+            route.name if route else "unmatched", time.perf_counter() - started
         )
 
     def _refusal(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
-from launchday.domain.clock import real_time, rfc3339
+from launchday.domain.clock import rfc3339
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
 from launchday.domain.order import Order, OrderEvent, delivery_window
@@ -160,17 +160,21 @@ def poll_after_seconds(view: TicketView, launch: Launch, at: datetime) -> float 
     """
     if view.state is not TicketState.WAITING:
         return None
-    if view.eta_seconds is None:
+    eta = view.eta_seconds
+    if eta is None:
         return 5.0
-    due = at + timedelta(seconds=view.eta_seconds)
-    opens, scale = launch.opens_at, launch.time_scale
-    real = (real_time(due, opens, scale) - real_time(at, opens, scale)).total_seconds()
+    if at >= launch.opens_at:
+        real = eta / launch.time_scale
+    else:  # the part of the wait before the opening passes at real speed
+        before = (launch.opens_at - at).total_seconds()
+        real = min(eta, before) + max(0.0, eta - before) / launch.time_scale
     wait = real if real <= 1 else min(real / 2, 30.0)
     return round(max(wait, 0.005), 3)
 
 
 def ticket_out(slug: str, reading: TicketReading, poll_after: float | None) -> TicketOut:
-    view = reading.view
+    view, comeback = reading.view, reading.comeback
+    keeps = view.keeps_place_until
     return TicketOut(
         ticket=reading.ticket.ticket,
         launch=slug,
@@ -185,9 +189,9 @@ def ticket_out(slug: str, reading: TicketReading, poll_after: float | None) -> T
         admission_token=reading.admission_token,
         admitted_at=_rfc(view.admitted_at),
         expires_at=_rfc(view.expires_at),
-        keeps_place_until=_rfc(view.keeps_place_until),
-        rejoins=0 if reading.comeback is None else reading.comeback.count,
-        rejoined_at=None if reading.comeback is None else _rfc(reading.comeback.last_at),
+        keeps_place_until=None if keeps is None else rfc3339(keeps),
+        rejoins=0 if comeback is None else comeback.count,
+        rejoined_at=None if comeback is None else _rfc(comeback.last_at),
     )
 
 

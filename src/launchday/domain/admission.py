@@ -107,6 +107,7 @@ class AdmissionSchedule:
 # Rounding slack: rate x T admissions must be counted exactly at T.
 _EPSILON = 1e-6
 _MICROSECOND = timedelta(microseconds=1)
+_NO_GRACE = timedelta(0)
 # Admission times remembered between joins and rate changes, at most (a few MB).
 _REMEMBERED_TIMES = 100_000
 _UNKNOWN = object()
@@ -278,8 +279,7 @@ def view_ticket(
     ledger: AdmissionLedger,
     at: datetime,
     token_ttl: timedelta,
-    *,
-    grace: timedelta = timedelta(0),
+    grace: timedelta = _NO_GRACE,
     readmitted_at: datetime | None = None,
 ) -> TicketView:
     """A ticket's state at launch time `at`; `rank` is None until the pre-queue is shuffled.
@@ -301,7 +301,7 @@ def view_ticket(
         expires_at = admitted_at + token_ttl
         if at < expires_at:
             return TicketView(TicketState.ADMITTED, None, 0, 0.0, admitted_at, expires_at)
-        keeps = expires_at + grace if grace > timedelta(0) else None
+        keeps = expires_at + grace if grace > _NO_GRACE else None
         return TicketView(TicketState.EXPIRED, None, 0, 0.0, admitted_at, expires_at, keeps)
     position = rank - admitted
     when = ledger.admitted_at(rank)
