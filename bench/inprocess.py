@@ -33,8 +33,8 @@ from typing import Any
 import msgspec
 import uvloop
 
-from launchday.api.app import App, create_app
 from launchday.api.auth import mint_customer_token
+from launchday.app import App, create_app
 from launchday.config import Settings
 
 SECRET = b"bench-secret-0123456789abcdef-0123456789abcdef"

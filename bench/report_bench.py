@@ -40,9 +40,10 @@ import msgspec
 import psycopg
 
 from launchday.analytics import build_report
+from launchday.api.wire import DepositSpec, LaunchSpec, VariantSpec
 from launchday.domain.clock import to_micros
-from launchday.schemas import DepositSpec, LaunchSpec, VariantSpec
 from launchday.store.migrations import migrate_postgres, migrate_sqlite
+from launchday.store.reads import snapshot_reads
 
 US = 1_000_000
 HOUR = 3600 * US
@@ -295,7 +296,7 @@ def time_report(db: Path | str, compare: str | None, runs: int = 3) -> list[floa
     for _ in range(runs):
         with closing(_connect(db)) as conn:
             started = time.perf_counter()
-            report = build_report(conn, "bench-yu7", compare=compare, now=now)
+            report = build_report(snapshot_reads(conn), "bench-yu7", compare=compare, now=now)
             timings.append(time.perf_counter() - started)
     assert report.orders.total > 0
     return timings

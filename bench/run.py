@@ -7,7 +7,7 @@ from core 1 (64 connections, a warm-up run, then 3 runs; medians reported):
 
   a   a bare FastAPI + pydantic endpoint validating the order body, no storage
   b   the same as raw ASGI + msgspec: the Python ceiling on uvicorn's HTTP protocol
-  b2  (b) under launchday's own HTTP protocol (launchday.api.protocol), as launchday runs
+  b2  (b) under launchday's own HTTP protocol (launchday.http.protocol), as launchday runs
   c   launchday's full order path on SQLite (`launchday serve`, admission: null)
   c2  the same through a waiting room: every customer joined first and orders with
       its admission token

@@ -20,10 +20,10 @@ import httpx
 import pytest
 import uvicorn
 
-from launchday import rehearse_cli
-from launchday.api.app import App, create_app
 from launchday.api.auth import mint_customer_token
+from launchday.app import App, create_app
 from launchday.cli import free_port
+from launchday.cli import rehearse as rehearse_cli
 from launchday.config import Settings
 from launchday.server import uvicorn_config
 from tests.pg_cluster import PgServer

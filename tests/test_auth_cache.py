@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from launchday.api.auth import Authenticator, mint_customer_token
-from launchday.api.errors import ApiError
+from launchday.http.errors import HttpError
 from tests.support import SECRET
 
 
@@ -18,7 +18,7 @@ def test_a_remembered_token_still_expires() -> None:
     assert auth.caller(f"Bearer {token}").customer == "c-1"
     assert auth.caller(f"Bearer {token}").customer == "c-1"  # from memory
     time.sleep(1.2)
-    with pytest.raises(ApiError, match="expired"):
+    with pytest.raises(HttpError, match="expired"):
         auth.caller(f"Bearer {token}")
 
 
@@ -28,10 +28,10 @@ def test_a_token_differing_from_a_remembered_one_is_verified_afresh() -> None:
     auth.caller(f"Bearer {token}")
     head, payload, signature = token.split(".")
     forged = f"{head}.{payload}.{signature[:-2]}AA"
-    with pytest.raises(ApiError, match="not valid"):
+    with pytest.raises(HttpError, match="not valid"):
         auth.caller(f"Bearer {forged}")
     other = mint_customer_token(
         b"another-secret-0123456789abcdef-012345", "c-1", datetime.now(UTC), timedelta(hours=1)
     )
-    with pytest.raises(ApiError, match="not valid"):
+    with pytest.raises(HttpError, match="not valid"):
         auth.caller(f"Bearer {other}")

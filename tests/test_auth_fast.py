@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from launchday.api.auth import Authenticator
-from launchday.api.errors import ApiError
+from launchday.http.errors import HttpError
 from tests.support import SECRET
 
 NOW = int(time.time())
@@ -19,7 +19,7 @@ OTHER_SECRET = b"another-secret-0123456789abcdef-012345"
 def outcome(auth: Authenticator, token: str) -> str:
     try:
         return f"ok {auth.caller(f'Bearer {token}').customer}"
-    except ApiError as error:
+    except HttpError as error:
         return f"{error.code}: {error.message}"
 
 

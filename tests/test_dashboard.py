@@ -19,12 +19,13 @@ import httpx
 import pytest
 
 from launchday.analytics.report import ProfileTally
-from launchday.api.app import App, create_app
+from launchday.app import App, create_app
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import to_micros
+from launchday.store.reads.live import NEW_ORDERS_SQL
 from launchday.store.sql import Connection, ReadConnection
 from launchday.web import live
-from launchday.web.live import NEW_ORDERS_SQL, LaunchFeed, live_event
+from launchday.web.live import LaunchFeed, live_event
 from launchday.web.series import LiveSeries, rate_now
 from tests.bulk_orders import insert_orders
 from tests.pg_cluster import PgServer
@@ -457,7 +458,7 @@ def test_before_opening_the_event_counts_down_with_an_empty_curve(inproc: InProc
 
 def test_the_event_carries_the_waiting_room_when_there_is_one(inproc: InProcess) -> None:
     inproc.api.create_launch()
-    state = inproc.app.service.launch_state("yu7-2025")
+    state = inproc.app.services.launches.state("yu7-2025")
     series = LiveSeries(to_micros(T0))
     event = live_event(state, series, QueueSnapshot(1000, 400, 2000.0, False), tick=1)
     assert event.queue is not None
@@ -535,7 +536,7 @@ def test_the_open_second_is_replaced_not_added_on_the_next_tick() -> None:
 
 def test_a_publisher_keeps_ticking_while_someone_watches(inproc: InProcess) -> None:
     inproc.api.create_launch()
-    feed = LaunchFeed("yu7-2025", inproc.app.service, inproc.app.store, interval=0.05)
+    feed = LaunchFeed("yu7-2025", inproc.app.services, interval=0.05)
 
     async def take(n: int) -> list[int]:
         stream = feed.watch()

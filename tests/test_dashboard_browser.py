@@ -23,14 +23,18 @@ import httpx
 import msgspec
 import pytest
 
+from launchday.api.wire import LaunchSpec, launch_from_spec
 from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import Profile, terms_for
-from launchday.schemas import LaunchSpec
-from launchday.services import LaunchService, new_order_id
+from launchday.domain.waiting_room import QueueRejoin
+from launchday.services import make_services
+from launchday.services.orders import new_order_id
+from launchday.services.ports.orders import ORDER_BOOK
+from launchday.services.ports.store import WriteScope, WriteTx
+from launchday.services.ports.waiting_room import WAITING_ROOM
 from launchday.sim.curve import draw_arrivals
 from launchday.sim.scenario import Milestone
 from launchday.store import open_store
-from launchday.store.ports import QueueRejoin, Touches, WriteTx
 from tests.support import SECRET, Api, Database, launch_body, loopback_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,7 +177,7 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
     arrivals = [t for t in draw_arrivals(YU7_MILESTONES, rng) if t <= elapsed]
     now = opens_at + timedelta(seconds=elapsed)
     store = open_store(database.url, lambda: now)
-    service = LaunchService(store, lambda: now, SECRET)
+    services = make_services(store, lambda: now, SECRET)
     spec = msgspec.convert({**YU7_SPEC, "opens_at": opens_at}, LaunchSpec)
     skus, weights = list(MIX), list(MIX.values())
 
@@ -187,7 +191,7 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
     async def run() -> None:
         await store.start()
         try:
-            launch = await service.create_launch(spec)
+            launch = await services.launches.create(launch_from_spec(spec))
             limited_left = 5000
             batch: list[tuple[float, str, str]] = []
             for n, t in enumerate(arrivals):
@@ -198,7 +202,7 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
                     else:
                         limited_left -= 1
                 batch.append((t, f"c-{n}", sku))
-            book = Touches(launch.slug, order_book=True)
+            book = WriteScope(launch.slug, (ORDER_BOOK,))
             for start in range(0, len(batch), SEED_AT_ONCE):
                 writes = []
                 for t, customer, sku in batch[start : start + SEED_AT_ONCE]:
@@ -234,7 +238,7 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
             def register(tx: WriteTx, _: datetime) -> None:
                 tx.import_interest(launch.slug, registrations)
 
-            await store.write(register, Touches(launch.slug))
+            await store.write(register, WriteScope(launch.slug))
             for start in range(0, pre_queue, 50_000):
 
                 def join(tx: WriteTx, _: datetime, start: int = start) -> None:
@@ -242,7 +246,7 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
                         joined = opens_at - timedelta(seconds=rng.uniform(1, 900))
                         tx.join_queue(launch.slug, f"q-{n}", f"t-{n}", joined)
 
-                await store.write(join, Touches(launch.slug, queue=True))
+                await store.write(join, WriteScope(launch.slug, (WAITING_ROOM,)))
 
             def rejoin(tx: WriteTx, _: datetime) -> None:
                 # A few buyers whose admission lapsed came back: four kept their place,
@@ -252,7 +256,7 @@ def seed_yu7(database: Database, opens_at: datetime, elapsed: float, pre_queue: 
                     made = QueueRejoin(f"t-{n}", f"q-{n}", 1, at, kept_place=n < 4)
                     tx.rejoin_queue(launch.slug, made)
 
-            await store.write(rejoin, Touches(launch.slug, queue=True))
+            await store.write(rejoin, WriteScope(launch.slug, (WAITING_ROOM,)))
         finally:
             await store.stop()
 

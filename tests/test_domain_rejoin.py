@@ -21,8 +21,15 @@ from launchday.domain.admission import (
 )
 from launchday.domain.launch import Admission, DepositPolicy, Launch, Variant
 from launchday.domain.rejoin import Rejoin, rejoin_kind
-from launchday.store.ports import QueuedTicket, QueueRejoin, RoomLog, StoredWaitingRoom
-from launchday.waiting_room import Ticket, WaitingRoom, rebuild_room
+from launchday.domain.waiting_room import (
+    QueuedTicket,
+    QueueRejoin,
+    RoomLog,
+    StoredWaitingRoom,
+    Ticket,
+    WaitingRoom,
+    rebuild_room,
+)
 
 OPENS = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 TTL = timedelta(seconds=60)

@@ -1,4 +1,4 @@
-"""launchday's HTTP/1.1 protocol (launchday.api.protocol) over real loopback sockets.
+"""launchday's HTTP/1.1 protocol (launchday.http.protocol) over real loopback sockets.
 
 A small ASGI app under `launchday.server.uvicorn_config`, spoken to byte by byte, so
 that what HTTP/1.1 promises is seen on the wire: keep-alive, pipelining in order,

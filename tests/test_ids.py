@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from hypothesis import given
 from hypothesis import strategies as st
 
-from launchday.ids import SORTED_ALPHABET, RandomIds, time_prefix
+from launchday.services.ids import SORTED_ALPHABET, RandomIds, time_prefix
 
 
 def test_ids_are_url_safe_and_distinct_with_96_random_bits_across_batches_and_threads() -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from launchday.api.app import create_app
+from launchday.app import create_app
 from tests.support import (
     ADMIN_KEY,
     T0,

@@ -10,12 +10,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from launchday import schemas
 from launchday.analytics import report as analytics_report
 from launchday.analytics import waiting_room_figures
-from launchday.api.app import App, create_app
-from launchday.api.errors import STATUS_OF_CODE
-from launchday.api.routing import PARAM_PATTERNS, Route
+from launchday.api import wire as schemas
+from launchday.app import App, create_app
+from launchday.http.errors import STATUS_OF_CODE
+from launchday.http.routing import PARAM_PATTERNS, Route
 from tests.support import Api, launch_body, settings_for
 
 REF_PREFIX = "#/components/schemas/"
@@ -260,7 +260,7 @@ def test_every_component_requires_exactly_what_its_msgspec_type_requires(
 ) -> None:
     types = wire_types()
     for name, component in doc["components"]["schemas"].items():
-        assert name in types, f"component {name} is no wire type of launchday.schemas"
+        assert name in types, f"component {name} is no wire type of launchday.api.wire"
         kind = types[name]
         assert set(component.get("required", [])) == required_fields(kind), name
         assert set(component["properties"]) == {

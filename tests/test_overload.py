@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from launchday.api.app import create_app
+from launchday.app import create_app
 from launchday.store.sqlite import SQLiteStore
 from tests.support import ADMIN_KEY, T0, SettableClock, customer_token, launch_body, settings_for
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from launchday.cli import free_port
+from launchday.cli.rehearse import token_minter
 from launchday.domain.clock import to_micros
-from launchday.rehearse_cli import token_minter
 from launchday.sim.rehearsal import (
     RehearsalOptions,
     RehearsalResult,

@@ -18,7 +18,7 @@ import pytest
 from psycopg.pq import TransactionStatus
 
 from launchday.analytics import Report, build_report
-from launchday.analytics.queries import load_launch, points_at
+from launchday.analytics.build import load_launch, points_at
 from launchday.analytics.report import (
     MINUTE_SERIES_SECONDS,
     SECOND_SERIES_SECONDS,
@@ -29,7 +29,8 @@ from launchday.analytics.report import (
 from launchday.domain.clock import rfc3339, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.store import postgres, sqlite
-from launchday.store.migrations import REPORT_INDEXES
+from launchday.store.reads import snapshot_reads
+from launchday.store.schema import REPORT_INDEXES
 from launchday.store.sql import Connection, Params, ReadConnection
 from tests.support import Api, Database, SettableClock
 
@@ -136,7 +137,7 @@ def launch_room(api: Api, clock: SettableClock) -> datetime:
 def test_totals_by_status_sku_lock_kind_and_cancellation(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     assert report.launch == "yu7-2025"
     assert report.elapsed_seconds == 2000
     assert report.as_of == report.generated_at == "2026-11-22T17:33:20Z"
@@ -161,7 +162,7 @@ def test_totals_by_status_sku_lock_kind_and_cancellation(
 def test_milestones_count_orders_placed_and_locks_by_their_lock_time(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     figures = [(m.after_seconds, m.orders, m.locked, m.cancelled) for m in report.milestones]
     assert figures == [
         (10, 4, 1, 0),  # o0-o3 placed; o3 firm from placement
@@ -178,7 +179,7 @@ def test_milestones_count_orders_placed_and_locks_by_their_lock_time(
 def test_the_series_count_right_closed_seconds_and_minutes(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     per_second = report.series.orders
     assert report.series.step_seconds == 1
     assert len(per_second) == 2001  # the opening instant, then (0, 1] .. (1999, 2000]
@@ -197,7 +198,7 @@ def test_the_series_count_right_closed_seconds_and_minutes(
 def test_interest_and_buyer_shares_are_over_those_who_answered(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     interest = report.interest
     assert interest.registrations == 6
     assert msgspec.to_builtins(interest.answered) == {
@@ -228,7 +229,9 @@ def test_interest_and_buyer_shares_are_over_those_who_answered(
 def test_a_report_as_of_an_earlier_time_reads_the_state_then(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", at=launch_room + 90 * SECOND, now=clock.now)
+    report = build_report(
+        snapshot_reads(reader), "yu7-2025", at=launch_room + 90 * SECOND, now=clock.now
+    )
     assert report.as_of == rfc3339(launch_room + 90 * SECOND)
     assert report.elapsed_seconds == 90
     assert report.orders.total == 7
@@ -254,15 +257,21 @@ def test_a_report_as_of_an_earlier_time_reads_the_state_then(
 def test_an_at_past_the_launch_clock_reports_the_present(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    later = build_report(reader, "yu7-2025", at=clock.now + timedelta(days=30), now=clock.now)
-    assert later == build_report(reader, "yu7-2025", now=clock.now)
+    later = build_report(
+        snapshot_reads(reader), "yu7-2025", at=clock.now + timedelta(days=30), now=clock.now
+    )
+    assert later == build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
 
 
 def test_a_window_that_ends_later_locks_the_order_in_later_reports(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    before = build_report(reader, "yu7-2025", at=launch_room + 1844 * SECOND, now=clock.now)
-    at_end = build_report(reader, "yu7-2025", at=launch_room + 1845 * SECOND, now=clock.now)
+    before = build_report(
+        snapshot_reads(reader), "yu7-2025", at=launch_room + 1844 * SECOND, now=clock.now
+    )
+    at_end = build_report(
+        snapshot_reads(reader), "yu7-2025", at=launch_room + 1845 * SECOND, now=clock.now
+    )
     assert (before.orders.by_status.locked, before.orders.by_status.reserved) == (3, 3)
     assert (at_end.orders.by_status.locked, at_end.orders.by_status.reserved) == (4, 2)
     assert at_end.locked.window_ended == 2  # o0 at 1800, o4 at 1845
@@ -272,9 +281,9 @@ def test_lock_and_cancel_counts_at_milestones_come_from_the_report_indexes(
     launch_room: datetime, clock: SettableClock, reader: Connection, database: Database
 ) -> None:
     db = ReadConnection(reader)
-    launch_id, launch = load_launch(db, "yu7-2025")
+    launch_id, launch = load_launch(snapshot_reads(db), "yu7-2025")
     offsets = [10, 60, 120, 180, 600, 1800, 1900]
-    points = points_at(db, launch_id, to_micros(launch.opens_at), offsets)
+    points = points_at(snapshot_reads(db), launch_id, to_micros(launch.opens_at), offsets)
     assert [p.locked for p in points] == [1, 1, 2, 2, 2, 3, 6]
     queries = (
         "SELECT count(*) FROM orders WHERE launch_id = 1 AND status != 'cancelled'"
@@ -300,8 +309,8 @@ def test_the_stores_own_connection_reads_the_same_report_and_ends_its_snapshot(
     else:
         conn = sqlite.connect(sqlite.sqlite_path(database.url), readonly=True)
     try:
-        assert build_report(conn, "yu7-2025", now=clock.now) == build_report(
-            reader, "yu7-2025", now=clock.now
+        assert build_report(snapshot_reads(conn), "yu7-2025", now=clock.now) == build_report(
+            snapshot_reads(reader), "yu7-2025", now=clock.now
         )
         if isinstance(conn, psycopg.Connection):
             assert conn.info.transaction_status == TransactionStatus.IDLE
@@ -343,7 +352,7 @@ def test_an_order_committed_while_the_report_runs_is_in_none_of_its_figures(
     conn = WritesAfterTheFirstRead(
         reader, lambda: committed.append(place(api, "yu7-2025", "c-late", "YU7-LTD"))
     )
-    report = build_report(conn, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(conn), "yu7-2025", now=clock.now)
     assert committed
     assert conn.reads > 5
     # The snapshot was taken at the first read: the late order is nowhere in it.
@@ -353,14 +362,14 @@ def test_an_order_committed_while_the_report_runs_is_in_none_of_its_figures(
     assert sum(report.series.orders) == sum(report.series_per_minute.orders) == 7
     assert report.milestones[-1].orders == 7
     assert report.buyers.orders == 7
-    after = build_report(reader, "yu7-2025", now=clock.now)
+    after = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     assert after.orders.total == sum(after.series.orders) == 8
 
 
 def test_the_report_has_the_documented_json_shape(
     launch_room: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     encoded = msgspec.json.encode(report)
     assert msgspec.json.decode(encoded, type=Report) == report
     body = msgspec.json.decode(encoded)
@@ -397,7 +406,7 @@ def test_a_time_scaled_launch_reports_in_launch_time(
             clock.now = opens + 3 * SECOND  # launch 180 s
             change(api, ids["b"], "b", "lock")
     clock.now = opens + 61 * SECOND  # launch 3660 s
-    report = build_report(reader, "yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     assert report.time_scale == 60
     assert report.generated_at == rfc3339(opens + 61 * SECOND)
     assert report.as_of == rfc3339(opens + 3660 * SECOND)
@@ -478,7 +487,7 @@ def two_launches(api: Api, clock: SettableClock) -> datetime:
 def test_compare_gives_order_ratios_at_shared_milestones_and_the_interest_ratio(
     two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", compare="su7-2024", now=clock.now)
+    report = build_report(snapshot_reads(reader), "yu7-2025", compare="su7-2024", now=clock.now)
     assert report.compare is not None
     assert report.compare.launch == "su7-2024"
     assert [
@@ -500,7 +509,7 @@ def test_compare_gives_order_ratios_at_shared_milestones_and_the_interest_ratio(
 def test_compare_leaves_out_milestones_the_other_launch_has_not_reached(
     two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "su7-2024", compare="yu7-2025", now=clock.now)
+    report = build_report(snapshot_reads(reader), "su7-2024", compare="yu7-2025", now=clock.now)
     assert [m.after_seconds for m in report.milestones] == [10, 60, 120, 180, 600, 3600]
     assert report.compare is not None
     assert [(r.after_seconds, r.ratio) for r in report.compare.orders_ratio_at] == [
@@ -518,7 +527,9 @@ def test_compare_leaves_out_milestones_the_other_launch_has_not_reached(
 def test_compare_with_a_launch_without_interest_opening_uses_whole_counts(
     two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", compare="no-interest-window", now=clock.now)
+    report = build_report(
+        snapshot_reads(reader), "yu7-2025", compare="no-interest-window", now=clock.now
+    )
     assert report.compare is not None
     assert report.compare.interest_window_seconds is None
     assert (report.compare.registrations, report.compare.other_registrations) == (5, 1)
@@ -529,7 +540,9 @@ def test_compare_with_a_launch_without_interest_opening_uses_whole_counts(
 def test_a_report_before_opening_has_interest_but_no_orders(
     two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
-    report = build_report(reader, "yu7-2025", at=two_launches - SECOND, now=clock.now)
+    report = build_report(
+        snapshot_reads(reader), "yu7-2025", at=two_launches - SECOND, now=clock.now
+    )
     assert report.elapsed_seconds == 0
     assert report.orders.total == 0
     assert report.milestones == []
@@ -542,13 +555,13 @@ def test_unknown_launches_and_naive_times_are_refused(
     two_launches: datetime, clock: SettableClock, reader: Connection
 ) -> None:
     with pytest.raises(NotFound) as unknown:
-        build_report(reader, "no-such-launch", now=clock.now)
+        build_report(snapshot_reads(reader), "no-such-launch", now=clock.now)
     assert unknown.value.field == "slug"
     with pytest.raises(NotFound) as unknown_other:
-        build_report(reader, "yu7-2025", compare="no-such-launch", now=clock.now)
+        build_report(snapshot_reads(reader), "yu7-2025", compare="no-such-launch", now=clock.now)
     assert unknown_other.value.field == "compare"
     with pytest.raises(ValidationFailed):
-        build_report(reader, "yu7-2025", now=clock.now.replace(tzinfo=None))
+        build_report(snapshot_reads(reader), "yu7-2025", now=clock.now.replace(tzinfo=None))
 
 
 # --- the pure rules ---------------------------------------------------------------------
@@ -592,7 +605,7 @@ def test_the_report_endpoint_serves_the_report_read_from_the_store(
 ) -> None:
     served = api.get("/api/v1/launches/yu7-2025/report", headers=api.admin())
     assert served.status_code == 200, served.text
-    expected = build_report(reader, "yu7-2025", now=clock.now)
+    expected = build_report(snapshot_reads(reader), "yu7-2025", now=clock.now)
     assert served.json() == msgspec.to_builtins(expected)
     assert served.json()["orders"]["total"] == 7
 

@@ -33,8 +33,9 @@ from launchday.analytics import (
     Series,
     build_report,
 )
-from launchday.analytics.files import write_report_files
 from launchday.analytics.report import STANDARD_MILESTONES, ratio
+from launchday.analytics.report_files import write_report_files
+from launchday.store.reads import snapshot_reads
 from tests.support import Api, Database, SettableClock
 
 CHARTS = ["cumulative_orders", "orders_per_second", "orders_per_minute", "locks", "composition"]
@@ -335,7 +336,7 @@ def test_the_files_of_a_report_the_app_built(
         assert api.place(f"c-{k}").status_code == 201
     clock.advance(minutes=5)
     with closing(database.connect()) as conn:
-        report = build_report(conn, "yu7-2025", now=clock.now)
+        report = build_report(snapshot_reads(conn), "yu7-2025", now=clock.now)
     written = write_report_files(report, tmp_path / "out")
     assert len(written) == 2 + 2 * len(CHARTS)
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ import pytest
 
 from launchday.analytics import build_report
 from launchday.domain.clock import to_micros
+from launchday.store.reads import snapshot_reads
 from launchday.store.sql import Params, ReadConnection
 from tests.bulk_orders import FIRST_SEQ, insert_orders
 from tests.support import T0, Api, Database, SettableClock
@@ -93,7 +94,7 @@ def test_the_reports_range_queries_read_their_indexes(
 ) -> None:
     with closing(database.connect()) as conn:
         db = Recording(conn)
-        report = build_report(db, "yu7-2025", now=clock.now)
+        report = build_report(snapshot_reads(db), "yu7-2025", now=clock.now)
         assert report.orders.total == ORDERS
         assert report.orders.by_sku == {"YU7-MAX": ORDERS, "YU7-LTD": 0}
         checked = set()

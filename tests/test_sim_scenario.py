@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from launchday.schemas import LaunchSpec, launch_from_spec
+from launchday.api.wire import LaunchSpec, launch_from_spec
 from launchday.sim.scenario import (
     Scenario,
     ScenarioError,
@@ -24,7 +24,7 @@ from launchday.sim.scenario import (
     scaled_locks,
     scaled_milestones,
 )
-from launchday.sim.tomlpos import key_line
+from launchday.sim.toml_positions import key_line
 
 OPENS = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 

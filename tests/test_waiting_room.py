@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from launchday.api.app import create_app
+from launchday.app import create_app
 from launchday.store.sqlite import sqlite_path
 from tests.support import (
     ADMIN_KEY,
@@ -683,7 +683,7 @@ def test_admission_tokens_kept_for_reuse_are_bounded_and_reminted_alike(
 ) -> None:
     """A large room must not keep a token per admitted ticket: only the most recent are
     kept, and one minted again for an older ticket is the same token."""
-    monkeypatch.setattr("launchday.waiting_rooms.MINTED_KEPT", 3)
+    monkeypatch.setattr("launchday.services.waiting_room.MINTED_KEPT", 3)
     with in_process(database.settings(), clock) as (api, app):
         opens_at = clock.now - timedelta(seconds=10)
         create_room(api, opens_at, rate=1000)

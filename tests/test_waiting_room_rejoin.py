@@ -359,23 +359,22 @@ def test_three_processes_share_one_rejoin(pg_database: Database, tmp_path: Path)
 
 
 def test_a_queue_stored_before_rejoins_existed_keeps_its_order_after_the_upgrade(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """A SQLite file of the schema before migration 0004: its tickets take their commit
     order as positions, and joins after the upgrade come after them."""
     import sqlite3
 
-    from launchday.store import migrations
+    from launchday.store.migrations import migrate_sqlite
+    from launchday.store.schema import STEPS
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    monkeypatch.setattr(migrations, "SQLITE_MIGRATIONS", migrations.SQLITE_MIGRATIONS[:3])
-    assert migrations.migrate_sqlite(conn) == [
+    assert migrate_sqlite(conn, STEPS[:3]) == [
         "0001_core",
         "0002_report_indexes",
         "0003_waiting_room",
     ]
-    monkeypatch.undo()
     clock = SettableClock(T0.replace(hour=16))
     opens_at = clock.now + timedelta(minutes=1)
     with in_process(settings_for_file(path), clock) as (api, _app):

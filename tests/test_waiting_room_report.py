@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from launchday.analytics import build_report
+from launchday.store.reads import snapshot_reads
 from tests.support import T0, Api, Database, SettableClock
 
 
@@ -24,7 +25,7 @@ def test_the_report_gives_longest_queue_and_admission_waits(
         api.post("/api/v1/launches/yu7-2025/queue", headers=api.as_customer(f"late-{i}"))
     clock.now = T0 + timedelta(seconds=20)
     with closing(database.connect()) as conn:
-        room = build_report(conn, "yu7-2025", now=clock.now).waiting_room
+        room = build_report(snapshot_reads(conn), "yu7-2025", now=clock.now).waiting_room
     assert room is not None
     assert (room.joined, room.admitted, room.longest_queue) == (7, 7, 5)
     # Waits: 0.5, 1.0, 1.5, 2.0, 2.5 (pre-queue, from the opening), 0.5 and 1.0 (late).
@@ -34,7 +35,7 @@ def test_the_report_gives_longest_queue_and_admission_waits(
 
     with closing(database.connect()) as conn:
         early = build_report(
-            conn, "yu7-2025", at=T0 + timedelta(seconds=1.2), now=clock.now
+            snapshot_reads(conn), "yu7-2025", at=T0 + timedelta(seconds=1.2), now=clock.now
         ).waiting_room
     assert early is not None
     assert (early.joined, early.admitted) == (5, 2)
@@ -46,7 +47,7 @@ def test_a_launch_without_a_waiting_room_reports_none(
 ) -> None:
     api.create_launch()
     with closing(database.connect()) as conn:
-        assert build_report(conn, "yu7-2025", now=clock.now).waiting_room is None
+        assert build_report(snapshot_reads(conn), "yu7-2025", now=clock.now).waiting_room is None
 
 
 def test_the_report_page_and_text_show_the_waiting_room(
@@ -54,8 +55,8 @@ def test_the_report_page_and_text_show_the_waiting_room(
 ) -> None:
     from rich.console import Console
 
-    from launchday.analytics.files import write_report_files
-    from launchday.analytics.text import print_report
+    from launchday.analytics.report_files import write_report_files
+    from launchday.analytics.report_text import print_report
 
     clock.now = T0 - timedelta(minutes=5)
     api.create_launch(admission={"rate_per_second": 2, "token_ttl_seconds": 60})
@@ -63,7 +64,7 @@ def test_the_report_page_and_text_show_the_waiting_room(
         api.post("/api/v1/launches/yu7-2025/queue", headers=api.as_customer(f"pre-{i}"))
     clock.now = T0 + timedelta(seconds=20)
     with closing(database.connect()) as conn:
-        report = build_report(conn, "yu7-2025", now=clock.now)
+        report = build_report(snapshot_reads(conn), "yu7-2025", now=clock.now)
     write_report_files(report, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
     assert "Waiting room" in page

@@ -26,7 +26,7 @@ import httpx
 import jwt
 import pytest
 
-from launchday.admission_tokens import AdmissionTokens
+from launchday.services.admission_tokens import AdmissionTokens
 from tests.support import (
     ADMIN_KEY,
     SECRET,

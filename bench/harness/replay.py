@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from harness.context import ADMIN_KEY, SECRET, Bench, ScenarioResult
 from harness.servers import Server, launchday_server
 from launchday.cli import free_port
-from launchday.rehearse_cli import token_minter
+from launchday.cli.rehearse import token_minter
 from launchday.sim import rehearsal
 from launchday.sim.admission_plan import peak_rate
 from launchday.sim.display import ReplayProgress, milestone_table, summary_lines

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from launchday.rehearse_cli import wait_until_healthy
+from launchday.cli.rehearse import wait_until_healthy
 
 SERVER_CORE = 0
 LOAD_CORE = 1
@@ -117,7 +117,7 @@ def machine_busy_seconds() -> float:
 
 # uvicorn's own protocol, as baselines (a) and (b) run; (b2) runs (b) under launchday's.
 UVICORN_HTTP = "httptools"
-LAUNCHDAY_HTTP = "launchday.api.protocol:HttpProtocol"
+LAUNCHDAY_HTTP = "launchday.http.protocol:HttpProtocol"
 
 
 def uvicorn_server(name: str, app: str, port: int, log: Path, http: str = UVICORN_HTTP) -> Server:

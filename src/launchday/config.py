@@ -1,4 +1,5 @@
-"""Settings, built once from the environment and passed to `create_app`."""
+"""Settings, built once from the environment and passed to `create_app`: values only,
+nothing is connected to here."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_DB = "sqlite:///./launchday.db"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -32,8 +32,9 @@ class Settings:
     admin_key_generated: bool = False
     """True when the admin key was generated here (the server prints it once)."""
 
-    secret: bytes = b""
-    """`LAUNCHDAY_SECRET`: HMAC key for customer and admission tokens; kept beside the db."""
+    secret: bytes | None = None
+    """`LAUNCHDAY_SECRET`: HMAC key for customer and admission tokens. None: the one the
+    database keeps (beside a SQLite file, in a PostgreSQL table), read when it opens."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """`LAUNCHDAY_MAX_BODY_BYTES`: larger request bodies get 413 `too_large` (default 64 KiB)."""
@@ -47,37 +48,8 @@ class Settings:
         generated = not admin_key
         if generated:
             admin_key = secrets.token_urlsafe(24)
-        secret = env.get("LAUNCHDAY_SECRET", "").encode() or secret_beside(url)
-        if len(secret) < MIN_SECRET_BYTES:
+        secret = env.get("LAUNCHDAY_SECRET", "").encode() or None
+        if secret is not None and len(secret) < MIN_SECRET_BYTES:
             raise ConfigError(f"LAUNCHDAY_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         max_body = int(env.get("LAUNCHDAY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
         return cls(url, admin_key, generated, secret, max_body)
-
-
-def secret_path(db_url: str) -> Path:
-    """Where the generated secret of a database lives: `<db file>.secret`."""
-    from launchday.store.sqlite import sqlite_path
-
-    return Path(sqlite_path(db_url) + ".secret")
-
-
-def secret_beside(db_url: str) -> bytes:
-    """The secret kept with the database, created on first use: beside a SQLite file
-    (mode 0600), or in a PostgreSQL database's `instance_secret` table."""
-    from launchday.store.postgres import ensure_secret, is_postgres_url
-
-    if is_postgres_url(db_url):
-        return ensure_secret(db_url, secrets.token_urlsafe(32).encode())
-    path = secret_path(db_url)
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32).encode()
-    # O_EXCL: if another process created it first, use theirs.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(value + b"\n")
-    return value

@@ -1,5 +1,5 @@
 """Running the ASGI app under uvicorn: uvloop, and launchday's own httptools protocol
-(`launchday.api.protocol`), the fastest pairing measured (bench/README.md)."""
+(`launchday.http.protocol`), the fastest pairing measured (bench/README.md)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from launchday.api.app import App, create_app, utc_now
-from launchday.api.protocol import HttpProtocol
+from launchday.app import App, create_app
 from launchday.config import Settings
-from launchday.store import open_store
+from launchday.http.protocol import HttpProtocol
+from launchday.store import database_secret, open_store
+from launchday.wall_clock import utc_now
 
 
 def uvicorn_config(app: App | str, host: str, port: int, **more: object) -> uvicorn.Config:
@@ -77,10 +78,11 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
     replaced. Each worker has its own store connections; the database (PostgreSQL)
     keeps them consistent. They share the settings resolved here, through the
     environment, so a generated admin key or secret is the same in every one."""
+    secret = settings.secret or database_secret(settings.db_url)
     os.environ.update(
         LAUNCHDAY_DB=settings.db_url,
         LAUNCHDAY_ADMIN_KEY=settings.admin_key,
-        LAUNCHDAY_SECRET=settings.secret.decode(),
+        LAUNCHDAY_SECRET=secret.decode(),
         LAUNCHDAY_MAX_BODY_BYTES=str(settings.max_body_bytes),
     )
     config = uvicorn_config(

@@ -3,7 +3,7 @@ it compares with another launch. `build_report` is the entry point; the wire typ
 and the rules live in `launchday.analytics.report`.
 """
 
-from launchday.analytics.queries import build_report
+from launchday.analytics.build import build_report
 from launchday.analytics.report import (
     Answered,
     BuyerMix,

@@ -1,6 +1,6 @@
 """The waiting room in the report: queue figures, and the second chance's lapses and returns.
 
-Pure: the caller replays the room (launchday.waiting_room) and reads the orders; this
+Pure: the caller replays the room (launchday.domain.waiting_room) and reads the orders; this
 names the numbers.
 """
 

@@ -1,5 +1,26 @@
-"""The HTTP API: a lean ASGI app, msgspec for JSON, errors mapped to statuses once."""
+"""The HTTP API: one module per resource, each with its handlers and its routes.
 
-from launchday.api.app import create_app
+Handlers are thin: parse, call a use case (`launchday.services`), encode. Who may call a
+route is its declaration (`auth`), enforced by the app's router, nowhere else.
+"""
 
-__all__ = ["create_app"]
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from launchday.api import interest, launches, orders, queue, reports, system
+from launchday.api.context import ApiContext
+from launchday.http.routing import Route
+
+
+def api_routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[Route]:
+    """The API's routes, in the order the OpenAPI document lists them; `every_route`
+    gives the app's whole table (the API's and the dashboard's), which it documents."""
+    return [
+        *launches.routes(ctx),
+        *interest.routes(ctx),
+        *orders.routes(ctx),
+        *queue.routes(ctx),
+        *reports.routes(ctx),
+        *system.routes(ctx, every_route),
+    ]

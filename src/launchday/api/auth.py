@@ -6,14 +6,14 @@ import binascii
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
 import msgspec
 
-from launchday.api.errors import ApiError
+from launchday.http.errors import HttpError
+from launchday.http.routing import Auth, Caller
 
 # A customer id is the token's `sub`; keep it to something an index and a log can hold.
 MAX_CUSTOMER_ID = 128
@@ -34,14 +34,6 @@ _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """An authenticated caller: a customer (`customer` set) or the admin."""
-
-    customer: str | None
-    admin: bool = False
-
-
 def mint_customer_token(secret: bytes, customer: str, now: datetime, ttl: timedelta) -> str:
     """A signed HS256 token for `customer`, valid for `ttl` from `now`."""
     claims = {"sub": customer, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
@@ -49,29 +41,55 @@ def mint_customer_token(secret: bytes, customer: str, now: datetime, ttl: timede
 
 
 class Authenticator:
-    """Checks bearer credentials against the admin key and the customer-token secret."""
+    """Checks bearer credentials against the admin key and the customer-token secret,
+    for the route being called (`__call__`: the app's one place for it).
 
-    def __init__(self, secret: bytes, admin_key: str) -> None:
-        self._secret = secret
+    The secret may come after the authenticator is made (`use_secret`): a database keeps
+    it when the environment does not, and the store is read once the server starts.
+    """
+
+    def __init__(self, secret: bytes | None, admin_key: str) -> None:
         self._admin_key = admin_key.encode()
+        # Tokens already verified, by their exact text: a waiting browser polls with the
+        # same token many times, and an HMAC check costs more than the answer does.
+        self._verified: dict[str, tuple[str, float]] = {}
+        self._secret = b""
+        self._fast = False
+        self._hs256 = hmac.new(b"-", digestmod=hashlib.sha256)
+        if secret is not None:
+            self.use_secret(secret)
+
+    def use_secret(self, secret: bytes) -> None:
+        """Check customer tokens against `secret` from now on."""
+        self._secret = secret
         self._fast = _pyjwt_accepts_key(secret)
         # Copied per token: one-shot hmac.digest() releases the GIL, and getting it back
         # from the writer thread can take a whole switch interval (5 ms).
         self._hs256 = hmac.new(secret, digestmod=hashlib.sha256)
-        # Tokens already verified, by their exact text: a waiting browser polls with the
-        # same token many times, and an HMAC check costs more than the answer does.
-        self._verified: dict[str, tuple[str, float]] = {}
+        self._verified.clear()
+
+    def __call__(self, auth: Auth, authorization: str | None) -> Caller:
+        """The caller of a route whose auth is `auth`: 401 without valid credentials,
+        403 for a caller the route does not let in."""
+        caller = self.caller(authorization)
+        if auth == "customer" and caller.customer is None:
+            raise HttpError("forbidden", "this call needs a customer token, not the admin key")
+        if auth == "admin" and not caller.admin:
+            raise HttpError("forbidden", "this call needs the admin key")
+        return caller
 
     def caller(self, authorization: str | None) -> Caller:
         """The caller named by an `Authorization` header, or 401."""
         if not authorization:
-            raise ApiError("unauthenticated", "send Authorization: Bearer <token>")
+            raise HttpError("unauthenticated", "send Authorization: Bearer <token>")
         scheme, _, credential = authorization.partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
-            raise ApiError("unauthenticated", "use the Bearer scheme")
+            raise HttpError("unauthenticated", "use the Bearer scheme")
         if hmac.compare_digest(credential.encode(), self._admin_key):
             return Caller(customer=None, admin=True)
+        if not self._secret:
+            raise HttpError("unauthenticated", "the server is not ready for customer tokens")
         known = self._verified.get(credential)
         if known is not None and time.time() < known[1]:
             return Caller(customer=known[0])
@@ -87,12 +105,12 @@ class Authenticator:
                 options={"require": ["sub", "exp"]},
             )
         except jwt.ExpiredSignatureError:
-            raise ApiError("unauthenticated", "the token has expired") from None
+            raise HttpError("unauthenticated", "the token has expired") from None
         except jwt.PyJWTError:
-            raise ApiError("unauthenticated", "the token is not valid") from None
+            raise HttpError("unauthenticated", "the token is not valid") from None
         customer = claims["sub"]
         if not isinstance(customer, str) or not 0 < len(customer) <= MAX_CUSTOMER_ID:
-            raise ApiError("unauthenticated", "the token's sub must be a customer id")
+            raise HttpError("unauthenticated", "the token's sub must be a customer id")
         self._remember(credential, customer, float(claims["exp"]))
         return Caller(customer=customer)
 
@@ -138,18 +156,6 @@ class Authenticator:
         ):
             return None
         return customer, float(exp)
-
-    def customer(self, authorization: str | None) -> str:
-        """The customer calling, or 401/403 (the admin key acts for no customer)."""
-        caller = self.caller(authorization)
-        if caller.customer is None:
-            raise ApiError("forbidden", "this call needs a customer token, not the admin key")
-        return caller.customer
-
-    def admin(self, authorization: str | None) -> None:
-        """Pass for the admin key; 401 without credentials, 403 for a customer."""
-        if not self.caller(authorization).admin:
-            raise ApiError("forbidden", "this call needs the admin key")
 
 
 def _pyjwt_accepts_key(secret: bytes) -> bool:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
-from launchday.domain.clock import rfc3339
-from launchday.domain.interest import Interest
-from launchday.domain.launch import DepositPolicy, Launch
-from launchday.domain.order import Order, OrderEvent, delivery_window
-from launchday.domain.quota import available
-from launchday.schemas import (
+from launchday.api.wire import (
     AdmissionOut,
     AdmissionSpec,
     DeliveryEstimate,
@@ -18,7 +12,7 @@ from launchday.schemas import (
     InterestOut,
     LaunchCounts,
     LaunchOut,
-    Money_,
+    MoneyOut,
     OrderEventOut,
     OrderHistoryOut,
     OrderOut,
@@ -28,8 +22,14 @@ from launchday.schemas import (
     VariantOut,
     spec_from_profile,
 )
-from launchday.services import LaunchState, VariantTally
-from launchday.waiting_rooms import TicketReading
+from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
+from launchday.domain.clock import rfc3339
+from launchday.domain.interest import Interest
+from launchday.domain.launch import DepositPolicy, Launch
+from launchday.domain.order import Order, OrderEvent, delivery_window
+from launchday.domain.quota import available
+from launchday.services.launches import LaunchState, VariantTally
+from launchday.services.waiting_room import TicketReading
 
 
 def _rfc(at: datetime | None) -> str | None:
@@ -53,14 +53,14 @@ def order_out(order: Order, launch: Launch, now: datetime) -> OrderOut:
         )
     refund = None
     if order.refund_amount is not None:
-        refund = Money_(order.refund_amount, launch.currency)
+        refund = MoneyOut(order.refund_amount, launch.currency)
     return OrderOut(
         id=order.id,
         launch=order.launch,
         sku=order.sku,
         customer=order.customer,
         status=order.status_at(launch.clock(now)).value,
-        deposit=Money_(order.deposit_amount, launch.currency),
+        deposit=MoneyOut(order.deposit_amount, launch.currency),
         placed_at=rfc3339(order.placed_at),
         refundable_until=rfc3339(order.refundable_until),
         sequence=order.sequence,

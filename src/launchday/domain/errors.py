@@ -12,7 +12,7 @@
     ├── Locked                       locked            the order is locked: no cancel
     └── AlreadyCancelled             cancelled         the order is cancelled: no lock
 
-The API maps codes to HTTP statuses in one place (`launchday.api.errors`).
+The API maps codes to HTTP statuses in one place (`launchday.http.errors`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from launchday.domain.clock import EARLIEST, END_OF_TIME, launch_time
 from launchday.domain.errors import NotFound, NotOpen, ValidationFailed
+from launchday.domain.quota import Quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,15 @@ class Launch:
     interest_opens_at: datetime | None = None
     admission: Admission | None = None
     report_milestones: tuple[int, ...] = field(default_factory=tuple)
+    # Worked out once: every order is checked against them.
+    _quotas: tuple[Quota, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         validate_launch(self)
+        quotas = tuple(
+            Quota(v.sku, v.stock, frozenset({v.sku})) for v in self.variants if v.stock is not None
+        )
+        object.__setattr__(self, "_quotas", quotas)
 
     def variant(self, sku: str) -> Variant:
         """The variant with this SKU, or NotFound."""
@@ -71,6 +78,15 @@ class Launch:
             if variant.sku == sku:
                 return variant
         raise NotFound(f"launch {self.slug!r} has no variant {sku!r}", field="sku")
+
+    @property
+    def quotas(self) -> tuple[Quota, ...]:
+        """The launch's quotas: one per limited variant, of its stock."""
+        return self._quotas
+
+    def quotas_of(self, sku: str) -> tuple[Quota, ...]:
+        """The quotas an order of `sku` counts against."""
+        return tuple(quota for quota in self.quotas if sku in quota.skus)
 
     def deposit_for(self, variant: Variant) -> DepositPolicy:
         """The variant's own deposit policy, else the launch's."""
@@ -81,7 +97,8 @@ class Launch:
         return launch_time(now, self.opens_at, self.time_scale)
 
     def check_orders_open(self, now: datetime) -> None:
-        """Raise NotOpen before the opening minute."""
+        """Raise NotOpen before the opening minute (`now` real or launch time: the two
+        agree until the opening)."""
         if now < self.opens_at:
             raise NotOpen(f"orders for {self.slug!r} open at {self.opens_at.isoformat()}")
 

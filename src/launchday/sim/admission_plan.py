@@ -49,7 +49,7 @@ PRE_QUEUE_SECONDS: Final = 60.0
 ADMISSION_HEADROOM: Final = 2.0
 TOKEN_REAL_SECONDS: Final = 5.0
 DEFAULT_TOKEN_TTL: Final = 900
-MAX_TOKEN_TTL: Final = 31_622_400  # the API's bound (launchday.schemas.AdmissionSpec)
+MAX_TOKEN_TTL: Final = 31_622_400  # the API's bound (launchday.api.wire.AdmissionSpec)
 LAPSE_SHARE: Final = 0.01
 # Where in the grace period a lapsed buyer comes back: keepers early in it, the others
 # a little after it (fractions of the grace; assumed).

@@ -67,7 +67,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from launchday.schemas import ProfileSpec
+from launchday.api.wire import ProfileSpec
 from launchday.sim.curve import draw_arrivals, milestone_curve, sample_segment
 from launchday.sim.scenario import (
     Milestone,

@@ -38,6 +38,7 @@ import msgspec
 from launchday.sim.admission_plan import Lapse
 from launchday.sim.customers import Event, PlannedOrder, SimCustomer
 from launchday.sim.http import HttpClient, TransportError
+from launchday.sim.lead import Lead
 
 _encode = msgspec.json.encode
 # Retries for an order refused as overloaded (429/503) or cut off by the network. The
@@ -47,40 +48,12 @@ MAX_ATTEMPTS = 6
 LATE_AFTER_SECONDS = 0.05
 # How many times a buyer whose admission lapsed joins again before giving up.
 MAX_REJOINS = 3
-# Bounds of the send-early correction, and how many residuals each step of it reads.
+# Bounds of the send-early corrections (launchday.sim.lead).
 MAX_LEAD_SECONDS = 0.02
 MAX_QUEUE_LEAD_SECONDS = 0.1
-FIRST_LEAD_SAMPLES = 4
-LEAD_SAMPLES = 32
 # The shortest wait a ticket is told before polling again (launchday.api.views): part of
 # every journey through a waiting room, so the journeys' lead starts from it.
 POLL_FLOOR_SECONDS = 0.005
-
-
-class Lead:
-    """How early to send so that an action is stamped on time: an integral controller
-    over the mean of the recent residuals (real seconds), bounded by `bound`.
-
-    Its first steps come after a few residuals, then after more and more (up to
-    LEAD_SAMPLES): a launch whose first milestones hold a few dozen orders must be
-    corrected within them.
-    """
-
-    def __init__(self, bound: float, start: float = 0.0) -> None:
-        self.bound = bound
-        self.seconds = min(max(start, 0.0), bound)
-        self._residuals: list[float] = []
-        self._window = FIRST_LEAD_SAMPLES
-
-    def correct(self, residual: float) -> None:
-        """Take one action's delay between its due time and its stamp (real seconds)."""
-        # One stalled request must not swing the correction: clip each residual.
-        self._residuals.append(min(max(residual, -self.bound), self.bound))
-        if len(self._residuals) >= self._window:
-            step = sum(self._residuals) / len(self._residuals)
-            self._residuals.clear()
-            self._window = min(2 * self._window, LEAD_SAMPLES)
-            self.seconds = min(max(self.seconds + step, 0.0), self.bound)
 
 
 @dataclass

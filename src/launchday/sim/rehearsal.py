@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from launchday.schemas import AdmissionSpec
+from launchday.api.wire import AdmissionSpec
 from launchday.sim.admission_plan import (
     DEFAULT_TOKEN_TTL,
     LAPSE_SHARE,

@@ -22,8 +22,8 @@ from typing import Final
 
 import msgspec
 
-from launchday.schemas import DepositSpec, LaunchSpec, VariantSpec
-from launchday.sim.tomlpos import key_line
+from launchday.api.wire import DepositSpec, LaunchSpec, VariantSpec
+from launchday.sim.toml_positions import key_line
 
 # A field's place in the TOML document: ("variants", 2, "mix") is variants[2].mix.
 FieldPath = tuple[str | int, ...]

@@ -1,11 +1,16 @@
-"""Storage: the ports the services use and the adapters that hold the SQL."""
+"""Storage: the adapters that hold the SQL behind the services' ports.
+
+`open_store` picks the adapter for a `LAUNCHDAY_DB` URL; `database_secret` reads (or
+creates) the token secret a database keeps, for commands that run without a server.
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from launchday.store.ports import Store
+from launchday.services.ports.store import Store
 
 
 def open_store(url: str, clock: Callable[[], datetime]) -> Store:
@@ -21,3 +26,14 @@ def open_store(url: str, clock: Callable[[], datetime]) -> Store:
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or postgresql://..."
     )
+
+
+def database_secret(url: str) -> bytes:
+    """The token secret kept with the database at `url`, created on first use: beside a
+    SQLite file (`<db>.secret`), or in PostgreSQL's `instance_secret` table."""
+    from launchday.store.postgres import ensure_secret, is_postgres_url
+    from launchday.store.sqlite import secret_beside, sqlite_path
+
+    if is_postgres_url(url):
+        return ensure_secret(url, secrets.token_urlsafe(32).encode())
+    return secret_beside(sqlite_path(url))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from launchday.store.ports import Overloaded, Touches
+from launchday.services.ports.store import Overloaded, WriteScope
 
 T = TypeVar("T")
 Fn = TypeVar("Fn")
@@ -27,7 +27,7 @@ Outcome = tuple[bool, Any]
 @dataclass(slots=True)
 class Job(Generic[Fn]):
     fn: Fn
-    touches: Touches | None
+    scope: WriteScope | None
     future: asyncio.Future[Any]
 
 
@@ -75,7 +75,7 @@ class GroupCommit(Generic[Fn]):
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
 
-    async def submit(self, fn: Fn, touches: Touches | None) -> Any:
+    async def submit(self, fn: Fn, scope: WriteScope | None) -> Any:
         if self._pending >= self._max_pending:
             raise Overloaded()
         assert self._loop is not None, "store not started"
@@ -83,7 +83,7 @@ class GroupCommit(Generic[Fn]):
         self._pending += 1
         if not self._outbox:
             self._loop.call_soon(self._hand_over)
-        self._outbox.append(Job(fn, touches, future))
+        self._outbox.append(Job(fn, scope, future))
         return await future
 
     def _hand_over(self) -> None:

@@ -14,10 +14,9 @@ from typing import Any
 
 import jinja2
 
-from launchday.api.routing import Request, Response, Route
 from launchday.domain.clock import rfc3339
-from launchday.services import LaunchService
-from launchday.store.ports import Store
+from launchday.http.routing import Request, Response, Route
+from launchday.services import Services
 from launchday.web.live import LiveHub, variants_live
 
 WEB = Path(__file__).parent
@@ -79,11 +78,10 @@ def _when(at: datetime) -> str:
 class Dashboard:
     """The pages and the live stream, as routes of the app."""
 
-    def __init__(self, service: LaunchService, store: Store, clock: Callable[[], datetime]) -> None:
-        self.service = service
-        self.store = store
+    def __init__(self, services: Services, clock: Callable[[], datetime]) -> None:
+        self.launches = services.launches
         self.clock = clock
-        self.hub = LiveHub(service, store)
+        self.hub = LiveHub(services)
         self.static = load_static()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -109,8 +107,8 @@ class Dashboard:
     async def index(self, request: Request) -> Response:
         now = self.clock()
         launches = []
-        for launch in self.service.launches():
-            state = self.service.launch_state(launch.slug)
+        for launch in self.launches.all():
+            state = self.launches.state(launch.slug)
             launches.append(
                 {
                     "slug": launch.slug,
@@ -127,7 +125,7 @@ class Dashboard:
         return self._page("index.html", launches=launches)
 
     async def launch_page(self, request: Request) -> Response:
-        state = self.service.launch_state(request.params["slug"])
+        state = self.launches.state(request.params["slug"])
         launch = state.launch
         variants = variants_live(state)
         leads = {v.sku: v.lead_weeks for v in launch.variants}

@@ -4,9 +4,9 @@ A publisher starts with its launch's first viewer and stops when the last one le
 Once a second it reads
 
 - the orders placed since its previous tick, through the (launch_id, placed_at_us)
-  index, grouped by second after opening (`NEW_ORDERS_SQL`), which extend the curve
-  and the buyer composition held in memory (`LiveSeries`);
-- the variant counters (`Reader.variant_counts`: one small row per variant);
+  index, grouped by second after opening (`launchday.store.reads.live`), which extend
+  the curve and the buyer composition held in memory (`LiveSeries`);
+- the variant counters (one small row per variant);
 - the waiting room's figures, when the launch has one;
 - every ten seconds, the number of registrations of interest;
 
@@ -21,16 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
+from typing import Any, Protocol
 
 import msgspec
 
 from launchday.analytics.report import US, ProfileTally, share
 from launchday.domain.admission import QueueSnapshot
 from launchday.domain.clock import rfc3339, to_micros
+from launchday.domain.launch import Launch
 from launchday.domain.quota import available
-from launchday.services import LaunchService, LaunchState, VariantTally
-from launchday.store.ports import Store
-from launchday.store.sql import Connection, ReadConnection, read_connection
+from launchday.services import Services
+from launchday.services.launches import LaunchState, VariantTally
 from launchday.web.series import LiveSeries, SeriesView, rate_now, tallies
 
 log = logging.getLogger("launchday.web")
@@ -39,54 +40,25 @@ TICK_SECONDS = 1.0
 # Registrations of interest come before the launch, not during it: counted this often.
 INTEREST_EVERY_SECONDS = 10.0
 
-# The orders placed after `:after` (launch time, microseconds), by right-closed second
-# after opening, with the answers of their buyers: the order's own, else (field by
-# field) the customer's registration of interest, as the report counts them.
-# `orders_by_launch_time (launch_id, placed_at_us)` bounds the read to the new orders;
-# each row then costs one lookup in `interest` by its primary key. The same SQL runs on
-# SQLite and PostgreSQL (`launchday.store.sql`). PostgreSQL plans it that way for a
-# few hundred new orders; for the thousands a second of a launch's first minute it
-# hashes the new orders and reads the registrations once instead, which it finds
-# quicker than as many lookups (about 30 ms a tick for 6,000 orders against 300,000
-# registrations, either way).
-_BUYER = "coalesce(o.{column}, i.{column})"
-NEW_ORDERS_SQL = f"""
-    SELECT (o.placed_at_us - :opens + {US - 1}) / {US} AS bucket,
-           count(*),
-           count({_BUYER.format(column="first_car_with_brand")}),
-           count(*) FILTER (WHERE {_BUYER.format(column="first_car_with_brand")} = 1),
-           count({_BUYER.format(column="new_to_brand")}),
-           count(*) FILTER (WHERE {_BUYER.format(column="new_to_brand")} = 1),
-           count({_BUYER.format(column="phone")}),
-           count(*) FILTER (WHERE {_BUYER.format(column="phone")} = 'ios'),
-           count(i.customer)
-    FROM orders o
-    LEFT JOIN interest i ON i.launch_id = o.launch_id AND i.customer = o.customer
-    WHERE o.launch_id = :launch AND o.placed_at_us > :after
-    GROUP BY bucket
-"""
+
+class LiveReads(Protocol):
+    """What a tick reads, off the event loop (the store's `SnapshotReads`)."""
+
+    def launch_with_id(self, slug: str) -> tuple[int, Launch] | None: ...
+
+    def new_orders(self, launch_id: int, opens_us: int, after_us: int) -> list[tuple[Any, ...]]: ...
+
+    def interest_count(self, launch: str) -> int: ...
 
 
 def read_new_orders(
-    conn: Connection | ReadConnection, slug: str, opens_us: int, after_us: int
+    reads: LiveReads, slug: str, opens_us: int, after_us: int
 ) -> list[tuple[int, ProfileTally]]:
     """The orders of launch `slug` placed after `after_us`, by second bucket."""
-    db = read_connection(conn)
-    row = db.one("SELECT id FROM launches WHERE slug = :slug", {"slug": slug})
-    if row is None:
+    found = reads.launch_with_id(slug)
+    if found is None:
         return []
-    rows = db.all(NEW_ORDERS_SQL, {"opens": opens_us, "launch": row[0], "after": after_us})
-    return tallies(rows)
-
-
-def read_interest_count(conn: Connection | ReadConnection, slug: str) -> int:
-    """How many customers registered interest in launch `slug`."""
-    row = read_connection(conn).first(
-        "SELECT count(*) FROM interest"
-        " WHERE launch_id = (SELECT id FROM launches WHERE slug = :slug)",
-        {"slug": slug},
-    )
-    return int(row[0])
+    return tallies(reads.new_orders(found[0], opens_us, after_us))
 
 
 # --- the event, as JSON ----------------------------------------------------------------
@@ -259,18 +231,12 @@ def sse(data: bytes) -> bytes:
 class LaunchFeed:
     """One launch's publisher: ticks while anyone watches and fans each event out."""
 
-    def __init__(
-        self,
-        slug: str,
-        service: LaunchService,
-        store: Store,
-        interval: float = TICK_SECONDS,
-    ) -> None:
+    def __init__(self, slug: str, services: Services, interval: float = TICK_SECONDS) -> None:
         self.slug = slug
-        self.service = service
-        self.store = store
+        self.services = services
+        self.store = services.store
         self.interval = interval
-        launch = service.launch(slug)
+        launch = services.launches.get(slug)
         self.series = LiveSeries(to_micros(launch.opens_at))
         self.ticks = 0
         self._viewers: set[asyncio.Queue[bytes]] = set()
@@ -319,27 +285,26 @@ class LaunchFeed:
             return await self._tick()
 
     async def _tick(self) -> bytes:
-        launch = self.service.launch(self.slug)
+        launch = self.services.launches.get(self.slug)
         opens_us = self.series.opens_us
         after_us = self.series.read_after_us()
         loop = asyncio.get_running_loop()
         recount = self._interest is None or loop.time() >= self._interest_due
 
-        def read(conn: Connection) -> tuple[list[tuple[int, ProfileTally]], int | None]:
-            db = ReadConnection(conn)
-            rows = read_new_orders(db, self.slug, opens_us, after_us)
-            return rows, read_interest_count(db, self.slug) if recount else None
+        def read(reads: LiveReads) -> tuple[list[tuple[int, ProfileTally]], int | None]:
+            rows = read_new_orders(reads, self.slug, opens_us, after_us)
+            return rows, reads.interest_count(self.slug) if recount else None
 
         rows, interest = await self.store.read_in_thread(read)
         self.series.apply(rows)
         if interest is not None:
             self._interest, self._interest_due = interest, loop.time() + INTEREST_EVERY_SECONDS
         # The counters after the orders, so the big counter is never behind the curve.
-        # They are what `LaunchService.launch_state` reads, less its count of interest,
-        # which is a range count over every registration (300,000 for the YU7): that
-        # one is taken off the event loop above, every INTEREST_EVERY_SECONDS.
-        now = self.service.clock()
-        counts = self.store.reader.variant_counts(self.slug)
+        # They are what `Launches.state` reads, less its count of interest, which is a
+        # range count over every registration (300,000 for the YU7): that one is taken
+        # off the event loop above, every INTEREST_EVERY_SECONDS.
+        now = self.services.clock()
+        counts = self.store.reads.variant_counts(self.slug)
         state = LaunchState(
             launch=launch,
             at=launch.clock(now),
@@ -348,7 +313,8 @@ class LaunchFeed:
             interest=self._interest or 0,
         )
         self.ticks += 1
-        event = live_event(state, self.series, self.service.queue_snapshot(self.slug), self.ticks)
+        queue = self.services.waiting_rooms.snapshot(self.slug)
+        event = live_event(state, self.series, queue, self.ticks)
         return sse(_encode(event))
 
     async def _run(self) -> None:
@@ -379,11 +345,8 @@ class LaunchFeed:
 class LiveHub:
     """The feeds of all launches being watched, made on first use and kept."""
 
-    def __init__(
-        self, service: LaunchService, store: Store, interval: float = TICK_SECONDS
-    ) -> None:
-        self.service = service
-        self.store = store
+    def __init__(self, services: Services, interval: float = TICK_SECONDS) -> None:
+        self.services = services
         self.interval = interval
         self._feeds: dict[str, LaunchFeed] = {}
 
@@ -391,5 +354,5 @@ class LiveHub:
         """The launch's feed (NotFound for an unknown launch)."""
         found = self._feeds.get(slug)
         if found is None:
-            found = self._feeds[slug] = LaunchFeed(slug, self.service, self.store, self.interval)
+            found = self._feeds[slug] = LaunchFeed(slug, self.services, self.interval)
         return found

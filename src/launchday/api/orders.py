@@ -1,0 +1,159 @@
+"""Orders: a customer places one through the launch's order book; reads, locks, cancels."""
+
+from __future__ import annotations
+
+import re
+
+from launchday.api.context import ApiContext, encode
+from launchday.api.views import order_history_out, order_out
+from launchday.api.wire import OrderHistoryOut, OrderOut, OrderRequest, profile_from_spec
+from launchday.http.bodies import decode
+from launchday.http.errors import HttpError
+from launchday.http.routing import Header, Request, Response, Route, json_response
+
+# Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
+IDEMPOTENCY_KEY_SCHEMA: dict[str, object] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": r"^[\x21-\x7e]{1,255}(?!\n)$",
+}
+_IDEMPOTENCY_KEY = re.compile(str(IDEMPOTENCY_KEY_SCHEMA["pattern"]))
+_ORDER_ERRORS = ("unauthenticated", "forbidden", "not_found", "overloaded", "unavailable")
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    orders, launches, clock = ctx.services.orders, ctx.services.launches, ctx.clock
+
+    async def place_order(request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            raise HttpError("missing_header", "send an Idempotency-Key header", "Idempotency-Key")
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise HttpError(
+                "validation",
+                "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                "Idempotency-Key",
+            )
+        body = decode(request.body, OrderRequest)
+        slug = request.params["slug"]
+        placed = await orders.place(
+            slug,
+            request.customer,
+            key,
+            body.sku,
+            profile_from_spec(body.profile),
+            request.headers.get("admission-token"),
+        )
+        launch = launches.get(slug)
+        if not placed.replayed:
+            ctx.metrics.accepted(slug).inc()
+        headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
+        if placed.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return json_response(201, encode(order_out(placed.order, launch, clock())), headers)
+
+    async def get_order(request: Request) -> Response:
+        order = orders.get(request.params["id"], request.caller.customer)
+        launch = launches.get(order.launch)
+        return json_response(200, encode(order_out(order, launch, clock())))
+
+    async def order_history(request: Request) -> Response:
+        order, events = orders.history(request.params["id"], request.caller.customer)
+        return json_response(200, encode(order_history_out(order, events)))
+
+    async def lock_order(request: Request) -> Response:
+        order = await orders.lock(request.params["id"], request.customer)
+        launch = launches.get(order.launch)
+        return json_response(200, encode(order_out(order, launch, clock())))
+
+    async def cancel_order(request: Request) -> Response:
+        order = await orders.cancel(request.params["id"], request.customer)
+        launch = launches.get(order.launch)
+        return json_response(200, encode(order_out(order, launch, clock())))
+
+    return [
+        Route(
+            method="POST",
+            path="/api/v1/launches/{slug}/orders",
+            handler=place_order,
+            name="place_order",
+            summary="Place an order; 201 only once it is committed to disk",
+            auth="customer",
+            body=OrderRequest,
+            response=OrderOut,
+            status=201,
+            errors=(
+                "invalid_body",
+                "missing_header",
+                "validation",
+                "unauthenticated",
+                "forbidden",
+                "not_found",
+                "not_open",
+                "sold_out",
+                "limit_reached",
+                "idempotency_conflict",
+                "admission_required",
+                "too_large",
+                "overloaded",
+                "unavailable",
+            ),
+            headers=(
+                Header(
+                    "Idempotency-Key",
+                    True,
+                    "Unique per intended order; a retry with the same key returns the same"
+                    " order (header Idempotent-Replayed: true)",
+                    IDEMPOTENCY_KEY_SCHEMA,
+                ),
+                Header(
+                    "Admission-Token",
+                    False,
+                    "Required when the launch has a waiting room: the token its ticket"
+                    " carries once admitted",
+                    {"type": "string"},
+                ),
+            ),
+        ),
+        Route(
+            method="GET",
+            path="/api/v1/orders/{id}",
+            handler=get_order,
+            name="get_order",
+            summary="An order (its customer or the admin)",
+            auth="customer_or_admin",
+            response=OrderOut,
+            errors=_ORDER_ERRORS,
+        ),
+        Route(
+            method="GET",
+            path="/api/v1/orders/{id}/history",
+            handler=order_history,
+            name="order_history",
+            summary="An order's audit trail",
+            auth="customer_or_admin",
+            response=OrderHistoryOut,
+            errors=_ORDER_ERRORS,
+        ),
+        Route(
+            method="POST",
+            path="/api/v1/orders/{id}/lock",
+            handler=lock_order,
+            name="lock_order",
+            summary="Lock early: the deposit is no longer refundable",
+            auth="customer",
+            response=OrderOut,
+            errors=(*_ORDER_ERRORS, "cancelled"),
+        ),
+        Route(
+            method="POST",
+            path="/api/v1/orders/{id}/cancel",
+            handler=cancel_order,
+            name="cancel_order",
+            summary="Cancel inside the window, with refund",
+            auth="customer",
+            response=OrderOut,
+            errors=(*_ORDER_ERRORS, "locked"),
+        ),
+    ]

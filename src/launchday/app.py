@@ -1,0 +1,82 @@
+"""The composition root: `create_app(settings)` wires the store, the use cases, the API
+and the dashboard into one ASGI app. Nothing connects until the app starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from launchday.api import api_routes
+from launchday.api.auth import Authenticator
+from launchday.api.context import ApiContext
+from launchday.config import Settings
+from launchday.domain.errors import DomainError
+from launchday.http.asgi import HttpApp
+from launchday.http.errors import HttpError
+from launchday.http.metrics import Metrics
+from launchday.http.routing import Route
+from launchday.services import Services, make_services
+from launchday.services.ports.store import Overloaded, Store, StoreUnavailable
+from launchday.store import open_store
+from launchday.wall_clock import utc_now
+from launchday.web.dashboard import Dashboard
+
+
+def refusal_of(error: Exception) -> HttpError | None:
+    """What the use cases' exceptions mean over HTTP (None: a bug, answered 500)."""
+    if isinstance(error, DomainError):
+        return HttpError(error.code, error.message, error.field)
+    if isinstance(error, Overloaded):
+        return HttpError("overloaded", str(error), headers={"Retry-After": str(error.retry_after)})
+    if isinstance(error, StoreUnavailable):
+        return HttpError("unavailable", str(error), headers={"Retry-After": str(error.retry_after)})
+    return None
+
+
+class App(HttpApp):
+    """launchday: the API and the dashboard over one store."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.services: Services = make_services(store, clock, settings.secret)
+        self.auth = Authenticator(settings.secret, settings.admin_key)
+        metrics = Metrics()
+        self.dashboard = Dashboard(self.services, clock)
+        context = ApiContext(self.services, clock, metrics)
+        routes: list[Route] = []
+        routes += api_routes(context, lambda: routes)
+        routes += self.dashboard.routes()
+        super().__init__(
+            routes,
+            authenticate=self.auth,
+            refusals=refusal_of,
+            metrics=metrics,
+            max_body_bytes=settings.max_body_bytes,
+        )
+        store.set_commit_observer(metrics.commit_batch.observe)
+        self._started = False
+
+    async def startup(self) -> None:
+        if self._started:
+            return
+        await self.store.start()
+        if self.settings.secret is None:
+            # Kept with the data when the environment gives none: read once it is open.
+            secret = await self.store.instance_secret()
+            self.auth.use_secret(secret)
+            self.services.tokens.use_secret(secret)
+        self._started = True
+
+    async def shutdown(self) -> None:
+        if self._started:
+            await self.store.stop()
+            self._started = False
+
+
+def create_app(
+    settings: Settings, store: Store | None = None, clock: Callable[[], datetime] = utc_now
+) -> App:
+    """The ASGI app for `settings`; nothing connects until startup."""
+    return App(settings, store or open_store(settings.db_url, clock), clock)

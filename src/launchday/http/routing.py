@@ -1,0 +1,145 @@
+"""Requests, responses and routes: what an endpoint declares (its auth too), and the
+router that matches a request to it. The same routes generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Auth = Literal["anyone", "customer", "admin", "customer_or_admin"]
+"""Who may call a route. The app's router checks it before the handler runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: a customer (`customer` set), the admin, or anyone (neither)."""
+
+    customer: str | None
+    admin: bool = False
+
+
+ANYONE = Caller(None)
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    query: str
+    body: bytes = b""
+    caller: Caller = ANYONE
+
+    @property
+    def customer(self) -> str:
+        """The calling customer (for a route whose auth is `customer`)."""
+        assert self.caller.customer is not None, "the route lets in only customers"
+        return self.caller.customer
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] | None = None
+    # A streamed body (server-sent events): sent chunk by chunk after `body`, until it
+    # ends or the client goes away.
+    stream: AsyncIterator[bytes] | None = None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A request header a route reads, documented with the JSON Schema its value must meet."""
+
+    name: str
+    required: bool
+    description: str
+    schema: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One endpoint: how it is matched, who may call it, and what it takes and gives."""
+
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    summary: str
+    auth: Auth = "anyone"
+    body: type | None = None
+    response: type | None = None
+    status: int = 200
+    errors: tuple[str, ...] = ()
+    headers: tuple[Header, ...] = ()
+    content_type: str = "application/json"
+    body_content_type: str = "application/json"
+    max_body: int | None = None  # None: the server's LAUNCHDAY_MAX_BODY_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    route: Route | None
+    params: dict[str, str]
+    allowed: tuple[str, ...]  # methods the path accepts, for 405
+
+
+# What a path parameter may look like; anything else is simply not a route (404).
+PARAM_PATTERNS = {
+    "slug": r"[a-z0-9][a-z0-9-]{0,63}",
+    "id": r"[A-Za-z0-9_-]{1,64}",
+    "ticket": r"[A-Za-z0-9_-]{1,64}",
+}
+
+
+class Router:
+    """Matches paths: static ones by dict, templated ones by compiled regex."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+        by_path: dict[str, dict[str, Route]] = {}
+        for route in routes:
+            by_path.setdefault(route.path, {})[route.method] = route
+        self._static = {path: table for path, table in by_path.items() if "{" not in path}
+        # Templated paths by their number of slashes (a parameter never holds one), so a
+        # request tries only the few patterns of its own depth.
+        self._dynamic: dict[int, list[tuple[re.Pattern[str], dict[str, Route]]]] = {}
+        for path, table in by_path.items():
+            if "{" in path:
+                self._dynamic.setdefault(path.count("/"), []).append(
+                    (re.compile(_template_regex(path)), table)
+                )
+
+    def match(self, method: str, path: str) -> Match:
+        table = self._static.get(path)
+        params: dict[str, str] = {}
+        if table is None:
+            for pattern, candidates in self._dynamic.get(path.count("/"), ()):
+                found = pattern.fullmatch(path)
+                if found:
+                    table, params = candidates, found.groupdict()
+                    break
+        if table is None:
+            return Match(None, {}, ())
+        route = table.get(method) or (table.get("GET") if method == "HEAD" else None)
+        return Match(route, params, tuple(sorted(table)))
+
+
+def _template_regex(path: str) -> str:
+    parts = re.split(r"\{(\w+)\}", path)
+    # re.split alternates literal text and parameter names.
+    return "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>{PARAM_PATTERNS.get(part, '[^/]+')})"
+        for index, part in enumerate(parts)
+    )
+
+
+def json_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, body, "application/json", headers)

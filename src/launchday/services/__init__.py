@@ -1,0 +1,50 @@
+"""The use cases, one module per aggregate, over the ports (`launchday.services.ports`).
+
+`Services` holds them for one store and one clock; the composition root
+(`launchday.app`) makes it and hands it to the API and the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from launchday.services.admission_tokens import AdmissionTokens
+from launchday.services.interest import InterestRegistry
+from launchday.services.launches import Launches
+from launchday.services.orders import Orders
+from launchday.services.ports.store import Store
+from launchday.services.waiting_room import WaitingRooms
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every use case of one store."""
+
+    store: Store
+    clock: Callable[[], datetime]
+    launches: Launches
+    interest: InterestRegistry
+    waiting_rooms: WaitingRooms
+    orders: Orders
+    tokens: AdmissionTokens
+
+
+def make_services(
+    store: Store, clock: Callable[[], datetime], secret: bytes | None = None
+) -> Services:
+    """The use cases over `store`; the tokens' secret may be given later
+    (`tokens.use_secret`), once the store can be asked for it."""
+    launches = Launches(store, clock)
+    tokens = AdmissionTokens(secret)
+    rooms = WaitingRooms(store, clock, tokens, launches.get)
+    return Services(
+        store=store,
+        clock=clock,
+        launches=launches,
+        interest=InterestRegistry(launches),
+        waiting_rooms=rooms,
+        orders=Orders(launches, rooms),
+        tokens=tokens,
+    )

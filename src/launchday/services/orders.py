@@ -1,0 +1,137 @@
+"""Orders: placed through the order book, read by their customer, locked or cancelled.
+
+Each write is a plain function run by the store's writer inside a group-committed
+transaction: it reads what it needs in one call, lets the domain decide, then writes.
+The wall clock is read only through the injected `clock`; the domain gets `now`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from launchday.domain.errors import NotFound
+from launchday.domain.lifecycle import OrderStatus, transition
+from launchday.domain.order import Order, OrderEvent, Profile
+from launchday.domain.order_book import Replay, decide
+from launchday.services.ids import new_id
+from launchday.services.launches import Launches
+from launchday.services.ports.orders import ORDER_BOOK, OrderWrites
+from launchday.services.ports.orders import customer as customer_lock
+from launchday.services.ports.store import WriteScope
+from launchday.services.waiting_room import WaitingRooms
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The outcome of placing an order: the order, and whether this was a replay."""
+
+    order: Order
+    replayed: bool
+
+
+def new_order_id() -> str:
+    """An unguessable order id (96 random bits behind a time prefix: launchday.services.ids)."""
+    return new_id()
+
+
+def request_hash(sku: str, profile: Profile | None) -> bytes:
+    """What an idempotent replay must match: the order body, canonically encoded."""
+    return hashlib.blake2b(msgspec.json.encode([sku, profile]), digest_size=16).digest()
+
+
+class Orders:
+    """The order books of every launch in one store."""
+
+    def __init__(self, launches: Launches, rooms: WaitingRooms) -> None:
+        self.launches = launches
+        self.rooms = rooms
+        self.store = launches.store
+        self.clock = launches.clock
+        self.new_id = new_order_id
+
+    async def place(
+        self,
+        slug: str,
+        customer: str,
+        key: str,
+        sku: str,
+        profile: Profile | None,
+        admission_token: str | None = None,
+    ) -> Placed:
+        """Place the customer's order of `sku` under idempotency `key`, or replay the one
+        the key placed before; refusals are domain errors."""
+        launch = self.launches.get(slug)
+        launch.variant(sku)
+        now = self.clock()
+        # Refuse early without queueing; the writer checks again at its own time.
+        launch.check_orders_open(now)
+        self.rooms.check(launch, customer, admission_token, now)
+        digest = request_hash(sku, profile)
+        order_id = self.new_id()
+        # The variants sharing a quota with this one: what the order book must count.
+        skus = {s for quota in launch.quotas_of(sku) for s in quota.skus}
+
+        def place(tx: OrderWrites, now: datetime) -> Placed:
+            at = launch.clock(now)
+            decision = decide(launch, sku, digest, tx.order_book(slug, customer, key, skus), at)
+            if isinstance(decision, Replay):
+                return Placed(decision.order, replayed=True)
+            terms = decision.terms
+            order = tx.insert_order(slug, customer, key, digest, order_id, terms, profile)
+            tx.record_event(order, OrderStatus.RESERVED, terms.placed_at, "customer", "placed")
+            if terms.status is OrderStatus.LOCKED:
+                tx.record_event(
+                    order, OrderStatus.LOCKED, terms.placed_at, "window", "no cooling-off window"
+                )
+            return Placed(order, replayed=False)
+
+        scope = WriteScope(slug, (customer_lock(customer), ORDER_BOOK))
+        return await self.store.write(place, scope)
+
+    def get(self, order_id: str, customer: str | None) -> Order:
+        """The order, if `customer` owns it (None: staff); otherwise NotFound, never a hint."""
+        order = self.store.reads.order(order_id)
+        if order is None or (customer is not None and order.customer != customer):
+            raise NotFound(f"no order {order_id!r}", field="id")
+        return order
+
+    def history(self, order_id: str, customer: str | None) -> tuple[Order, list[OrderEvent]]:
+        """The order's audit trail, including the lock at the end of its window once passed."""
+        order = self.get(order_id, customer)
+        events = self.store.reads.order_events(order_id)
+        at = self.launches.get(order.launch).clock(self.clock())
+        if order.status is OrderStatus.RESERVED and at >= order.refundable_until:
+            events.append(
+                OrderEvent(order.refundable_until, OrderStatus.LOCKED, "window", "window ended")
+            )
+        return order, events
+
+    async def lock(self, order_id: str, customer: str) -> Order:
+        """Lock the customer's order early: no longer refundable."""
+        return await self._change(order_id, customer, OrderStatus.LOCKED)
+
+    async def cancel(self, order_id: str, customer: str) -> Order:
+        """Cancel the customer's order inside its window, refunding the deposit."""
+        return await self._change(order_id, customer, OrderStatus.CANCELLED)
+
+    async def _change(self, order_id: str, customer: str, target: OrderStatus) -> Order:
+        known = self.get(order_id, customer)
+        launch = self.launches.get(known.launch)
+
+        def change(tx: OrderWrites, now: datetime) -> Order:
+            order = tx.order(order_id)
+            assert order is not None  # orders are never deleted
+            at = launch.clock(now)
+            if not transition(order.status_at(at), target):
+                return order  # a retry of a change already made
+            refund = order.deposit_amount if target is OrderStatus.CANCELLED else None
+            changed = tx.set_status(order, target, at, refund)
+            detail = f"refund {refund} {launch.currency}" if refund is not None else "early lock"
+            tx.record_event(changed, target, at, "customer", detail)
+            return changed
+
+        return await self.store.write(change, WriteScope(known.launch, (customer_lock(customer),)))

@@ -1,0 +1,285 @@
+"""The schema, written once: named migration steps rendered for SQLite or PostgreSQL.
+
+Both databases hold the same tables and columns: times as integer microseconds, flags
+as 0/1, every table carrying its launch (so that a later store can place a launch and
+its customers on a shard of its own). A step is SQL with a few placeholders for what
+the two dialects spell differently:
+
+    {int}     a 64-bit integer          INTEGER / BIGINT
+    {flag}    a yes/no/unknown answer   INTEGER / SMALLINT
+    {bytes}   binary                    BLOB / BYTEA
+    {real}    a floating-point number   REAL / DOUBLE PRECISION
+    {id}      a key the database draws  INTEGER PRIMARY KEY / BIGINT GENERATED ... IDENTITY
+    {compact} a table keyed by its primary key alone: SQLite stores it WITHOUT ROWID
+
+and statements that only one dialect runs (`Step.sqlite_only`, `Step.postgres_only`):
+what the first steps did differently, before one description served both. Those are
+history: a database migrated then holds exactly what they made, so they are kept as
+they were. New steps are written for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Dialect(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+_TYPES: dict[Dialect, dict[str, str]] = {
+    Dialect.SQLITE: {
+        "int": "INTEGER",
+        "flag": "INTEGER",
+        "bytes": "BLOB",
+        "real": "REAL",
+        "id": "INTEGER PRIMARY KEY",
+        "compact": " WITHOUT ROWID",
+    },
+    Dialect.POSTGRES: {
+        "int": "BIGINT",
+        "flag": "SMALLINT",
+        "bytes": "BYTEA",
+        "real": "DOUBLE PRECISION",
+        "id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "compact": "",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One migration: statements for both dialects, then any of one dialect only."""
+
+    name: str
+    both: tuple[str, ...] = ()
+    sqlite_only: tuple[str, ...] = ()
+    postgres_only: tuple[str, ...] = ()
+
+    def statements(self, dialect: Dialect) -> list[str]:
+        """The step's SQL for `dialect`, one statement each."""
+        own = self.sqlite_only if dialect is Dialect.SQLITE else self.postgres_only
+        return [render(sql, dialect) for sql in (*self.both, *own)]
+
+
+def render(sql: str, dialect: Dialect) -> str:
+    """`sql` with its type placeholders spelled for `dialect`."""
+    return sql.format(**_TYPES[dialect])
+
+
+# The indexes that make locks and cancellations at the milestones index-only counts.
+# Both are small to keep: the first has one integer entry per live order, and the
+# second only an entry per cancelled order (none is written when an order is placed).
+# Their expressions and WHERE clauses must stay exactly as the report's queries write
+# them (launchday.store.report_reads), or the databases will not use them.
+REPORT_INDEXES: dict[str, str] = {
+    "orders_by_launch_lock": (
+        "CREATE INDEX orders_by_launch_lock ON orders"
+        " (launch_id, coalesce(locked_at_us, refundable_until_us))"
+        " WHERE status != 'cancelled'"
+    ),
+    "orders_by_launch_cancel": (
+        "CREATE INDEX orders_by_launch_cancel ON orders"
+        " (launch_id, cancelled_at_us, refund_amount)"
+        " WHERE cancelled_at_us IS NOT NULL"
+    ),
+}
+
+_CORE = (
+    """CREATE TABLE launches (
+        id {id},
+        slug TEXT NOT NULL UNIQUE,
+        spec {bytes} NOT NULL,
+        created_at_us {int} NOT NULL
+    )""",
+    """CREATE TABLE variants (
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        sku TEXT NOT NULL,
+        stock {int},
+        placed {int} NOT NULL DEFAULT 0,
+        cancelled {int} NOT NULL DEFAULT 0,
+        PRIMARY KEY (launch_id, sku)
+    ){compact}""",
+    # seq: the order's place in its launch's order book, increasing with acceptance
+    # time (SQLite: the single writer's order; PostgreSQL: drawn from `orders_seq`
+    # while the launch's order book is locked).
+    """CREATE TABLE orders (
+        seq {int} PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        sku TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_hash {bytes} NOT NULL,
+        status TEXT NOT NULL,
+        deposit_amount {int} NOT NULL,
+        placed_at_us {int} NOT NULL,
+        refundable_until_us {int} NOT NULL,
+        locked_at_us {int},
+        cancelled_at_us {int},
+        refund_amount {int},
+        first_car_with_brand {flag},
+        new_to_brand {flag},
+        phone TEXT,
+        region TEXT,
+        UNIQUE (launch_id, customer, idempotency_key)
+    )""",
+    "CREATE INDEX orders_by_launch_time ON orders (launch_id, placed_at_us)",
+    """CREATE TABLE interest (
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        customer TEXT NOT NULL,
+        registered_at_us {int} NOT NULL,
+        first_car_with_brand {flag},
+        new_to_brand {flag},
+        phone TEXT,
+        region TEXT,
+        PRIMARY KEY (launch_id, customer)
+    ){compact}""",
+)
+
+# A lapsed ticket's returns to its waiting room (launchday.domain.rejoin), one row each.
+# The unique number makes a second record of one return impossible, whatever the locks.
+_REJOINS = """CREATE TABLE queue_rejoins (
+    launch_id BIGINT NOT NULL REFERENCES launches(id),
+    position BIGINT NOT NULL,
+    ticket TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    at_us BIGINT NOT NULL,
+    kept_place SMALLINT NOT NULL,
+    PRIMARY KEY (launch_id, position),
+    UNIQUE (launch_id, ticket, number)
+)"""
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "0001_core",
+        both=_CORE,
+        # The audit trail: SQLite orders an order's events by rowid; PostgreSQL by an id.
+        sqlite_only=(
+            """CREATE TABLE order_events (
+                launch_id INTEGER NOT NULL,
+                order_seq INTEGER NOT NULL REFERENCES orders(seq),
+                at_us INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                detail TEXT
+            )""",
+            "CREATE INDEX order_events_by_order ON order_events (order_seq)",
+        ),
+        postgres_only=(
+            "CREATE SEQUENCE orders_seq",
+            """CREATE TABLE order_events (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                launch_id BIGINT NOT NULL,
+                order_seq BIGINT NOT NULL REFERENCES orders(seq),
+                at_us BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                detail TEXT
+            )""",
+            "CREATE INDEX order_events_by_order ON order_events (order_seq)",
+            # The HMAC key of tokens when LAUNCHDAY_SECRET is unset: kept with the data,
+            # as SQLite keeps it beside its file.
+            """CREATE TABLE instance_secret (
+                id SMALLINT PRIMARY KEY CHECK (id = 1),
+                secret BYTEA NOT NULL
+            )""",
+        ),
+    ),
+    Step("0002_report_indexes", both=tuple(REPORT_INDEXES.values())),
+    Step(
+        "0003_waiting_room",
+        # SQLite first kept tickets and rate changes in its writer's commit order (seq);
+        # PostgreSQL numbers them under the room's lock (joined, changes). 0004 gave
+        # SQLite positions too.
+        sqlite_only=(
+            """CREATE TABLE waiting_rooms (
+                launch_id INTEGER PRIMARY KEY REFERENCES launches(id),
+                seed BLOB NOT NULL
+            )""",
+            """CREATE TABLE queue_tickets (
+                seq INTEGER PRIMARY KEY,
+                launch_id INTEGER NOT NULL REFERENCES launches(id),
+                customer TEXT NOT NULL,
+                ticket TEXT NOT NULL UNIQUE,
+                joined_at_us INTEGER NOT NULL,
+                UNIQUE (launch_id, customer)
+            )""",
+            """CREATE TABLE admission_changes (
+                seq INTEGER PRIMARY KEY,
+                launch_id INTEGER NOT NULL REFERENCES launches(id),
+                at_us INTEGER NOT NULL,
+                rate_per_second REAL NOT NULL,
+                paused INTEGER NOT NULL
+            )""",
+        ),
+        postgres_only=(
+            """CREATE TABLE waiting_rooms (
+                launch_id BIGINT PRIMARY KEY REFERENCES launches(id),
+                seed BYTEA NOT NULL,
+                joined BIGINT NOT NULL DEFAULT 0,
+                changes BIGINT NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE queue_tickets (
+                launch_id BIGINT NOT NULL REFERENCES launches(id),
+                position BIGINT NOT NULL,
+                customer TEXT NOT NULL,
+                ticket TEXT NOT NULL UNIQUE,
+                joined_at_us BIGINT NOT NULL,
+                PRIMARY KEY (launch_id, position),
+                UNIQUE (launch_id, customer)
+            )""",
+            """CREATE TABLE admission_changes (
+                launch_id BIGINT NOT NULL REFERENCES launches(id),
+                seq BIGINT NOT NULL,
+                at_us BIGINT NOT NULL,
+                rate_per_second DOUBLE PRECISION NOT NULL,
+                paused SMALLINT NOT NULL,
+                PRIMARY KEY (launch_id, seq)
+            )""",
+        ),
+    ),
+    Step(
+        "0004_rejoins",
+        both=(_REJOINS,),
+        # Tickets and rejoins share one order per room, as on PostgreSQL: `joined` counts
+        # the positions given out. Existing tickets keep their commit order.
+        sqlite_only=(
+            "ALTER TABLE waiting_rooms ADD COLUMN joined INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE queue_tickets ADD COLUMN position INTEGER NOT NULL DEFAULT 0",
+            "UPDATE queue_tickets SET position = seq",
+            """UPDATE waiting_rooms SET joined = coalesce(
+                (SELECT max(q.position) FROM queue_tickets q
+                 WHERE q.launch_id = waiting_rooms.launch_id), 0)""",
+            "CREATE UNIQUE INDEX queue_tickets_by_position ON queue_tickets (launch_id, position)",
+        ),
+    ),
+    Step(
+        "0005_numbered_rate_changes",
+        # SQLite numbers a room's rate changes as PostgreSQL does, from 1 in each room
+        # under the count `changes`: from here on the two hold the waiting room alike.
+        sqlite_only=(
+            "ALTER TABLE waiting_rooms ADD COLUMN changes INTEGER NOT NULL DEFAULT 0",
+            """CREATE TABLE admission_changes_numbered (
+                launch_id INTEGER NOT NULL REFERENCES launches(id),
+                seq INTEGER NOT NULL,
+                at_us INTEGER NOT NULL,
+                rate_per_second REAL NOT NULL,
+                paused INTEGER NOT NULL,
+                PRIMARY KEY (launch_id, seq)
+            ) WITHOUT ROWID""",
+            """INSERT INTO admission_changes_numbered
+                SELECT launch_id, row_number() OVER (PARTITION BY launch_id ORDER BY seq),
+                       at_us, rate_per_second, paused
+                FROM admission_changes""",
+            "DROP TABLE admission_changes",
+            "ALTER TABLE admission_changes_numbered RENAME TO admission_changes",
+            """UPDATE waiting_rooms SET changes = (
+                SELECT count(*) FROM admission_changes a
+                WHERE a.launch_id = waiting_rooms.launch_id)""",
+        ),
+    ),
+)
