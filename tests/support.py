@@ -76,6 +76,24 @@ class Database:
         finally:
             conn.close()
 
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns no rows (committed at once)."""
+        if self.is_postgres:
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(sql)
+            return
+        import sqlite3
+
+        from launchday.store.sqlite import sqlite_path
+
+        conn = sqlite3.connect(sqlite_path(self.url), isolation_level=None)
+        try:
+            conn.execute(sql)
+        finally:
+            conn.close()
+
     def connect(self) -> Any:
         """A connection of the kind the report reads through: SQLite read-only (the file
         is opened on first use), or psycopg in autocommit. The caller closes it."""

@@ -15,6 +15,7 @@ import jwt
 
 from launchday.api.auth import mint_customer_token
 from launchday.cli import free_port
+from launchday.store.schema import STEPS
 from tests.support import (
     ADMIN_KEY,
     SECRET,
@@ -128,7 +129,13 @@ def test_db_upgrade_applies_the_migrations_once(empty_database: Database) -> Non
     env = server_env(database.url)
     first = _launchday("db", "upgrade", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    migrations = ["0001_core", "0002_report_indexes", "0003_waiting_room", "0004_rejoins"]
+    migrations = [step.name for step in STEPS]
+    assert migrations[:4] == [
+        "0001_core",
+        "0002_report_indexes",
+        "0003_waiting_room",
+        "0004_rejoins",
+    ]
     assert first.stdout.strip() == f"applied: {', '.join(migrations)}"
     names = [row[0] for row in database.query("SELECT name FROM schema_migrations ORDER BY name")]
     assert names == migrations

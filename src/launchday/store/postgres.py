@@ -134,11 +134,14 @@ class PostgresWriteTx(SqlWriteTx):
         super().__init__(ids)
         self._conn: psycopg.Connection[Any] | None = None
         self._seqs: list[int] = []
+        self._books: set[str] = set()
 
-    def begin_on(self, conn: psycopg.Connection[Any], seqs: list[int]) -> None:
-        """Start a batch on `conn`, with the order sequences drawn for it."""
+    def begin_on(self, conn: psycopg.Connection[Any], seqs: list[int], books: set[str]) -> None:
+        """Start a batch on `conn`, with the order sequences drawn for it and the launches
+        whose order books it holds."""
         self._conn = conn
         self._seqs = seqs
+        self._books = books
         self.begin()
 
     @property
@@ -160,9 +163,13 @@ class PostgresWriteTx(SqlWriteTx):
             [[row[n] for row in rows] for n in range(len(insert.columns))],
         )
 
-    def next_order_seq(self) -> int:
-        if not self._seqs:
+    def next_order_seq(self, launch: str) -> int:
+        if launch not in self._books:
             raise RuntimeError("an order was placed without locking the launch's order book")
+        if not self._seqs:  # a write that places more than one order: draw one more
+            row = self.conn.execute("SELECT nextval('orders_seq')").fetchone()
+            assert row is not None
+            return int(row[0])
         return self._seqs.pop(0)
 
     def noted_order(self, launch_id: int, customer: str) -> None:
@@ -403,7 +410,7 @@ class PostgresStore:
                 ]
             else:
                 conn.execute("SELECT 1").fetchone()  # wait until every lock is held
-            self._tx.begin_on(conn, seqs)
+            self._tx.begin_on(conn, seqs, {s.launch for s in scopes if ORDER_BOOK in s.locks})
             # What the batch's checks will read, sent together: one round trip in all.
             orders = {
                 (s.launch, lock.key)

@@ -258,10 +258,26 @@ STEPS: tuple[Step, ...] = (
         ),
     ),
     Step(
-        "0005_numbered_rate_changes",
+        "0005_same_tables",
         # SQLite numbers a room's rate changes as PostgreSQL does, from 1 in each room
-        # under the count `changes`: from here on the two hold the waiting room alike.
+        # under the count `changes`, and keys the audit trail by an id as PostgreSQL
+        # does (its rowid, kept): from here on the two hold the same tables.
         sqlite_only=(
+            """CREATE TABLE order_events_keyed (
+                id INTEGER PRIMARY KEY,
+                launch_id INTEGER NOT NULL,
+                order_seq INTEGER NOT NULL REFERENCES orders(seq),
+                at_us INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                detail TEXT
+            )""",
+            """INSERT INTO order_events_keyed
+                SELECT rowid, launch_id, order_seq, at_us, status, actor, detail
+                FROM order_events""",
+            "DROP TABLE order_events",
+            "ALTER TABLE order_events_keyed RENAME TO order_events",
+            "CREATE INDEX order_events_by_order ON order_events (order_seq)",
             "ALTER TABLE waiting_rooms ADD COLUMN changes INTEGER NOT NULL DEFAULT 0",
             """CREATE TABLE admission_changes_numbered (
                 launch_id INTEGER NOT NULL REFERENCES launches(id),

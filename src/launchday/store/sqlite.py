@@ -150,7 +150,7 @@ class SQLiteWriteTx(SqlWriteTx):
             f"INSERT INTO {insert.table} ({', '.join(insert.columns)}) VALUES ({marks})", rows
         )
 
-    def next_order_seq(self) -> int:
+    def next_order_seq(self, launch: str) -> int:
         if self._last_seq is None:
             row = self._conn.execute("SELECT coalesce(max(seq), 0) FROM orders").fetchone()
             self._last_seq = int(row[0])

@@ -83,8 +83,9 @@ class SqlWriteTx(ABC):
         """Insert many rows at once."""
 
     @abstractmethod
-    def next_order_seq(self) -> int:
-        """The sequence of the next order accepted (increasing with acceptance time)."""
+    def next_order_seq(self, launch: str) -> int:
+        """The sequence of the next order of `launch` accepted (increasing with
+        acceptance time)."""
 
     @abstractmethod
     def read_customer_orders(self, launch_id: int, customer: str) -> CustomerOrders:
@@ -229,7 +230,7 @@ class SqlWriteTx(ABC):
     ) -> Order:
         """Store an accepted order and count it against its variant."""
         launch_id = self.launch_id(launch)
-        seq = self.next_order_seq()
+        seq = self.next_order_seq(launch)
         locked_at = terms.placed_at if terms.status is OrderStatus.LOCKED else None
         self._new_orders.append(
             (
