@@ -157,7 +157,7 @@ def customer_token(customer: str, *, secret: bytes = SECRET, ttl_hours: float = 
 def launch_body(
     slug: str = "yu7-2025", opens_at: datetime = T0, **overrides: Any
 ) -> dict[str, Any]:
-    """The DESIGN.md launch body without a waiting room."""
+    """The launch body of docs/api.md, without a waiting room."""
     body: dict[str, Any] = {
         "slug": slug,
         "name": "Xiaomi YU7",

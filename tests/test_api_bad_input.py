@@ -1,7 +1,7 @@
 """Bad input gets a clear 4xx in the one error shape, never a 500, and touches nothing stored.
 
 Each refusal is checked three ways: the status and code are the documented ones
-(DESIGN.md), the body is exactly `{"error": {"code", "message", "field"}}` with
+(docs/api.md), the body is exactly `{"error": {"code", "message", "field"}}` with
 `field` naming the field at fault, and a dump of every row of every table, read
 from the SQLite file through a separate read-only connection, is the same after
 the request as before it.
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from tests.support import ADMIN_KEY, Api, Database, customer_token, launch_body
 
-# The documented status of each error code (DESIGN.md, "Errors, always").
+# The documented status of each error code (docs/api.md, "Errors").
 STATUS = {
     "invalid_body": 400,
     "missing_header": 400,

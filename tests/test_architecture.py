@@ -114,9 +114,33 @@ def test_the_rules_catch_what_they_are_for() -> None:
     )
 
 
+def modules_in_tree(text: str) -> set[str]:
+    """The modules the page's folder tree lists: `name.py` under the folders above it
+    (by indentation), starting at `src/launchday/`."""
+    block = text.split("```", 2)[1]
+    found: set[str] = set()
+    folders: list[tuple[int, str]] = []  # (indent, name) of the folders the line is in
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        first = line.split()[0]
+        if first == "src/launchday/":
+            continue  # the root of the tree
+        folder = first.endswith("/")
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        if folder:
+            folders.append((indent, first.rstrip("/")))
+        path = [name for _, name in folders]
+        for file in re.findall(r"\b(\w+)\.py\b", line):
+            found.add(".".join(["launchday", *path, file]))
+    return found
+
+
 def test_every_module_the_architecture_page_names_exists() -> None:
     text = ARCHITECTURE.read_text()
-    named = set(re.findall(r"`(launchday(?:\.\w+)+)`", text))
+    named = set(re.findall(r"`(launchday(?:\.\w+)+)`", text)) | modules_in_tree(text)
     files = re.findall(r"`((?:[\w.]+/)*[\w.]+\.py)`", text)
     outside = [f for f in files if f.startswith(("tests/", "bench/"))]
     named |= {

@@ -11,92 +11,44 @@ PNG and SVG files (no dates in the metadata, SVG ids salted with a constant).
 
 from __future__ import annotations
 
-import io
-import math
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Final, Literal
+from collections.abc import Sequence
 
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
+from launchday.analytics.chart_parts import (
+    CANCELLED,
+    GRID,
+    INTEREST,
+    LABEL_SIZE,
+    LOCKED,
+    MAX_BARS,
+    MIN_RATIO_GAP,
+    MUTED,
+    NOTE_SIZE,
+    ORDERS,
+    OTHER,
+    REFUNDABLE,
+    SCENARIO,
+    SPINE,
+    TEXT,
+    after_first_second,
+    count_axis,
+    duration_label,
+    empty_note,
+    legend,
+    log_time_axis,
+    plain,
+    ratio_label,
+    short_ratio,
+    so_far,
+    speed_note,
+    spread,
+    thousands,
+    titled_figure,
+    xy,
+)
 from launchday.analytics.report import RatioAt, Report, ratio
-
-# --- the look ----------------------------------------------------------------------
-
-ORDERS: Final = "#e8590c"  # this launch, orders placed
-OTHER: Final = "#868e96"  # the launch compared with
-SCENARIO: Final = "#212529"  # the figures a rehearsal replays
-LOCKED: Final = "#1864ab"
-REFUNDABLE: Final = "#a5d8ff"
-CANCELLED: Final = "#ced4da"
-INTEREST: Final = "#4dabf7"
-TEXT: Final = "#212529"
-MUTED: Final = "#6c757d"
-GRID: Final = "#e9ecef"
-SPINE: Final = "#adb5bd"
-
-FIGSIZE: Final = (10.0, 5.4)  # inches: fits a laptop screen beside nothing else
-PNG_DPI: Final = 144  # 1440 x 778 pixels: sharp on a high-density screen
-TITLE_SIZE: Final = 15.0
-SUBTITLE_SIZE: Final = 10.5
-LABEL_SIZE: Final = 10.5
-TICK_SIZE: Final = 9.5
-NOTE_SIZE: Final = 9.0
-
-# matplotlib's own default would put its version and a URL in every file.
-PNG_METADATA: Final = {"Software": "launchday"}
-# No date (files must not change between runs), and none of the Dublin Core entries
-# that would put URLs in a page that must not reference the network.
-_SVG_METADATA: Final = {"Date": None, "Creator": None, "Format": None, "Type": None}
-
-# Milestone labels closer than this (a fraction of the axis width) would overlap.
-_MIN_LABEL_GAP: Final = 0.045
-# Above this many buckets a rate is drawn as a filled line rather than as bars.
-_MAX_BARS: Final = 180
-_MIN_RATIO_GAP: Final = 0.075
-
-_svg_lock = threading.Lock()
-
-
-# --- numbers as people read them ---------------------------------------------------
-
-
-def duration_label(seconds: float) -> str:
-    """Time after opening as a launch team says it: 10s, 2m, 1h30m, 24h, 7d."""
-    if seconds <= 0:
-        return "0"
-    if seconds < 60:
-        return f"{seconds:g}s"
-    whole = round(seconds)
-    if whole < 3600:
-        minutes, rest = divmod(whole, 60)
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if whole <= 72 * 3600:
-        hours, rest = divmod(whole, 3600)
-        return f"{hours}h{rest // 60}m" if rest // 60 else f"{hours}h"
-    days, rest = divmod(whole, 86_400)
-    return f"{days}d{rest // 3600}h" if rest // 3600 else f"{days}d"
-
-
-def thousands(value: float) -> str:
-    """A count with thousands separators: 289,000."""
-    return f"{value:,.0f}"
-
-
-def ratio_label(value: float | None) -> str:
-    """A ratio as the launch room shows it: 3.10×, or - when undefined."""
-    return "-" if value is None else f"{value:.2f}×"
-
-
-def plain(text: str) -> str:
-    """`text` drawn as written: a `$` in a launch name must not start mathtext."""
-    return text.replace("$", r"\$")
-
 
 # --- the data behind the charts ----------------------------------------------------
 
@@ -167,16 +119,16 @@ def cumulative_orders_chart(
     report: Report, *, scenario_milestones: Sequence[tuple[float, int]] | None = None
 ) -> Figure:
     """Orders placed since opening over launch time, with the milestones marked."""
-    fig, ax = _figure(
+    fig, ax = titled_figure(
         f"{report.name}: orders since opening",
-        f"{thousands(report.orders.total)} orders {_so_far(report)}{_speed_note(report)};"
+        f"{thousands(report.orders.total)} orders {so_far(report)}{speed_note(report)};"
         " time after opening on a log scale",
     )
     times, counts = cumulative_curve(report)
-    shown = _after_first_second(times, counts)
+    shown = after_first_second(times, counts)
     expected = sorted(scenario_milestones or ())
     if shown:
-        ax.plot(*_xy(shown), color=ORDERS, linewidth=2.4, label=plain(report.name), zorder=3)
+        ax.plot(*xy(shown), color=ORDERS, linewidth=2.4, label=plain(report.name), zorder=3)
     reached = [m for m in report.milestones if m.after_seconds >= 1]
     if reached:
         ax.scatter(
@@ -202,10 +154,10 @@ def cumulative_orders_chart(
             label="scenario (expected)",
         )
     end = max([float(report.elapsed_seconds), *(t for t, _ in expected), 10.0])
-    _log_time_axis(ax, end, [m.after_seconds for m in reached] + [t for t, _ in expected])
+    log_time_axis(ax, end, [m.after_seconds for m in reached] + [t for t, _ in expected])
     top = max([report.orders.total, *(n for _, n in expected), 1])
     ax.set_ylim(0, top * 1.15)
-    _count_axis(ax, "orders placed (cumulative)")
+    count_axis(ax, "orders placed (cumulative)")
     if shown:
         t, n = shown[-1]
         ax.annotate(
@@ -219,8 +171,8 @@ def cumulative_orders_chart(
             color=ORDERS,
         )
     else:
-        _empty(ax, "no orders yet")
-    _legend(ax, "upper left")
+        empty_note(ax, "no orders yet")
+    legend(ax, "upper left")
     return fig
 
 
@@ -237,16 +189,16 @@ def orders_per_minute_chart(report: Report) -> Figure:
 
 def locks_chart(report: Report) -> Figure:
     """At each milestone, the orders placed so far: locked, still refundable, cancelled."""
-    fig, ax = _figure(
+    fig, ax = titled_figure(
         f"{report.name}: locked orders at each milestone",
         "locked: firm, deposit kept; refundable: inside the cooling-off window;"
         " cancelled: deposit refunded",
     )
     milestones = report.milestones
     if not milestones:
-        _empty(ax, "no milestone reached yet")
+        empty_note(ax, "no milestone reached yet")
         ax.set_xticks([])
-        _count_axis(ax, "orders placed")
+        count_axis(ax, "orders placed")
         return fig
     xs = list(range(len(milestones)))
     locked = [m.locked for m in milestones]
@@ -276,15 +228,15 @@ def locks_chart(report: Report) -> Figure:
     ax.set_xlim(-0.6, len(xs) - 0.4)
     ax.set_ylim(0, top * 1.22)
     ax.grid(axis="x", visible=False)
-    _count_axis(ax, "orders placed")
-    _legend(ax, "upper left", ncols=3)
+    count_axis(ax, "orders placed")
+    legend(ax, "upper left", ncols=3)
     return fig
 
 
 def composition_chart(report: Report) -> Figure:
     """Who registered interest against who bought: first car, new to the brand, iPhone."""
     interest, buyers = report.interest, report.buyers
-    fig, ax = _figure(
+    fig, ax = titled_figure(
         f"{report.name}: who registered interest, who bought",
         "share of those who answered each question",
     )
@@ -325,7 +277,7 @@ def composition_chart(report: Report) -> Figure:
     ax.grid(axis="x", color=GRID, linewidth=0.8, zorder=0)
     ax.tick_params(axis="y", length=0, labelsize=LABEL_SIZE)
     ax.set_xlabel("share of those who answered", fontsize=LABEL_SIZE, color=TEXT)
-    _legend(ax, "lower right")
+    legend(ax, "lower right")
     return fig
 
 
@@ -346,20 +298,20 @@ def comparison_chart(report: Report, other: Report | None = None) -> Figure | No
         if latest is not None
         else f"{theirs} had no orders by then"
     )
-    fig, ax = _figure(
+    fig, ax = titled_figure(
         f"{report.name} against {theirs}",
         f"{headline}; each launch on time since its own opening",
     )
     end = max(float(report.elapsed_seconds), float(aligned[-1].after_seconds), 10.0)
-    mine = _after_first_second(*cumulative_curve(report), until=end)
-    ax.plot(*_xy(mine), color=ORDERS, linewidth=2.4, label=plain(report.name), zorder=3)
+    mine = after_first_second(*cumulative_curve(report), until=end)
+    ax.plot(*xy(mine), color=ORDERS, linewidth=2.4, label=plain(report.name), zorder=3)
     if other is not None:
-        previous = _after_first_second(*cumulative_curve(other), until=end)
-        ax.plot(*_xy(previous), color=OTHER, linewidth=2.0, label=plain(theirs), zorder=2)
+        previous = after_first_second(*cumulative_curve(other), until=end)
+        ax.plot(*xy(previous), color=OTHER, linewidth=2.0, label=plain(theirs), zorder=2)
     else:  # only the milestones of the other launch are known
         previous = [(float(r.after_seconds), r.other_orders) for r in aligned]
         ax.plot(
-            *_xy(previous),
+            *xy(previous),
             color=OTHER,
             linewidth=1.6,
             linestyle="--",
@@ -379,15 +331,15 @@ def comparison_chart(report: Report, other: Report | None = None) -> Figure | No
             linewidths=1.2,
             zorder=4,
         )
-    _log_time_axis(ax, end, [r.after_seconds for r in aligned])
+    log_time_axis(ax, end, [r.after_seconds for r in aligned])
     # Ratio boxes are wider than tick labels: they need more room between them.
     left, right = ax.get_xlim()
-    boxed = set(_spread([r.after_seconds for r in aligned], left, right, _MIN_RATIO_GAP))
+    boxed = set(spread([r.after_seconds for r in aligned], left, right, MIN_RATIO_GAP))
     for r in aligned:
         if r.after_seconds not in boxed or r.ratio is None:
             continue
         ax.annotate(
-            _short_ratio(r.ratio),
+            short_ratio(r.ratio),
             xy=(r.after_seconds, r.orders),
             xytext=(0, 9),
             textcoords="offset points",
@@ -401,8 +353,8 @@ def comparison_chart(report: Report, other: Report | None = None) -> Figure | No
         )
     counts = [n for _, n in mine] + [n for _, n in previous] + [r.orders for r in aligned]
     ax.set_ylim(0, max([*counts, *(r.other_orders for r in aligned), 1]) * 1.2)
-    _count_axis(ax, "orders placed (cumulative)")
-    _legend(ax, "upper left")
+    count_axis(ax, "orders placed (cumulative)")
+    legend(ax, "upper left")
     return fig
 
 
@@ -428,143 +380,15 @@ def report_charts(
     return charts
 
 
-# --- files ---------------------------------------------------------------------------
-
-
-def png_bytes(fig: Figure) -> bytes:
-    """The figure as a PNG, the same bytes for the same figure."""
-    FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI, metadata=dict(PNG_METADATA))
-    return buffer.getvalue()
-
-
-def svg_text(fig: Figure, name: str) -> str:
-    """The figure as a standalone SVG document with real text and ids unique to `name`.
-
-    The ids are salted with `name`, so several charts can sit inline in one page.
-    """
-    FigureCanvasAgg(fig)  # an Agg canvas first: savefig switches to SVG for the write
-    buffer = io.StringIO()
-    with _svg_settings(name):
-        fig.savefig(buffer, format="svg", metadata={**_SVG_METADATA, "Title": fig.get_label()})
-    return buffer.getvalue()
-
-
-@contextmanager
-def _svg_settings(name: str) -> Iterator[None]:
-    # The SVG writer reads these from the global rcParams only; the lock keeps two of
-    # our writes from seeing each other's salt.
-    with (
-        _svg_lock,
-        matplotlib.rc_context(
-            {
-                "svg.hashsalt": f"launchday-{name}",
-                "svg.fonttype": "none",  # text stays text: searchable, small, crisp
-                "svg.id": f"chart-{name}",
-            }
-        ),
-    ):
-        yield
-
-
-# --- the common parts ----------------------------------------------------------------
-
-
-def _figure(title: str, subtitle: str) -> tuple[Figure, Axes]:
-    """A figure with one axes, a bold title and a muted subtitle above it, both flush left."""
-    fig = Figure(figsize=FIGSIZE, dpi=100, layout="constrained", facecolor="white")
-    FigureCanvasAgg(fig)
-    fig.set_label(title)  # the SVG's <title>: its accessible name
-    ax = fig.add_subplot()
-    ax.set_title(
-        plain(title), loc="left", fontsize=TITLE_SIZE, fontweight="bold", color=TEXT, pad=28
-    )
-    ax.annotate(
-        plain(subtitle),
-        xy=(0, 1),
-        xycoords="axes fraction",
-        xytext=(0, 10),
-        textcoords="offset points",
-        ha="left",
-        va="bottom",
-        fontsize=SUBTITLE_SIZE,
-        color=MUTED,
-    )
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(SPINE)
-    ax.tick_params(labelsize=TICK_SIZE, labelcolor=TEXT, color=SPINE, which="both")
-    ax.grid(axis="y", color=GRID, linewidth=0.8, zorder=0)
-    ax.set_axisbelow(True)
-    return fig, ax
-
-
-def _so_far(report: Report) -> str:
-    if report.elapsed_seconds == 0:
-        return "at opening"
-    return f"in {duration_label(report.elapsed_seconds)} of launch time"
-
-
-def _speed_note(report: Report) -> str:
-    if report.time_scale == 1:
-        return ""
-    return f" (a rehearsal at {report.time_scale:g}× speed)"
-
-
-def _count_axis(ax: Axes, label: str) -> None:
-    ax.set_ylabel(label, fontsize=LABEL_SIZE, color=TEXT)
-    ax.yaxis.set_major_locator(
-        MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True, min_n_ticks=3)
-    )
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: thousands(v)))
-    # A handful of orders (or none) would otherwise get fractional, repeated ticks.
-    ax.set_ylim(0, max(ax.get_ylim()[1], 5))
-
-
-def _log_time_axis(
-    ax: Axes, end: float, marks: Sequence[float], *, left: float = 1.0, gap: float = _MIN_LABEL_GAP
-) -> set[float]:
-    """A log time axis from `left` to `end`, ticked at `marks`; returns the marks labelled.
-
-    A mark too close to the one before it (by `gap`, a fraction of the width) is left
-    unlabelled so that labels never overlap.
-    """
-    right = max(end, left * 10) * 1.25
-    ax.set_xscale("log")
-    ax.set_xlim(left, right)
-    labelled = _spread([left, *marks], left, right, gap)
-    ax.xaxis.set_major_locator(FixedLocator(labelled))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: duration_label(v)))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.grid(axis="x", color=GRID, linewidth=0.8, linestyle=":", zorder=0)
-    ax.set_xlabel("launch time after opening (log scale)", fontsize=LABEL_SIZE, color=TEXT)
-    return set(labelled)
-
-
-def _spread(marks: Sequence[float], left: float, right: float, gap: float) -> list[float]:
-    """The marks inside [left, right], leaving out each one closer than `gap` to the last."""
-    span = math.log10(right / left)
-    kept: list[float] = []
-    for mark in sorted(set(marks)):
-        if not left <= mark <= right:
-            continue
-        if kept and math.log10(mark / kept[-1]) / span < gap:
-            continue
-        kept.append(mark)
-    return kept
-
-
 def _rate_chart(report: Report, orders: Sequence[int], step: int, unit: str) -> Figure:
-    fig, ax = _figure(
+    fig, ax = titled_figure(
         f"{report.name}: orders per {unit}",
-        f"orders placed in each {unit} after opening{_speed_note(report)}",
+        f"orders placed in each {unit} after opening{speed_note(report)}",
     )
     counts = step_counts(orders)
     ends = [(k + 1) * step for k in range(len(counts))]
     short = {"second": "s", "minute": "min"}[unit]
-    if len(counts) <= _MAX_BARS:
+    if len(counts) <= MAX_BARS:
         # Few buckets: bars on a linear axis, in the unit that keeps the numbers small.
         scale, axis_unit = (1, "seconds") if ends and ends[-1] <= 180 else (60, "minutes")
         if ends and ends[-1] > 3 * 3600:
@@ -579,7 +403,7 @@ def _rate_chart(report: Report, orders: Sequence[int], step: int, unit: str) -> 
         # axis; each point is the count of the bucket ending there.
         ax.fill_between(ends, counts, color=ORDERS, alpha=0.22, linewidth=0, zorder=2)
         ax.plot(ends, counts, color=ORDERS, linewidth=1.3, zorder=3)
-        _log_time_axis(
+        log_time_axis(
             ax,
             float(ends[-1]),
             [m.after_seconds for m in report.milestones],
@@ -601,41 +425,6 @@ def _rate_chart(report: Report, orders: Sequence[int], step: int, unit: str) -> 
         )
         ax.set_ylim(0, peak * 1.15)
     else:
-        _empty(ax, "no orders yet")
-    _count_axis(ax, f"orders per {unit}")
+        empty_note(ax, "no orders yet")
+    count_axis(ax, f"orders per {unit}")
     return fig
-
-
-def _empty(ax: Axes, message: str) -> None:
-    ax.text(
-        0.5,
-        0.5,
-        message,
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=LABEL_SIZE + 1,
-        color=MUTED,
-    )
-
-
-def _legend(ax: Axes, loc: Literal["upper left", "lower right"], ncols: int = 1) -> None:
-    handles, _labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(loc=loc, ncols=ncols, frameon=False, fontsize=LABEL_SIZE - 0.5)
-
-
-def _after_first_second(
-    times: Sequence[float], counts: Sequence[int], *, until: float = math.inf
-) -> list[tuple[float, int]]:
-    """The points a log time axis can show: from 1 s after opening up to `until`."""
-    return [(t, n) for t, n in zip(times, counts, strict=True) if 1 <= t <= until]
-
-
-def _short_ratio(value: float) -> str:
-    """A ratio short enough for a label on the chart: 3.1×, 43×."""
-    return f"{value:.1f}×" if value < 10 else f"{value:.0f}×"
-
-
-def _xy(points: Sequence[tuple[float, int]]) -> tuple[list[float], list[int]]:
-    return [t for t, _ in points], [n for _, n in points]

@@ -16,14 +16,8 @@ from functools import cache
 import jinja2
 from markupsafe import Markup
 
-from launchday.analytics.charts import (
-    aligned_milestones,
-    duration_label,
-    other_name,
-    ratio_label,
-    step_counts,
-    thousands,
-)
+from launchday.analytics.chart_parts import duration_label, ratio_label, thousands
+from launchday.analytics.charts import aligned_milestones, other_name, step_counts
 from launchday.analytics.report import RatioAt, Report
 
 # What each chart shows, in words under it (and the order the page shows them in).

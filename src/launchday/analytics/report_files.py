@@ -7,7 +7,8 @@ from pathlib import Path
 
 import msgspec
 
-from launchday.analytics.charts import png_bytes, report_charts, svg_text
+from launchday.analytics.chart_parts import png_bytes, svg_text
+from launchday.analytics.charts import report_charts
 from launchday.analytics.html import render_html
 from launchday.analytics.report import Report
 
