@@ -22,7 +22,8 @@ from launchday.sim.rehearsal import (
     plan_rehearsal,
     rehearse,
 )
-from launchday.sim.scenario import load_scenario, scaled_milestones, scaled_stock
+from launchday.sim.scenario import scaled_milestones, scaled_stock
+from launchday.sim.scenario_file import load_scenario
 from tests.support import ADMIN_KEY, SECRET, start_server_process, wait_until_healthy
 
 # Small enough for CI, steep enough to exercise the opening burst and the sell-out.

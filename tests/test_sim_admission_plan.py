@@ -45,9 +45,9 @@ from launchday.sim.scenario import (
     Scenario,
     ScenarioDeposit,
     ScenarioVariant,
-    load_scenario,
     scaled_milestones,
 )
+from launchday.sim.scenario_file import load_scenario
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 OPENS = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)

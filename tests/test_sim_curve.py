@@ -20,7 +20,8 @@ from launchday.sim.curve import (
     sample_segment,
     segment_counts,
 )
-from launchday.sim.scenario import Milestone, load_scenario, scaled_milestones
+from launchday.sim.scenario import Milestone, scaled_milestones
+from launchday.sim.scenario_file import load_scenario
 
 # Dvoretzky–Kiefer–Wolfowitz: P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2). At this alpha a
 # correct sampler fails a check about once in a billion runs.

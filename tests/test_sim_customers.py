@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from launchday.sim.cancels_and_locks import CANCEL_HORIZON_SECONDS
 from launchday.sim.customers import (
-    CANCEL_HORIZON_SECONDS,
     OVERSUBSCRIPTION,
     SEEKER_WINDOW,
     Crowd,
@@ -33,12 +33,12 @@ from launchday.sim.scenario import (
     Milestone,
     Scenario,
     ScenarioVariant,
-    load_scenario,
     scaled_count,
     scaled_milestones,
     scaled_stock,
     variant_deposit,
 )
+from launchday.sim.scenario_file import load_scenario
 
 SCALE = 0.01
 

@@ -15,15 +15,12 @@ from launchday.api.wire import LaunchSpec, launch_from_spec
 from launchday.sim.scenario import (
     Scenario,
     ScenarioError,
-    field_name,
     launch_spec,
-    load_scenario,
-    packaged_scenarios,
-    parse_duration,
-    parse_scenario,
     scaled_locks,
     scaled_milestones,
 )
+from launchday.sim.scenario_file import load_scenario, packaged_scenarios, parse_scenario
+from launchday.sim.toml_fields import field_name, parse_duration
 from launchday.sim.toml_positions import key_line
 
 OPENS = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)

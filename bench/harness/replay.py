@@ -28,7 +28,7 @@ from launchday.sim.admission_plan import peak_rate
 from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
 from launchday.sim.driver import LoadDriver, ReplayStats
 from launchday.sim.rehearsal import RehearsalResult, plan_options, plan_rehearsal
-from launchday.sim.scenario import load_scenario
+from launchday.sim.scenario_file import load_scenario
 
 SCENARIO = "yu7-2025"
 UNTIL_SECONDS = 180.0

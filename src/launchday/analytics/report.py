@@ -38,7 +38,7 @@ from launchday.domain.clock import rfc3339
 from launchday.domain.launch import Launch
 
 US: Final = 1_000_000
-# 1m, 2m, 3m, 10m, 1h, 18h, 24h, 72h, 7d after opening (DESIGN.md, "Report").
+# 1m, 2m, 3m, 10m, 1h, 18h, 24h, 72h, 7d after opening (docs/api.md, "The report").
 STANDARD_MILESTONES: Final = (60, 120, 180, 600, 3600, 64_800, 86_400, 259_200, 604_800)
 # How far each series reaches after opening. A per-second series of a week would be
 # 604,801 numbers in every report; the first hour is where seconds matter, and the

@@ -67,7 +67,9 @@ def _plan(
     """The rehearsal the command line asks for, drawn before anything starts; or a clear
     message and exit status 2 (a bad scenario, or options that cannot meet it)."""
     from launchday.sim.rehearsal import plan_options, plan_rehearsal
-    from launchday.sim.scenario import ScenarioError, load_scenario, parse_duration
+    from launchday.sim.scenario import ScenarioError
+    from launchday.sim.scenario_file import load_scenario
+    from launchday.sim.toml_fields import parse_duration
 
     try:
         loaded = load_scenario(scenario)
@@ -92,7 +94,8 @@ def _plan(
 
 def load_scenario_slug(scenario: str) -> str:
     """The slug of a scenario, or a clear message and exit status 2."""
-    from launchday.sim.scenario import ScenarioError, load_scenario
+    from launchday.sim.scenario import ScenarioError
+    from launchday.sim.scenario_file import load_scenario
 
     try:
         return load_scenario(scenario).slug
