@@ -320,6 +320,24 @@ def test_the_launch_each_case_edits_is_valid(world: World) -> None:
     assert created.status_code == 201, created.text
 
 
+def test_an_integer_written_as_a_whole_float_is_an_integer(world: World) -> None:
+    """JSON Schema counts 2.0 as an integer, and so does the OpenAPI document: a client
+    whose encoder writes every number with a point is served, and 2.5 is still refused."""
+    body = json.loads(launch_with("per_customer_limit", 2.0))
+    body["variants"][0]["lead_weeks"] = [40.0, 42.0]
+    created = world.api.post(LAUNCHES, json=body, headers={"Authorization": ADMIN})
+    assert created.status_code == 201, created.text
+    stored = world.api.get(f"{LAUNCHES}/new-launch").json()
+    assert stored["per_customer_limit"] == 2
+    assert isinstance(stored["per_customer_limit"], int)
+    assert stored["variants"][0]["lead_weeks"] == [40, 42]
+    body["slug"], body["variants"][0]["lead_weeks"] = "other-launch", [40, 42.5]
+    world.refused(
+        "POST", LAUNCHES, "validation", "variants[0].lead_weeks[1]",
+        json=body, headers={"Authorization": ADMIN},
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("authorization", "code"),
     [

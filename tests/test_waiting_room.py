@@ -691,7 +691,7 @@ def test_admission_tokens_kept_for_reuse_are_bounded_and_reminted_alike(
         clock.advance(seconds=1)  # everyone admitted, nobody expired
         first = {c: read(api, c, t)["admission_token"] for c, t in tickets.items()}
         assert all(first.values())
-        assert len(app.service.rooms._minted) == 3
+        assert len(app.services.waiting_rooms._minted) == 3
         again = {c: read(api, c, t)["admission_token"] for c, t in tickets.items()}
         assert again == first
-        assert len(app.service.rooms._minted) == 3
+        assert len(app.services.waiting_rooms._minted) == 3

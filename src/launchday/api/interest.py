@@ -74,6 +74,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             body=InterestRequest,
             response=InterestOut,
             status=201,
+            repeat_status=200,
             errors=(
                 "invalid_body",
                 "validation",

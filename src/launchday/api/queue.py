@@ -63,6 +63,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             auth="customer",
             response=TicketOut,
             status=201,
+            repeat_status=200,
             errors=("unauthenticated", "forbidden", "not_found", "overloaded", "unavailable"),
         ),
         Route(

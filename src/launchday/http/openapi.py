@@ -9,6 +9,18 @@ import msgspec
 from launchday.http.errors import STATUS_OF_CODE, ErrorBody
 from launchday.http.routing import PARAM_PATTERNS, Route
 
+# Before OpenAPI 3.2, the schema of an event stream describes each of its events.
+SERVER_SENT_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
 _REF = "#/components/schemas/{name}"
 
 
@@ -63,11 +75,16 @@ def openapi_document(
         success: dict[str, Any] = {"description": "success"}
         if route.response is not None:
             success["content"] = {route.content_type: {"schema": schema_of[route.response]}}
+        elif route.content_type == "text/event-stream":
+            success["content"] = {route.content_type: {"schema": SERVER_SENT_EVENT}}
         elif route.content_type != "application/json":
             success["content"] = {route.content_type: {"schema": {"type": "string"}}}
         else:
             success["content"] = {"application/json": {"schema": {"type": "object"}}}
         operation["responses"][str(route.status)] = success
+        if route.repeat_status is not None:
+            repeated = {**success, "description": "success: made before, returned as it is"}
+            operation["responses"][str(route.repeat_status)] = repeated
         for status, codes in _statuses(route.errors).items():
             operation["responses"][str(status)] = {
                 "description": "error: " + ", ".join(codes),

@@ -77,6 +77,8 @@ class Route:
     body: type | None = None
     response: type | None = None
     status: int = 200
+    # Another success status with the same body: 200 when a create finds its resource made.
+    repeat_status: int | None = None
     errors: tuple[str, ...] = ()
     headers: tuple[Header, ...] = ()
     content_type: str = "application/json"
