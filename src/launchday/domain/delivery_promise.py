@@ -1,0 +1,140 @@
+"""The delivery promise: from a schedule's build week to the window a buyer is told.
+
+A car built in week `b` is delivered in week `b + delivery_lag_weeks`; the promise is
+the `window_weeks` from that week's first day, counted in whole weeks after the order
+was placed. An order's week depends only on the orders ahead of it in the queue, so
+the promise of an order not in the queue (a new order, or a reserved one if it locked
+now) is worked out from the schedule of the others without building it again.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from launchday.domain.build_queue import micros
+from launchday.domain.build_schedule import BY_COMPONENT, Schedule, release_weeks
+from launchday.domain.parts import NEVER
+from launchday.domain.production_plan import ProductionPlan, rate_in
+
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class SetBy:
+    """What sets the build week: the `line` it waits for, or the `component` (and the
+    supplier whose delivery it waits for; None for a unit from stock)."""
+
+    kind: str
+    id: str
+    supplier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """`weeks` None when the car cannot be built within the schedule's horizon."""
+
+    build_week: int | None
+    weeks: tuple[int, int] | None
+    first_day: date | None
+    last_day: date | None
+    queue_position: int
+    set_by: SetBy
+
+
+def promise_of(schedule: Schedule, order: int, placed_at: datetime) -> Promise:
+    """The promise to the order at index `order` of the schedule's queue."""
+    plan = schedule.plan
+    week = int(schedule.week[order])
+    if schedule.set_by[order] == BY_COMPONENT:
+        component = plan.components[int(schedule.component[order])]
+        supplier = int(schedule.supplier[order])
+        name = component.suppliers[supplier].id if supplier >= 0 else None
+        set_by = SetBy("component", component.id, name)
+    else:
+        line = int(schedule.line[order])
+        sku = schedule.queue.skus[int(schedule.queue.sku[order])]
+        set_by = SetBy("line", plan.lines[line].id if line >= 0 else plan.lines_for(sku)[0].id)
+    return _promise(plan, week, placed_at, int(schedule.position[order]), set_by)
+
+
+def promise_if_placed(
+    schedule: Schedule, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
+) -> Promise:
+    """The promise an order of `sku` locking at `locks_at` would get, the queue's orders
+    staying where they are. `sequence` -1 puts it behind any order locking at the same
+    moment, as a new order would be."""
+    plan, queue = schedule.plan, schedule.queue
+    sku_index = queue.skus.index(sku)
+    key = (0 if sku in plan.priority_skus else 1, micros(locks_at), sequence)
+    ahead = _orders_ahead(schedule, key)
+    released = int(release_weeks(plan, np.array([key[1]]), schedule.start, schedule.end)[0])
+    parts_week, set_by = released, SetBy("line", plan.lines_for(sku)[0].id)
+    for component, count in plan.components_for(sku):
+        demand = schedule.parts.demands[plan.components.index(component)]
+        unit = np.array([demand.needed_ahead_of(ahead) + count])
+        arrives = int(demand.supply.week_with(unit)[0])
+        if arrives > parts_week:
+            parts_week = arrives
+            supplier = (
+                int(demand.supply.supplier_of(np.array([arrives]), unit)[0])
+                if arrives < NEVER
+                else -1
+            )
+            name = component.suppliers[supplier].id if supplier >= 0 else None
+            set_by = SetBy("component", component.id, name)
+    week, line = _first_room(schedule, sku_index, ahead, parts_week)
+    if week != parts_week or parts_week == released:
+        set_by = SetBy("line", line)
+    return _promise(plan, week, placed_at, ahead + 1, set_by)
+
+
+def _orders_ahead(schedule: Schedule, key: tuple[int, int, int]) -> int:
+    """How many queued orders come before an order with this (class, lock, sequence)."""
+    queue, ranked = schedule.queue, schedule.ranked
+    first = queue.priority_class(schedule.plan.priority_skus)[ranked]
+    locks, sequences = queue.locks_at[ranked], queue.sequence[ranked]
+    wanted = (key[0], key[1], key[2] if key[2] >= 0 else NEVER)
+    return bisect_left(
+        range(len(ranked)),
+        wanted,
+        key=lambda i: (int(first[i]), int(locks[i]), int(sequences[i])),
+    )
+
+
+def _first_room(schedule: Schedule, sku: int, ahead: int, ready: int) -> tuple[int, str]:
+    """The first week from `ready` with room on a line of `sku` once the `ahead` orders
+    in front are built, and that line's id (NEVER and the first line if none has)."""
+    plan = schedule.plan
+    used: Counter[tuple[int, int]] = Counter()
+    for index, runs in enumerate(schedule.built_by_sku):
+        left = bisect_left(schedule.positions_by_sku[index], ahead)
+        for run in runs:
+            if left <= 0:
+                break
+            used[run.line, run.week] += min(run.count, left)
+            left -= run.count
+    lines = [i for i, line in enumerate(plan.lines) if schedule.queue.skus[sku] in line.skus]
+    for week in range(max(ready, schedule.start), schedule.end):
+        for line in lines:
+            if rate_in(plan.lines[line].capacity, week) > used[line, week]:
+                return week, plan.lines[line].id
+    return NEVER, plan.lines[lines[0]].id
+
+
+def _promise(
+    plan: ProductionPlan, week: int, placed_at: datetime, position: int, set_by: SetBy
+) -> Promise:
+    if week >= NEVER:
+        return Promise(None, None, None, None, position, set_by)
+    first_day = plan.week_start(week + plan.delivery_lag_weeks)
+    last_day = first_day + plan.window_weeks * WEEK
+    placed_on = placed_at.astimezone(ZoneInfo(plan.timezone)).date()
+    earliest = max(0, (first_day - placed_on).days // 7)
+    weeks = (earliest, earliest + plan.window_weeks)
+    return Promise(week, weeks, first_day, last_day, position, set_by)
