@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from launchday.domain.build_queue import BuildQueue, micros
 from launchday.domain.build_schedule import BY_COMPONENT, BY_LINE, schedule
-from launchday.domain.delivery_promise import promise_if_placed, promise_of
+from launchday.domain.delivery_promise import QueueTail, promise_if_placed, promise_of
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import Component, Line, ProductionPlan, Rate, Supplier
 
@@ -331,3 +331,29 @@ def test_the_promise_to_an_order_not_yet_queued_is_the_one_it_gets_when_queued(
         assert (asked.set_by.kind == "component") == (
             schedule(plan, joined, 0).set_by[len(queue)] == BY_COMPONENT
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=plans(), queue=queues(), split=st.integers(0, 40))
+def test_orders_joining_at_the_back_are_promised_what_a_new_schedule_gives_them(
+    plan: ProductionPlan, queue: BuildQueue, split: int
+) -> None:
+    """The tail answers a placement without scheduling again; it must agree exactly."""
+    full = schedule(plan, queue, 0)
+    order = full.ranked.tolist()
+    split = min(split, len(order))
+    head = np.array(sorted(order[:split]), dtype=np.int64)
+    first = BuildQueue(queue.skus, queue.sku[head], queue.locks_at[head], queue.sequence[head])
+    tail = QueueTail(schedule(plan, first, 0))
+    for index in order[split:]:
+        sku = queue.skus[int(queue.sku[index])]
+        at = datetime.fromtimestamp(int(queue.locks_at[index]) / 1e6, UTC)
+        joined = tail.join(sku, at, T0, int(queue.sequence[index]))
+        assert joined == promise_of(full, index, T0)
+
+
+def test_an_order_whose_place_is_not_at_the_back_is_not_for_the_tail() -> None:
+    plan = plan_of([line("yz", "MAX", (0, 1))])
+    tail = QueueTail(schedule(plan, queue_of(locked("MAX", 3, at=T0 + timedelta(days=7))), 0))
+    assert tail.join("MAX", T0, T0, 99) is None
+    assert tail.join("MAX", T0 + timedelta(days=8), T0, 99) is not None

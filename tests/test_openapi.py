@@ -12,7 +12,7 @@ import pytest
 
 from launchday.analytics import report as analytics_report
 from launchday.analytics import waiting_room_figures
-from launchday.api import wire
+from launchday.api import production_wire, wire
 from launchday.app import App, create_app
 from launchday.http import errors as http_errors
 from launchday.http.errors import STATUS_OF_CODE
@@ -77,7 +77,7 @@ def required_fields(kind: type[msgspec.Struct]) -> set[str]:
 def wire_types() -> dict[str, type[msgspec.Struct]]:
     return {
         name: value
-        for module in (wire, http_errors, analytics_report, waiting_room_figures)
+        for module in (wire, production_wire, http_errors, analytics_report, waiting_room_figures)
         for name, value in vars(module).items()
         if isinstance(value, type) and issubclass(value, msgspec.Struct)
     }

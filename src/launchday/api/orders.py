@@ -24,6 +24,7 @@ _ORDER_ERRORS = ("unauthenticated", "forbidden", "not_found", "overloaded", "una
 
 def routes(ctx: ApiContext) -> list[Route]:
     orders, launches, clock = ctx.services.orders, ctx.services.launches, ctx.clock
+    deliveries = ctx.services.deliveries
 
     async def place_order(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
@@ -51,12 +52,17 @@ def routes(ctx: ApiContext) -> list[Route]:
         headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
         if placed.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return json_response(201, encode(order_out(placed.order, launch, clock())), headers)
+            promised = await deliveries.estimate(placed.order)
+        else:
+            promised = await deliveries.placed(placed.order)
+        out = order_out(placed.order, launch, clock(), promised)
+        return json_response(201, encode(out), headers)
 
     async def get_order(request: Request) -> Response:
         order = orders.get(request.params["id"], request.caller.customer)
         launch = launches.get(order.launch)
-        return json_response(200, encode(order_out(order, launch, clock())))
+        promised = await deliveries.estimate(order)
+        return json_response(200, encode(order_out(order, launch, clock(), promised)))
 
     async def order_history(request: Request) -> Response:
         order, events = orders.history(request.params["id"], request.caller.customer)
@@ -64,11 +70,14 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def lock_order(request: Request) -> Response:
         order = await orders.lock(request.params["id"], request.customer)
+        deliveries.changed(order, "an order locked early")
         launch = launches.get(order.launch)
-        return json_response(200, encode(order_out(order, launch, clock())))
+        promised = await deliveries.estimate(order)
+        return json_response(200, encode(order_out(order, launch, clock(), promised)))
 
     async def cancel_order(request: Request) -> Response:
         order = await orders.cancel(request.params["id"], request.customer)
+        deliveries.changed(order, "an order was cancelled")
         launch = launches.get(order.launch)
         return json_response(200, encode(order_out(order, launch, clock())))
 

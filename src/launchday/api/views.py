@@ -9,6 +9,7 @@ from launchday.api.wire import (
     AdmissionSpec,
     DeliveryEstimate,
     DepositSpec,
+    IfLockedNow,
     InterestOut,
     LaunchCounts,
     LaunchOut,
@@ -17,6 +18,7 @@ from launchday.api.wire import (
     OrderHistoryOut,
     OrderOut,
     RejoinCounts,
+    SetByOut,
     TicketOut,
     VariantCounts,
     VariantOut,
@@ -24,10 +26,12 @@ from launchday.api.wire import (
 )
 from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
 from launchday.domain.clock import rfc3339
+from launchday.domain.delivery_promise import Promise
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
 from launchday.domain.order import Order, OrderEvent, delivery_window
 from launchday.domain.quota import available
+from launchday.services.delivery import Estimate
 from launchday.services.launches import LaunchState, VariantTally
 from launchday.services.waiting_room import TicketReading
 
@@ -40,17 +44,47 @@ def _deposit(policy: DepositPolicy) -> DepositSpec:
     return DepositSpec(amount=policy.amount, refundable_hours=policy.refundable_hours)
 
 
-def order_out(order: Order, launch: Launch, now: datetime) -> OrderOut:
-    """The order as of real time `now` (its status read on the launch clock)."""
+def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> DeliveryEstimate:
+    """A promise from the production plan as the buyer reads it."""
+    return DeliveryEstimate(
+        weeks=list(promise.weeks) if promise.weeks else None,
+        from_=promise.first_day.isoformat() if promise.first_day else None,
+        to=promise.last_day.isoformat() if promise.last_day else None,
+        build_week=promise.build_week,
+        queue_position=promise.queue_position,
+        set_by=SetByOut(promise.set_by.kind, promise.set_by.id, promise.set_by.supplier),  # type: ignore[arg-type]
+        if_locked_now=(
+            IfLockedNow(list(if_locked_now.weeks) if if_locked_now.weeks else None)
+            if if_locked_now is not None
+            else None
+        ),
+    )
+
+
+def _lead_time_estimate(order: Order, launch: Launch) -> DeliveryEstimate | None:
+    """Without a plan: the window the variant's fixed lead time gives, if it has one."""
     variant = launch.variant(order.sku)
     window = delivery_window(order, variant)
-    estimate = None
-    if window is not None and variant.lead_weeks is not None:
-        estimate = DeliveryEstimate(
-            earliest=window[0].date().isoformat(),
-            latest=window[1].date().isoformat(),
-            lead_weeks=list(variant.lead_weeks),
-        )
+    if window is None or variant.lead_weeks is None:
+        return None
+    return DeliveryEstimate(
+        weeks=list(variant.lead_weeks),
+        from_=window[0].date().isoformat(),
+        to=window[1].date().isoformat(),
+    )
+
+
+def order_out(
+    order: Order, launch: Launch, now: datetime, promised: Estimate | None = None
+) -> OrderOut:
+    """The order as of real time `now` (its status read on the launch clock), with its
+    promise from the production plan (`promised`) or else its variant's lead time."""
+    if promised is not None:
+        estimate: DeliveryEstimate | None = estimate_out(promised.promise, promised.if_locked_now)
+    elif order.cancelled_at is None:
+        estimate = _lead_time_estimate(order, launch)
+    else:
+        estimate = None
     refund = None
     if order.refund_amount is not None:
         refund = MoneyOut(order.refund_amount, launch.currency)

@@ -118,12 +118,34 @@ class MoneyOut(msgspec.Struct, frozen=True):
     currency: str
 
 
-class DeliveryEstimate(msgspec.Struct, frozen=True):
-    """When a build-to-order car is expected, from the variant's lead time."""
+class SetByOut(msgspec.Struct, frozen=True):
+    """What sets the build week: the line's capacity, or a component and its supplier."""
 
-    earliest: str
-    latest: str
-    lead_weeks: list[int]
+    kind: Literal["line", "component"]
+    id: str
+    supplier: str | None = None
+
+
+class IfLockedNow(msgspec.Struct, frozen=True):
+    """The weeks a reserved order would be promised if it locked now."""
+
+    weeks: list[int] | None
+
+
+class DeliveryEstimate(msgspec.Struct, frozen=True):
+    """When a build-to-order car comes: `weeks` after the order was placed (null when
+    nothing in the plan's ten-year horizon builds it), `from` and `to` the window's first
+    and last days. From the production plan (docs/delivery.md) when the launch has one,
+    with the build week, the order's place in the build queue and what sets it; else from
+    the variant's fixed `lead_weeks`, with those left null."""
+
+    weeks: list[int] | None
+    from_: str | None = msgspec.field(default=None, name="from")
+    to: str | None = None
+    build_week: int | None = None
+    queue_position: int | None = None
+    set_by: SetByOut | None = None
+    if_locked_now: IfLockedNow | None = None
 
 
 class OrderOut(msgspec.Struct, frozen=True):

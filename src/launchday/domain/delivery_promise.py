@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from launchday.domain.build_queue import micros
-from launchday.domain.build_schedule import BY_COMPONENT, Schedule, release_weeks
+from launchday.domain.build_schedule import BY_COMPONENT, Schedule
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan, rate_in
 
@@ -71,9 +71,8 @@ def promise_if_placed(
     moment, as a new order would be."""
     plan, queue = schedule.plan, schedule.queue
     sku_index = queue.skus.index(sku)
-    key = (0 if sku in plan.priority_skus else 1, micros(locks_at), sequence)
-    ahead = _orders_ahead(schedule, key)
-    released = int(release_weeks(plan, np.array([key[1]]), schedule.start, schedule.end)[0])
+    ahead = _orders_ahead(schedule, order_key(plan, sku, locks_at, sequence))
+    released = _release_week(schedule, locks_at)
     parts_week, set_by = released, SetBy("line", plan.lines_for(sku)[0].id)
     for component, count in plan.components_for(sku):
         demand = schedule.parts.demands[plan.components.index(component)]
@@ -94,15 +93,29 @@ def promise_if_placed(
     return _promise(plan, week, placed_at, ahead + 1, set_by)
 
 
+def order_key(
+    plan: ProductionPlan, sku: str, locks_at: datetime, sequence: int
+) -> tuple[int, int, int]:
+    """An order's place in the queue as a comparable key (sequence -1: behind every order
+    locking at the same moment)."""
+    first = 0 if sku in plan.priority_skus else 1
+    return (first, micros(locks_at), sequence if sequence >= 0 else NEVER)
+
+
+def _release_week(schedule: Schedule, locks_at: datetime) -> int:
+    """The week an order locking at `locks_at` may be built from (as `release_weeks`)."""
+    week = max(schedule.plan.week_of(locks_at), schedule.start)
+    return week if week < schedule.end else NEVER
+
+
 def _orders_ahead(schedule: Schedule, key: tuple[int, int, int]) -> int:
     """How many queued orders come before an order with this (class, lock, sequence)."""
     queue, ranked = schedule.queue, schedule.ranked
     first = queue.priority_class(schedule.plan.priority_skus)[ranked]
     locks, sequences = queue.locks_at[ranked], queue.sequence[ranked]
-    wanted = (key[0], key[1], key[2] if key[2] >= 0 else NEVER)
     return bisect_left(
         range(len(ranked)),
-        wanted,
+        key,
         key=lambda i: (int(first[i]), int(locks[i]), int(sequences[i])),
     )
 
@@ -138,3 +151,100 @@ def _promise(
     earliest = max(0, (first_day - placed_on).days // 7)
     weeks = (earliest, earliest + plan.window_weeks)
     return Promise(week, weeks, first_day, last_day, position, set_by)
+
+
+class QueueTail:
+    """The room a schedule leaves after all its orders: where each order that joins at the
+    back of the queue goes, in constant time, without scheduling again. An order whose
+    place is not at the back (an earlier lock, a priority variant) is not for the tail:
+    `join` returns None and the schedule must be worked out again."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        plan, start, end = schedule.plan, schedule.start, schedule.end
+        self._free = np.array(
+            [[rate_in(line.capacity, week) for week in range(start, end)] for line in plan.lines],
+            dtype=np.int64,
+        ).reshape(len(plan.lines), end - start)
+        for runs in schedule.built_by_sku:
+            for run in runs:
+                self._free[run.line, run.week - start] -= run.count
+        self._needed = [
+            int(d.needed_by[-1]) if len(d.needed_by) else 0 for d in schedule.parts.demands
+        ]
+        self._last = _last_key(schedule)
+        self.joined = 0
+
+    def join(
+        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int
+    ) -> Promise | None:
+        """The promise to an order joining at the back, now counted in; None if its place
+        would not be at the back."""
+        return self._place(sku, locks_at, placed_at, sequence, take=True)
+
+    def peek(
+        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
+    ) -> Promise | None:
+        """What `join` would promise, counting nothing in (sequence -1: behind any order
+        locking at the same moment, as a new order is)."""
+        return self._place(sku, locks_at, placed_at, sequence, take=False)
+
+    def _place(
+        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int, take: bool
+    ) -> Promise | None:
+        schedule, plan = self.schedule, self.schedule.plan
+        key = order_key(plan, sku, locks_at, sequence)
+        if key < self._last:
+            return None
+        released = _release_week(schedule, locks_at)
+        ready, set_by = released, SetBy("line", plan.lines_for(sku)[0].id)
+        units: list[tuple[int, int]] = []
+        for component, count in plan.components_for(sku):
+            index = plan.components.index(component)
+            unit = self._needed[index] + count
+            units.append((index, unit))
+            supply = schedule.parts.demands[index].supply
+            arrives = int(supply.week_with(np.array([unit]))[0])
+            if arrives > ready:
+                ready = arrives
+                supplier = (
+                    int(supply.supplier_of(np.array([arrives]), np.array([unit]))[0])
+                    if arrives < NEVER
+                    else -1
+                )
+                name = component.suppliers[supplier].id if supplier >= 0 else None
+                set_by = SetBy("component", component.id, name)
+        week, line = self._room(sku, ready, take)
+        if week != ready or ready == released:
+            set_by = SetBy("line", plan.lines[line].id)
+        position = len(schedule.queue) + self.joined + 1
+        if take:
+            for index, unit in units:
+                self._needed[index] = unit
+            self._last = key
+            self.joined += 1
+        return _promise(plan, week, placed_at, position, set_by)
+
+    def _room(self, sku: str, ready: int, take: bool) -> tuple[int, int]:
+        """The first week from `ready` with room on a line of `sku` (taken if `take`)."""
+        schedule = self.schedule
+        lines = [i for i, line in enumerate(schedule.plan.lines) if sku in line.skus]
+        offset = max(ready, schedule.start) - schedule.start
+        if offset < self._free.shape[1]:
+            room = self._free[lines, offset:] > 0
+            weeks = room.any(axis=0)
+            if weeks.any():
+                first = int(weeks.argmax())
+                line = lines[int(room[:, first].argmax())]
+                self._free[line, offset + first] -= take
+                return schedule.start + offset + first, line
+        return NEVER, lines[0]
+
+
+def _last_key(schedule: Schedule) -> tuple[int, int, int]:
+    if not len(schedule.ranked):
+        return (-1, -1, -1)
+    last = int(schedule.ranked[-1])
+    queue = schedule.queue
+    first = 0 if queue.skus[int(queue.sku[last])] in schedule.plan.priority_skus else 1
+    return (first, int(queue.locks_at[last]), int(queue.sequence[last]))

@@ -62,6 +62,16 @@ def openapi_document(
             }
             for header in route.headers
         ]
+        parameters += [
+            {
+                "name": param.name,
+                "in": "query",
+                "required": param.required,
+                "description": param.description,
+                "schema": param.schema,
+            }
+            for param in route.query
+        ]
         if parameters:
             operation["parameters"] = parameters
         if route.auth != "anyone":

@@ -65,6 +65,16 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryParam:
+    """A query parameter a route reads, documented with the JSON Schema of its value."""
+
+    name: str
+    required: bool
+    description: str
+    schema: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One endpoint: how it is matched, who may call it, and what it takes and gives."""
 
@@ -81,6 +91,7 @@ class Route:
     repeat_status: int | None = None
     errors: tuple[str, ...] = ()
     headers: tuple[Header, ...] = ()
+    query: tuple[QueryParam, ...] = ()
     content_type: str = "application/json"
     body_content_type: str = "application/json"
     max_body: int | None = None  # None: the server's LAUNCHDAY_MAX_BODY_BYTES

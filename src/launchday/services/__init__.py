@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from launchday.services.admission_tokens import AdmissionTokens
+from launchday.services.delivery import Deliveries
 from launchday.services.interest import InterestRegistry
 from launchday.services.launches import Launches
 from launchday.services.orders import Orders
@@ -29,6 +30,7 @@ class Services:
     waiting_rooms: WaitingRooms
     orders: Orders
     tokens: AdmissionTokens
+    deliveries: Deliveries
 
 
 def make_services(
@@ -47,4 +49,5 @@ def make_services(
         waiting_rooms=rooms,
         orders=Orders(launches, rooms),
         tokens=tokens,
+        deliveries=Deliveries(launches),
     )

@@ -153,6 +153,42 @@ _REJOINS = """CREATE TABLE queue_rejoins (
     UNIQUE (launch_id, ticket, number)
 )"""
 
+# Production and the delivery promise (launchday.domain.build_schedule): each launch's
+# plan, the promise each queued order holds now (what a re-promise compares against), and
+# every move of a promise by a week or more, for the brand to tell its buyers.
+_DELIVERY = (
+    """CREATE TABLE production_plans (
+        launch_id {int} PRIMARY KEY REFERENCES launches(id),
+        plan {bytes} NOT NULL,
+        version {int} NOT NULL,
+        updated_at_us {int} NOT NULL
+    )""",
+    """CREATE TABLE delivery_promises (
+        order_seq {int} PRIMARY KEY REFERENCES orders(seq),
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        build_week {int},
+        weeks_from {int},
+        weeks_to {int},
+        set_by_kind TEXT NOT NULL,
+        set_by_id TEXT NOT NULL,
+        set_by_supplier TEXT
+    ){compact}""",
+    "CREATE INDEX delivery_promises_by_launch ON delivery_promises (launch_id)",
+    """CREATE TABLE delivery_changes (
+        id {id},
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        order_seq {int} NOT NULL REFERENCES orders(seq),
+        at_us {int} NOT NULL,
+        cause TEXT NOT NULL,
+        old_weeks_from {int},
+        old_weeks_to {int},
+        new_weeks_from {int},
+        new_weeks_to {int}
+    )""",
+    "CREATE INDEX delivery_changes_by_launch ON delivery_changes (launch_id, at_us)",
+    "CREATE INDEX delivery_changes_by_order ON delivery_changes (order_seq)",
+)
+
 STEPS: tuple[Step, ...] = (
     Step(
         "0001_core",
@@ -298,4 +334,5 @@ STEPS: tuple[Step, ...] = (
                 WHERE a.launch_id = waiting_rooms.launch_id)""",
         ),
     ),
+    Step("0006_delivery", both=_DELIVERY),
 )

@@ -39,6 +39,7 @@ from launchday.store.bulk_insert import (
     TICKETS,
     BulkInsert,
 )
+from launchday.store.delivery_tx import DeliveryTx
 from launchday.store.launch_codec import encode_launch
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.row_mapping import ORDER_COLUMNS, ORDER_SELECT, order_from_row, profile_columns
@@ -53,7 +54,7 @@ CUSTOMER_ORDERS_SQL = (
 )
 
 
-class SqlWriteTx(ABC):
+class SqlWriteTx(DeliveryTx, ABC):
     """The write operations inside one batch's transaction (see the module)."""
 
     def __init__(self, ids: LaunchIds) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from launchday.services.ports.delivery import DeliveryReads, DeliveryWrites
 from launchday.services.ports.interest import InterestWrites
 from launchday.services.ports.launches import LaunchReads, LaunchWrites
 from launchday.services.ports.locks import Lock, WriteScope
@@ -22,11 +23,13 @@ from launchday.services.ports.waiting_room import WaitingRoomReads, WaitingRoomW
 T = TypeVar("T")
 
 
-class WriteTx(LaunchWrites, OrderWrites, InterestWrites, WaitingRoomWrites, Protocol):
+class WriteTx(
+    LaunchWrites, OrderWrites, InterestWrites, WaitingRoomWrites, DeliveryWrites, Protocol
+):
     """Everything a write transaction offers: each aggregate's writes."""
 
 
-class ReadModel(LaunchReads, OrderReads, WaitingRoomReads, Protocol):
+class ReadModel(LaunchReads, OrderReads, WaitingRoomReads, DeliveryReads, Protocol):
     """Everything the services read outside a transaction, never waiting for the writer."""
 
 

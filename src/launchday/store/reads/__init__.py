@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from launchday.store.reads.delivery import DeliveryReads
 from launchday.store.reads.live import LiveQueries
 from launchday.store.reads.report import ReportQueries
 from launchday.store.reads.room import RoomReads
@@ -19,11 +20,11 @@ from launchday.store.reads.session import OneConnection, ReadSession
 from launchday.store.sql import Connection, ReadConnection, read_connection
 
 
-class LoopReads(RoomReads):
+class LoopReads(RoomReads, DeliveryReads):
     """Point reads for the event loop (the services' read ports)."""
 
 
-class SnapshotReads(RoomReads, ReportQueries, LiveQueries):
+class SnapshotReads(RoomReads, DeliveryReads, ReportQueries, LiveQueries):
     """Every read, on one connection of the caller's, for reports and the dashboard."""
 
     def __init__(self, db: ReadConnection) -> None:

@@ -1,0 +1,351 @@
+"""Production plans and delivery promises: each launch's plan, the schedule of its queue,
+the promise to each order, and the re-promise that keeps them true.
+
+Each process keeps, per launch with a plan, a `PromiseBook`: the schedule of the queue
+as last read from the store, and its tail, which promises each order placed here since
+at once (a new order joins at the back of the queue, which moves nobody ahead of it).
+Whatever moves orders that are already queued (a plan change, an early lock, a
+cancellation, an order placed ahead of others) makes the book stale; the next
+`repromise` reads the queue again, schedules it (in a worker thread: a million orders
+take a fraction of a second), stores every promise that changed and records each move
+of a week or more, with its cause, for the brand to tell the buyer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgspec
+import numpy as np
+
+from launchday.domain.build_queue import BuildQueue
+from launchday.domain.build_schedule import Schedule, schedule
+from launchday.domain.clock import from_micros
+from launchday.domain.delivery_promise import (
+    Promise,
+    QueueTail,
+    order_key,
+    promise_if_placed,
+    promise_of,
+)
+from launchday.domain.errors import NotFound
+from launchday.domain.launch import Launch
+from launchday.domain.order import Order
+from launchday.domain.production_plan import ProductionPlan, validate_plan
+from launchday.services.launches import Launches
+from launchday.services.ports.delivery import (
+    PRODUCTION,
+    PromiseMove,
+    QueuedOrderRow,
+    RecordedMove,
+    StoredPromise,
+)
+from launchday.services.ports.store import WriteScope, WriteTx
+
+_plan_decoder = msgspec.json.Decoder(ProductionPlan)
+# How long a process trusts what it read: whether a launch has a plan (other processes
+# may set one), and on a shared store its schedule (other processes place orders).
+PLAN_SECONDS = 2.0
+BOOK_SECONDS = 2.0
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """An order's promise, and for a reserved order the one it would get if it locked now."""
+
+    promise: Promise
+    if_locked_now: Promise | None = None
+
+
+@dataclass(slots=True)
+class PromiseBook:
+    """A launch's schedule as this process knows it (see the module)."""
+
+    version: int
+    schedule: Schedule
+    rows: list[QueuedOrderRow]
+    index: dict[str, int]
+    tail: QueueTail
+    joined: dict[str, Promise] = field(default_factory=dict)
+    joined_seq: dict[int, Promise] = field(default_factory=dict)
+    first_joined: tuple[int, int, int] | None = None  # the place of the first of them
+    causes: set[str] = field(default_factory=set)
+    made_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.causes)
+
+
+class Deliveries:
+    """The plans and promises of every launch of one store."""
+
+    def __init__(self, launches: Launches) -> None:
+        self.launches = launches
+        self.store = launches.store
+        self.clock: Callable[[], datetime] = launches.clock
+        self._books: dict[str, PromiseBook] = {}
+        self._plans: dict[str, tuple[int, ProductionPlan]] = {}
+        self._checked: dict[str, float] = {}  # launch -> when its plan was last read
+        self._repromising: dict[str, asyncio.Task[PromiseBook | None]] = {}
+
+    # --- the plan ------------------------------------------------------------------------
+
+    async def put_plan(self, slug: str, plan: ProductionPlan) -> ProductionPlan:
+        """Set the launch's plan (refused if it does not fit the launch) and re-promise."""
+        launch = self.launches.get(slug)
+        validate_plan(plan, [v.sku for v in launch.variants], _built_to_order(launch))
+        stored = _encode(plan)
+
+        def save(tx: WriteTx, now: datetime) -> int:
+            return tx.save_production_plan(slug, stored, launch.clock(now))
+
+        version = await self.store.write(save, WriteScope(slug, (PRODUCTION,)))
+        self._plans[slug] = (version, plan)
+        self._checked[slug] = time.monotonic()
+        self._mark(slug, "the production plan changed")
+        await self.repromise(slug)
+        return plan
+
+    def plan(self, slug: str) -> ProductionPlan:
+        """The launch's plan, or NotFound."""
+        found = self._plan(slug)
+        if found is None:
+            raise NotFound(f"launch {slug!r} has no production plan", field="slug")
+        return found[1]
+
+    def _plan(self, slug: str) -> tuple[int, ProductionPlan] | None:
+        """The plan and its version, read again at most every PLAN_SECONDS: every order
+        asks, and most launches have none."""
+        self.launches.get(slug)
+        checked = self._checked.get(slug)
+        if checked is not None and time.monotonic() - checked < PLAN_SECONDS:
+            return self._plans.get(slug)
+        stored = self.store.reads.production_plan(slug)
+        self._checked[slug] = time.monotonic()
+        if stored is None:
+            return None
+        data, version = stored
+        cached = self._plans.get(slug)
+        if cached is None or cached[0] != version:
+            cached = self._plans[slug] = (version, _plan_decoder.decode(data))
+        return cached
+
+    # --- promises ------------------------------------------------------------------------
+
+    async def estimate(self, order: Order) -> Estimate | None:
+        """The order's promise (None without a plan, or for a variant no line builds, or
+        for a cancelled order)."""
+        book = await self._book(order.launch)
+        if book is None or order.cancelled_at is not None:
+            return None
+        launch = self.launches.get(order.launch)
+        plan = book.schedule.plan
+        if not plan.lines_for(order.sku):
+            return None
+        at = launch.clock(self.clock())
+        locking = order.locked_at is None and at < order.refundable_until
+        if locking:  # what locking now would promise counts every order ahead of now
+            book = await self._exact(order.launch, book, order_key(plan, order.sku, at, -1))
+        index = book.index.get(order.id)
+        if index is not None:
+            promise = promise_of(book.schedule, index, order.placed_at)
+        elif order.id in book.joined:
+            promise = book.joined[order.id]
+        else:  # placed by another process since the book was read: count it in
+            promise = promise_if_placed(
+                book.schedule, order.sku, _locks_at(order), order.placed_at, order.sequence
+            )
+        if not locking:
+            return Estimate(promise)
+        if_locked = promise_if_placed(book.schedule, order.sku, at, order.placed_at, order.sequence)
+        return Estimate(promise, if_locked)
+
+    async def placed(self, order: Order) -> Estimate | None:
+        """Count a new order in; its promise."""
+        book = await self._book(order.launch)
+        if book is None or not book.schedule.plan.lines_for(order.sku):
+            return None
+        if order.id in book.index:  # the book was read again after the order was stored
+            return await self.estimate(order)
+        joined = book.tail.join(order.sku, _locks_at(order), order.placed_at, order.sequence)
+        if joined is None:  # its place is ahead of orders already promised
+            book.causes.add("an order was placed ahead of others")
+            return await self.estimate(order)
+        book.joined[order.id] = book.joined_seq[order.sequence] = joined
+        if book.first_joined is None:
+            book.first_joined = order_key(
+                book.schedule.plan, order.sku, _locks_at(order), order.sequence
+            )
+        return await self.estimate(order)
+
+    def changed(self, order: Order, cause: str) -> None:
+        """An order locked early or was cancelled: the orders behind it move."""
+        self._mark(order.launch, cause)
+
+    async def quotes(self, slug: str) -> dict[str, Promise]:
+        """What a new order of each variant a line builds would be promised now."""
+        launch = self.launches.get(slug)
+        book = await self._book(slug)
+        if book is None:
+            raise NotFound(f"launch {slug!r} has no production plan", field="slug")
+        at = launch.clock(self.clock())
+        quotes = {}
+        for variant in launch.variants:
+            if not book.schedule.plan.lines_for(variant.sku):
+                continue
+            locks_at = at + (variant.deposit or launch.deposit).window
+            quote = book.tail.peek(variant.sku, locks_at, at)
+            if quote is None:  # not at the back: the orders ahead of it decide
+                key = order_key(book.schedule.plan, variant.sku, locks_at, -1)
+                book = await self._exact(slug, book, key)
+                quote = promise_if_placed(book.schedule, variant.sku, locks_at, at)
+            quotes[variant.sku] = quote
+        return quotes
+
+    async def _exact(self, slug: str, book: PromiseBook, key: tuple[int, int, int]) -> PromiseBook:
+        """A book whose schedule holds every order ahead of `key`: the orders that joined
+        the tail are not in the schedule, so if any is ahead, schedule again."""
+        if book.first_joined is not None and book.first_joined < key:
+            return await self.repromise(slug) or book
+        return book
+
+    def moves(self, slug: str, since: datetime, limit: int) -> list[RecordedMove]:
+        self.launches.get(slug)
+        return self.store.reads.promise_moves(slug, since, limit)
+
+    # --- keeping the book --------------------------------------------------------------
+
+    def _mark(self, slug: str, cause: str) -> None:
+        book = self._books.get(slug)
+        if book is not None:
+            book.causes.add(cause)
+
+    async def _book(self, slug: str) -> PromiseBook | None:
+        found = self._plan(slug)
+        if found is None:
+            return None
+        book = self._books.get(slug)
+        if book is None or book.version != found[0] or book.stale:
+            return await self.repromise(slug)
+        if self.store.shared and time.monotonic() - book.made_at > BOOK_SECONDS:
+            return await self.repromise(slug)  # other processes place and change orders too
+        return book
+
+    async def repromise(self, slug: str) -> PromiseBook | None:
+        """Schedule the launch's queue again, store the promises that changed and record
+        each move of a week or more; one at a time per launch (callers share it)."""
+        running = self._repromising.get(slug)
+        if running is None:
+            running = asyncio.ensure_future(self._repromise(slug))
+            self._repromising[slug] = running
+            running.add_done_callback(lambda _: self._repromising.pop(slug, None))
+        return await asyncio.shield(running)
+
+    async def _repromise(self, slug: str) -> PromiseBook | None:
+        found = self._plan(slug)
+        if found is None:
+            return None
+        version, plan = found
+        launch = self.launches.get(slug)
+        old = self._books.get(slug)
+        causes = set(old.causes) if old is not None and old.version == version else set()
+        if old is None or old.version != version:
+            causes.add("the production plan changed")
+        at = launch.clock(self.clock())
+        book = await self.store.read_in_thread(
+            lambda reads: _book_of(version, plan, reads.build_queue(slug), at)
+        )
+        stored = self.store.reads.stored_promises(slug)
+        if old is not None:  # what this process told buyers and has not stored yet
+            stored = {**_given(old, stored), **stored}
+        promises, moves = _differences(book, stored, at, ", ".join(sorted(causes)) or "queue")
+        gone = [seq for seq in stored if seq not in {row.seq for row in book.rows}]
+        if promises or gone:
+
+            def save(tx: WriteTx, now: datetime) -> None:
+                tx.forget_promises(slug, gone)
+                tx.save_promises(slug, promises, moves)
+
+            await self.store.write(save, WriteScope(slug, (PRODUCTION,)))
+        self._books[slug] = book
+        return book
+
+
+def _built_to_order(launch: Launch) -> list[str]:
+    return [v.sku for v in launch.variants if not v.limited]
+
+
+def _locks_at(order: Order) -> datetime:
+    return order.locked_at if order.locked_at is not None else order.refundable_until
+
+
+def _book_of(
+    version: int, plan: ProductionPlan, rows: list[QueuedOrderRow], at: datetime
+) -> PromiseBook:
+    """The schedule of the orders of variants a line builds, from the current week."""
+    built = {sku for line in plan.lines for sku in line.skus}
+    rows = [row for row in rows if row.sku in built]
+    skus = tuple(sorted(built))
+    position = {sku: i for i, sku in enumerate(skus)}
+    queue = BuildQueue(
+        skus,
+        np.array([position[row.sku] for row in rows], dtype=np.int64),
+        np.array([row.locks_at_us for row in rows], dtype=np.int64),
+        np.array([row.seq for row in rows], dtype=np.int64),
+    )
+    made = schedule(plan, queue, plan.week_of(at))
+    index = {row.id: i for i, row in enumerate(rows)}
+    return PromiseBook(version, made, rows, index, QueueTail(made))
+
+
+def _given(book: PromiseBook, stored: dict[int, StoredPromise]) -> dict[int, StoredPromise]:
+    """The promises a book gave that are not stored: to orders that joined its tail, and
+    (the first time) to the orders it scheduled."""
+    given = {seq: _stored(seq, promise) for seq, promise in book.joined_seq.items()}
+    for i, row in enumerate(book.rows):
+        if row.seq not in stored:
+            given[row.seq] = _stored(
+                row.seq, promise_of(book.schedule, i, from_micros(row.placed_at_us))
+            )
+    return given
+
+
+def _stored(seq: int, promise: Promise) -> StoredPromise:
+    weeks = promise.weeks or (None, None)
+    return StoredPromise(
+        seq, promise.build_week, weeks[0], weeks[1],
+        promise.set_by.kind, promise.set_by.id, promise.set_by.supplier,
+    )  # fmt: skip
+
+
+def _differences(
+    book: PromiseBook, stored: dict[int, StoredPromise], at: datetime, cause: str
+) -> tuple[list[StoredPromise], list[PromiseMove]]:
+    """The promises to store (new or changed) and the moves of a week or more."""
+    promises, moves = [], []
+    for i, row in enumerate(book.rows):
+        new = _stored(row.seq, promise_of(book.schedule, i, from_micros(row.placed_at_us)))
+        old = stored.get(row.seq)
+        if old == new:
+            continue
+        promises.append(new)
+        if old is not None and _moved(old.weeks_from, new.weeks_from):
+            moves.append(
+                PromiseMove(
+                    row.seq, at, cause, old.weeks_from, old.weeks_to, new.weeks_from, new.weeks_to
+                )
+            )
+    return promises, moves
+
+
+def _moved(old: int | None, new: int | None) -> bool:
+    """A move of a week or more, or into or out of the horizon."""
+    if old is None or new is None:
+        return old != new
+    return abs(new - old) >= 1

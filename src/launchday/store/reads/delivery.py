@@ -1,0 +1,77 @@
+"""Reads of production and delivery: a launch's plan, its build queue, the promises its
+orders hold and the moves recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from launchday.domain.clock import from_micros, to_micros
+from launchday.services.ports.delivery import (
+    PromiseMove,
+    QueuedOrderRow,
+    RecordedMove,
+    StoredPromise,
+)
+from launchday.store.reads.point import PointReads
+from launchday.store.sql import ReadConnection
+
+_PROMISE_COLUMNS = (
+    "p.order_seq, p.build_week, p.weeks_from, p.weeks_to,"
+    " p.set_by_kind, p.set_by_id, p.set_by_supplier"
+)
+
+
+class DeliveryReads(PointReads):
+    """Implements the delivery read port."""
+
+    def production_plan(self, launch: str) -> tuple[bytes, int] | None:
+        def read(db: ReadConnection) -> tuple[bytes, int] | None:
+            row = db.one(
+                "SELECT p.plan, p.version FROM production_plans p"
+                " JOIN launches l ON l.id = p.launch_id WHERE l.slug = :slug",
+                {"slug": launch},
+            )
+            return None if row is None else (bytes(row[0]), int(row[1]))
+
+        return self._session.run(read)
+
+    def build_queue(self, launch: str) -> list[QueuedOrderRow]:
+        def read(db: ReadConnection) -> list[QueuedOrderRow]:
+            launch_id = self._launch_id(db, launch)
+            rows = db.all(
+                "SELECT seq, id, sku, placed_at_us,"
+                " coalesce(locked_at_us, refundable_until_us) FROM orders"
+                " WHERE launch_id = :launch AND status != 'cancelled' ORDER BY seq",
+                {"launch": launch_id},
+            )
+            return [QueuedOrderRow(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+        return self._session.run(read)
+
+    def stored_promises(self, launch: str) -> dict[int, StoredPromise]:
+        def read(db: ReadConnection) -> dict[int, StoredPromise]:
+            launch_id = self._launch_id(db, launch)
+            rows = db.all(
+                f"SELECT {_PROMISE_COLUMNS} FROM delivery_promises p WHERE p.launch_id = :launch",
+                {"launch": launch_id},
+            )
+            return {int(r[0]): StoredPromise(*r) for r in rows}
+
+        return self._session.run(read)
+
+    def promise_moves(self, launch: str, since: datetime, limit: int) -> list[RecordedMove]:
+        def read(db: ReadConnection) -> list[RecordedMove]:
+            launch_id = self._launch_id(db, launch)
+            rows = db.all(
+                "SELECT o.id, c.order_seq, c.at_us, c.cause, c.old_weeks_from, c.old_weeks_to,"
+                " c.new_weeks_from, c.new_weeks_to FROM delivery_changes c"
+                " JOIN orders o ON o.seq = c.order_seq"
+                " WHERE c.launch_id = :launch AND c.at_us >= :since"
+                " ORDER BY c.at_us, c.id LIMIT :limit",
+                {"launch": launch_id, "since": to_micros(since), "limit": limit},
+            )
+            return [
+                RecordedMove(r[0], PromiseMove(int(r[1]), from_micros(r[2]), *r[3:])) for r in rows
+            ]
+
+        return self._session.run(read)
