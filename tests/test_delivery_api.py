@@ -245,3 +245,109 @@ def test_without_a_plan_the_fixed_lead_time_is_shown(api: Api) -> None:
     assert order["delivery_estimate"]["weeks"] == [39, 42]
     assert order["delivery_estimate"]["build_week"] is None
     assert api.get(f"/api/v1/launches/{SLUG}/delivery").status_code == 404
+
+
+def supply_plan() -> dict[str, Any]:
+    """One line of 100 a week; STD's pack from fudi alone (100 a week), MAX's from two."""
+    return plan(
+        100,
+        ["YU7-STD", "YU7-MAX"],
+        components=[
+            {
+                "id": "pack-lfp",
+                "per_car": {"YU7-STD": 1},
+                "suppliers": [{"id": "fudi", "supply": [{"from_week": 0, "units_per_week": 100}]}],
+            },
+            {
+                "id": "pack-ncm",
+                "per_car": {"YU7-MAX": 1},
+                "on_hand": 1000,
+                "suppliers": [
+                    {"id": "catl", "supply": [{"from_week": 0, "units_per_week": 50}]},
+                    {"id": "svolt", "supply": [{"from_week": 0, "units_per_week": 50}]},
+                ],
+            },
+        ],
+    )
+
+
+def test_a_supplier_outage_is_seen_before_it_happens_and_changes_nothing(
+    api: Api, database: Database
+) -> None:
+    api.create_launch(variants=variants("YU7-STD", "YU7-MAX"), per_customer_limit=1)
+    put_plan(api, supply_plan())
+    placed = place_all(api, ["YU7-STD"] * 300)
+    before = database.snapshot()
+    body = {
+        "changes": [{"kind": "supplier_outage", "supplier": "fudi", "from_week": 1, "weeks": 2}]
+    }
+    response = api.post(f"/api/v1/launches/{SLUG}/supply/what-if", json=body, headers=api.admin())
+    assert response.status_code == 200, response.text
+    found = response.json()
+    std = next(v for v in found["variants"] if v["sku"] == "YU7-STD")
+    # Weeks 0, 1, 2 build 100 each; without packs in weeks 1-2, the last 200 wait two weeks.
+    assert (std["orders"], std["delayed"], std["worst_delay_weeks"]) == (300, 200, 2)
+    assert std["mean_delay_weeks"] == 2.0
+    assert std["new_order_weeks"] == {"before": [5, 8], "after": [7, 10]}
+    assert found["components"] == [
+        {"component": "pack-lfp", "survive_weeks": 0, "recover_weeks": 2, "at_risk": True}
+    ]
+    assert database.snapshot() == before, "a what-if stores nothing"
+    assert estimate(api, placed[-1])["build_week"] == 2
+    by_date = {
+        "changes": [
+            {"kind": "line_loss", "line": "yz", "share": 0.5, "from_date": MONDAY, "weeks": 1}
+        ]
+    }
+    halved = api.post(f"/api/v1/launches/{SLUG}/supply/what-if", json=by_date, headers=api.admin())
+    # Half of week 0: orders 51-100 go to week 1 and push 50 of each later week along.
+    assert next(v for v in halved.json()["variants"] if v["sku"] == "YU7-STD")["delayed"] == 150
+
+
+def test_suppliers_are_ranked_by_what_their_loss_would_cost(api: Api) -> None:
+    api.create_launch(variants=variants("YU7-STD", "YU7-MAX"), per_customer_limit=1)
+    put_plan(api, supply_plan())
+    place_all(api, ["YU7-STD"] * 150 + ["YU7-MAX"] * 150)
+    risk = api.get(f"/api/v1/launches/{SLUG}/supply/risk?outage_weeks=3", headers=api.admin())
+    assert risk.status_code == 200, risk.text
+    found = risk.json()
+    assert found["outage_weeks"] == 3
+    assert found["suppliers"][0]["supplier"] == "fudi"
+    assert found["suppliers"][0]["buyer_weeks"] > 0
+    assert found["suppliers"][0]["sole_source_of"] == ["pack-lfp"]
+    assert {s["supplier"]: s["buyer_weeks"] for s in found["suppliers"][1:]} == {
+        "catl": 0,
+        "svolt": 0,
+    }
+    assert found["single_sourced"] == ["pack-lfp"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"kind": "supplier_outage", "supplier": "nobody", "weeks": 1}, "changes[0].supplier"),
+        ({"kind": "line_loss", "line": "nowhere", "share": 0.3, "weeks": 1}, "changes[0].line"),
+        ({"kind": "line_loss", "line": "yz", "share": 1.5, "weeks": 1}, "changes[0].share"),
+        (
+            {
+                "kind": "supplier_outage",
+                "supplier": "fudi",
+                "weeks": 1,
+                "from_week": 1,
+                "from_date": MONDAY,
+            },
+            "changes[0].from_date",
+        ),
+        ({"kind": "meteor", "weeks": 1}, "changes[0].kind"),
+    ],
+)
+def test_a_what_if_naming_what_the_plan_lacks_is_refused(
+    api: Api, change: dict[str, Any], field: str
+) -> None:
+    api.create_launch(variants=variants("YU7-STD", "YU7-MAX"), per_customer_limit=1)
+    put_plan(api, supply_plan())
+    response = api.post(
+        f"/api/v1/launches/{SLUG}/supply/what-if", json={"changes": [change]}, headers=api.admin()
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field

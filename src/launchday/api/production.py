@@ -8,21 +8,36 @@ from urllib.parse import parse_qs
 
 from launchday.api.context import ApiContext, encode
 from launchday.api.production_wire import (
+    AddedSupplierSpec,
+    ChangeSpec,
     DeliveryChange,
     DeliveryChanges,
     DeliveryQuotes,
+    LineLossSpec,
+    NewOrderWeeks,
     ProductionSpec,
+    ResilienceOut,
+    SupplierRiskOut,
+    SupplyRiskOut,
+    VariantImpactOut,
     VariantQuote,
+    WhatIfOut,
+    WhatIfRequest,
     plan_from_spec,
     spec_from_plan,
+    supplier_from_spec,
 )
 from launchday.api.views import estimate_out
 from launchday.domain.clock import EARLIEST, rfc3339
+from launchday.domain.delivery_promise import Promise
+from launchday.domain.production_plan import ProductionPlan
+from launchday.domain.what_if import AddedSupplier, Change, LineLoss, SupplierOutage
 from launchday.http.bodies import decode
 from launchday.http.errors import HttpError
 from launchday.http.routing import QueryParam, Request, Response, Route, json_response
 
 CHANGES_LIMIT = 10_000
+OUTAGE_WEEKS = 4  # the loss the risk ranking weighs, unless ?outage_weeks= says
 _ADMIN_ERRORS = ("unauthenticated", "forbidden", "not_found")
 
 
@@ -42,6 +57,35 @@ def _since(query: str) -> datetime:
 
 def _weeks(first: int | None, last: int | None) -> list[int] | None:
     return None if first is None or last is None else [first, last]
+
+
+def _outage_weeks(query: str) -> int:
+    values = parse_qs(query).get("outage_weeks")
+    if not values:
+        return OUTAGE_WEEKS
+    if not values[-1].isdigit() or not 1 <= int(values[-1]) <= 520:
+        raise HttpError("validation", "outage_weeks must be a whole number 1-520", "outage_weeks")
+    return int(values[-1])
+
+
+def _change(spec: ChangeSpec, plan: ProductionPlan, current: int, field: str) -> Change:
+    """A change's domain form, its start as a plan week (the current week if not given)."""
+    if isinstance(spec, AddedSupplierSpec):
+        return AddedSupplier(spec.component, supplier_from_spec(spec.supplier))
+    if spec.from_week is not None and spec.from_date is not None:
+        raise HttpError("validation", "give from_week or from_date, not both", f"{field}.from_date")
+    start = current
+    if spec.from_week is not None:
+        start = spec.from_week
+    elif spec.from_date is not None:
+        start = (spec.from_date - plan.weeks_start).days // 7
+    if isinstance(spec, LineLossSpec):
+        return LineLoss(spec.line, spec.share, start, spec.weeks)
+    return SupplierOutage(spec.supplier, start, spec.weeks, spec.component)
+
+
+def _weeks_of(promise: Promise) -> list[int] | None:
+    return list(promise.weeks) if promise.weeks else None
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -77,6 +121,50 @@ def routes(ctx: ApiContext) -> list[Route]:
             for m in moves
         ]
         return json_response(200, encode(DeliveryChanges(slug, changes)))
+
+    async def supply_what_if(request: Request) -> Response:
+        slug = request.params["slug"]
+        body = decode(request.body, WhatIfRequest)
+        plan = deliveries.plan(slug)
+        at = ctx.services.launches.get(slug).clock(ctx.clock())
+        current = plan.week_of(at)
+        changes = tuple(
+            _change(spec, plan, current, f"changes[{i}]") for i, spec in enumerate(body.changes)
+        )
+        found = await ctx.services.supply.what_if(slug, changes)
+        variants = [
+            VariantImpactOut(
+                sku=i.sku,
+                orders=i.orders,
+                delayed=i.delayed,
+                mean_delay_weeks=round(i.mean_delay_weeks, 2),
+                worst_delay_weeks=i.worst_delay_weeks,
+                never_built=i.never_built,
+                new_order_weeks=NewOrderWeeks(
+                    _weeks_of(found.new_orders[i.sku][0]), _weeks_of(found.new_orders[i.sku][1])
+                ),
+            )
+            for i in found.impacts
+        ]
+        components = [
+            ResilienceOut(r.component, r.survive_weeks, r.recover_weeks, r.at_risk)
+            for r in found.resilience
+        ]
+        return json_response(200, encode(WhatIfOut(slug, variants, components)))
+
+    async def supply_risk(request: Request) -> Response:
+        slug = request.params["slug"]
+        weeks = _outage_weeks(request.query)
+        found = await ctx.services.supply.risks(slug, weeks)
+        suppliers = [
+            SupplierRiskOut(
+                r.supplier, list(r.components), r.buyer_weeks, r.orders_delayed,
+                r.never_built, list(r.sole_source_of),
+            )
+            for r in found.suppliers
+        ]  # fmt: skip
+        out = SupplyRiskOut(slug, weeks, suppliers, list(found.single_sourced))
+        return json_response(200, encode(out))
 
     path = "/api/v1/launches/{slug}"
     return [
@@ -126,6 +214,38 @@ def routes(ctx: ApiContext) -> list[Route]:
                     required=False,
                     description="only changes at or after this time (RFC 3339)",
                     schema={"type": "string", "format": "date-time"},
+                ),
+            ),
+            errors=("validation", *_ADMIN_ERRORS),
+        ),
+        Route(
+            method="POST",
+            path=f"{path}/supply/what-if",
+            handler=supply_what_if,
+            name="supply_what_if",
+            summary="What supply or capacity changes would do to every queued order and to"
+            " a new one, and each cut component's time to survive and to recover; nothing"
+            " is stored",
+            auth="admin",
+            body=WhatIfRequest,
+            response=WhatIfOut,
+            errors=("invalid_body", "validation", *_ADMIN_ERRORS, "too_large"),
+        ),
+        Route(
+            method="GET",
+            path=f"{path}/supply/risk",
+            handler=supply_risk,
+            name="supply_risk",
+            summary="Suppliers ranked by the buyer-weeks of delay their loss would cause,"
+            " and the components only one supplier makes",
+            auth="admin",
+            response=SupplyRiskOut,
+            query=(
+                QueryParam(
+                    "outage_weeks",
+                    required=False,
+                    description=f"how long each loss lasts, in weeks (default {OUTAGE_WEEKS})",
+                    schema={"type": "integer", "minimum": 1, "maximum": 520},
                 ),
             ),
             errors=("validation", *_ADMIN_ERRORS),

@@ -112,15 +112,16 @@ def plan_from_spec(spec: ProductionSpec) -> ProductionPlan:
                 c.id,
                 tuple(c.per_car.items()),
                 c.on_hand,
-                tuple(
-                    Supplier(s.id, tuple(Rate(r.from_week, r.units_per_week) for r in s.supply))
-                    for s in c.suppliers
-                ),
+                tuple(supplier_from_spec(s) for s in c.suppliers),
             )
             for c in spec.components
         ),
         priority_skus=tuple(spec.priority_skus),
     )
+
+
+def supplier_from_spec(spec: SupplierSpec) -> Supplier:
+    return Supplier(spec.id, tuple(Rate(r.from_week, r.units_per_week) for r in spec.supply))
 
 
 def spec_from_plan(plan: ProductionPlan) -> ProductionSpec:
@@ -151,3 +152,95 @@ def spec_from_plan(plan: ProductionPlan) -> ProductionSpec:
         ],
         priority_skus=list(plan.priority_skus),
     )
+
+
+class SupplierOutageSpec(msgspec.Struct, tag_field="kind", tag="supplier_outage", **_STRICT):
+    """`supplier` delivers nothing for `weeks` weeks from `from_week` (or the plan week
+    holding `from_date`), for every component it supplies or only `component`."""
+
+    supplier: Id
+    weeks: Annotated[int, Meta(ge=1, le=520)]
+    from_week: Week | None = None
+    from_date: date | None = None
+    component: Id | None = None
+
+
+class LineLossSpec(msgspec.Struct, tag_field="kind", tag="line_loss", **_STRICT):
+    """`line` loses `share` of its capacity for `weeks` weeks (0.3: 30%)."""
+
+    line: Id
+    share: Annotated[float, Meta(gt=0, le=1)]
+    weeks: Annotated[int, Meta(ge=1, le=520)]
+    from_week: Week | None = None
+    from_date: date | None = None
+
+
+class AddedSupplierSpec(msgspec.Struct, tag_field="kind", tag="added_supplier", **_STRICT):
+    """A second source for `component`."""
+
+    component: Id
+    supplier: SupplierSpec
+
+
+ChangeSpec = SupplierOutageSpec | LineLossSpec | AddedSupplierSpec
+
+
+class WhatIfRequest(msgspec.Struct, **_STRICT):
+    """The body of `POST /api/v1/launches/{slug}/supply/what-if`: changes applied in
+    order to a copy of the plan; nothing is stored."""
+
+    changes: Annotated[list[ChangeSpec], Meta(min_length=1, max_length=50)]
+
+
+class NewOrderWeeks(msgspec.Struct, frozen=True):
+    before: list[int] | None
+    after: list[int] | None
+
+
+class VariantImpactOut(msgspec.Struct, frozen=True):
+    """A variant's queued orders under the changes: how many are delayed and by how many
+    weeks, how many no longer get a car in the horizon, and a new order's promise."""
+
+    sku: str
+    orders: int
+    delayed: int
+    mean_delay_weeks: float
+    worst_delay_weeks: int
+    never_built: int
+    new_order_weeks: NewOrderWeeks
+
+
+class ResilienceOut(msgspec.Struct, frozen=True):
+    """Time to survive (weeks the stock and remaining supply keep the lines going; null:
+    the whole horizon) against time to recover (weeks the cut lasts)."""
+
+    component: str
+    survive_weeks: int | None
+    recover_weeks: int
+    at_risk: bool
+
+
+class WhatIfOut(msgspec.Struct, frozen=True):
+    launch: str
+    variants: list[VariantImpactOut]
+    components: list[ResilienceOut]
+
+
+class SupplierRiskOut(msgspec.Struct, frozen=True):
+    """What losing one supplier for `outage_weeks` from now would cost."""
+
+    supplier: str
+    components: list[str]
+    buyer_weeks: int
+    orders_delayed: int
+    never_built: int
+    sole_source_of: list[str]
+
+
+class SupplyRiskOut(msgspec.Struct, frozen=True):
+    """Suppliers, the costliest loss first, and the components only one supplier makes."""
+
+    launch: str
+    outage_weeks: int
+    suppliers: list[SupplierRiskOut]
+    single_sourced: list[str]

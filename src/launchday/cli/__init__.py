@@ -1,15 +1,16 @@
 """The `launchday` command: thin, it parses arguments and calls the package.
 
-`commands` holds serve, db, token and report; `rehearsals` holds demo and simulate;
-`rehearse` what those two share.
+`commands` holds serve, db, token and report; `rehearsals` holds demo and simulate,
+and `rehearse` what those two share; `supply` the production plan, supply risk and
+what-ifs, asked of a running server.
 """
 
 from __future__ import annotations
 
-from launchday.cli import commands, rehearsals
+from launchday.cli import commands, rehearsals, supply
 from launchday.cli.app import app, free_port
 
-__all__ = ["app", "commands", "free_port", "main", "rehearsals"]
+__all__ = ["app", "commands", "free_port", "main", "rehearsals", "supply"]
 
 
 def main() -> None:

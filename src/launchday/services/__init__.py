@@ -16,6 +16,7 @@ from launchday.services.interest import InterestRegistry
 from launchday.services.launches import Launches
 from launchday.services.orders import Orders
 from launchday.services.ports.store import Store
+from launchday.services.supply import Supply
 from launchday.services.waiting_room import WaitingRooms
 
 
@@ -31,6 +32,7 @@ class Services:
     orders: Orders
     tokens: AdmissionTokens
     deliveries: Deliveries
+    supply: Supply
 
 
 def make_services(
@@ -41,6 +43,7 @@ def make_services(
     launches = Launches(store, clock)
     tokens = AdmissionTokens(secret)
     rooms = WaitingRooms(store, clock, tokens, launches.get)
+    deliveries = Deliveries(launches)
     return Services(
         store=store,
         clock=clock,
@@ -49,5 +52,6 @@ def make_services(
         waiting_rooms=rooms,
         orders=Orders(launches, rooms),
         tokens=tokens,
-        deliveries=Deliveries(launches),
+        deliveries=deliveries,
+        supply=Supply(deliveries),
     )

@@ -226,6 +226,16 @@ class Deliveries:
         if book is not None:
             book.causes.add(cause)
 
+    async def whole_queue(self, slug: str) -> PromiseBook:
+        """A book whose schedule holds every queued order (for questions over all of
+        them: what-ifs, risks); NotFound without a plan."""
+        book = await self._book(slug)
+        if book is None:
+            raise NotFound(f"launch {slug!r} has no production plan", field="slug")
+        if book.joined:
+            book = await self.repromise(slug) or book
+        return book
+
     async def _book(self, slug: str) -> PromiseBook | None:
         found = self._plan(slug)
         if found is None:
