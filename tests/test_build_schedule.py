@@ -13,9 +13,15 @@ from hypothesis import strategies as st
 
 from launchday.domain.build_queue import BuildQueue, micros
 from launchday.domain.build_schedule import BY_COMPONENT, BY_LINE, schedule
-from launchday.domain.delivery_promise import QueueTail, promise_if_placed, promise_of
+from launchday.domain.delivery_promise import (
+    QueueTail,
+    promise_if_placed,
+    promise_of,
+    promised_weeks,
+)
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import Component, Line, ProductionPlan, Rate, Supplier
+from launchday.domain.promise_changes import PromiseColumns, compare
 
 MONDAY = date(2025, 7, 7)
 T0 = datetime(2025, 7, 7, tzinfo=UTC)  # 08:00 in Shanghai, in week 0
@@ -357,3 +363,31 @@ def test_an_order_whose_place_is_not_at_the_back_is_not_for_the_tail() -> None:
     tail = QueueTail(schedule(plan, queue_of(locked("MAX", 3, at=T0 + timedelta(days=7))), 0))
     assert tail.join("MAX", T0, T0, 99) is None
     assert tail.join("MAX", T0 + timedelta(days=8), T0, 99) is not None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    plan=plans(), queue=queues(), hours=st.lists(st.integers(-200, 200), min_size=40, max_size=40)
+)
+def test_the_promises_of_a_whole_queue_at_once_are_each_orders_own(
+    plan: ProductionPlan, queue: BuildQueue, hours: list[int]
+) -> None:
+    """What a re-promise compares, worked out over all orders at once (numpy), is what
+    each order is told."""
+    made = schedule(plan, queue, 0)
+    placed = [T0 + timedelta(hours=h, minutes=17) for h in hours[: len(queue)]]
+    at_once = promised_weeks(made, np.array([micros(p) for p in placed], dtype=np.int64))
+    one_by_one = [promise_of(made, i, p).weeks for i, p in enumerate(placed)]
+    assert at_once.tolist() == [w[0] if w else -1 for w in one_by_one]
+
+
+def test_a_re_promise_keeps_what_changed_and_tells_who_moved() -> None:
+    kept = PromiseColumns.of(
+        np.array([30, 10, 20, 40]), np.array([3, 1, 2, -1]), np.array([5, 3, 4, -1])
+    )
+    seq = np.array([10, 20, 30, 50])  # 40 left the queue, 50 is new
+    diff = compare(seq, np.array([1, 2, 2, 7]), np.array([3, 6, 4, 9]), kept)
+    assert diff.changed.tolist() == [1, 2, 3]  # 20 later, 30 earlier, 50 new; 10 as it was
+    assert diff.moved.tolist() == [1, 2]
+    assert diff.moved_from.tolist() == [4, 5]
+    assert diff.gone.tolist() == [40]

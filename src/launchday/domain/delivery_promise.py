@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from numpy.typing import NDArray
 
 from launchday.domain.build_queue import micros
 from launchday.domain.build_schedule import BY_COMPONENT, Schedule
@@ -248,3 +249,27 @@ def _last_key(schedule: Schedule) -> tuple[int, int, int]:
     queue = schedule.queue
     first = 0 if queue.skus[int(queue.sku[last])] in schedule.plan.priority_skus else 1
     return (first, int(queue.locks_at[last]), int(queue.sequence[last]))
+
+
+def promised_weeks(schedule: Schedule, placed_at_us: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per order (as the queue), the first promised week after its placement (`weeks[0]`;
+    -1 past the horizon), for the whole queue at once: what a re-promise compares."""
+    plan = schedule.plan
+    zone = ZoneInfo(plan.timezone)
+    # A zone's offset changes on the hour at most: work it out once per hour placed in.
+    hours = placed_at_us // 3_600_000_000
+    distinct, where = np.unique(hours, return_inverse=True)
+    offsets = np.array(
+        [
+            int(datetime.fromtimestamp(int(h) * 3600, zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+            for h in distinct
+        ],
+        dtype=np.int64,
+    )
+    local_day = (placed_at_us // 1_000_000 + offsets[where]) // 86_400
+    epoch_day = date(1970, 1, 1).toordinal()
+    first_day = (
+        plan.weeks_start.toordinal() - epoch_day + 7 * (schedule.week + plan.delivery_lag_weeks)
+    )
+    weeks = np.maximum((first_day - local_day) // 7, 0)
+    return np.where(schedule.week < NEVER, weeks, -1)

@@ -16,18 +16,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-import numpy as np
 
-from launchday.domain.build_queue import BuildQueue
-from launchday.domain.build_schedule import Schedule, schedule
-from launchday.domain.clock import from_micros
 from launchday.domain.delivery_promise import (
     Promise,
-    QueueTail,
     order_key,
     promise_if_placed,
     promise_of,
@@ -39,12 +34,10 @@ from launchday.domain.production_plan import ProductionPlan, validate_plan
 from launchday.services.launches import Launches
 from launchday.services.ports.delivery import (
     PRODUCTION,
-    PromiseMove,
-    QueuedOrderRow,
     RecordedMove,
-    StoredPromise,
 )
 from launchday.services.ports.store import WriteScope, WriteTx
+from launchday.services.promise_book import PromiseBook, book_of, changes
 
 _plan_decoder = msgspec.json.Decoder(ProductionPlan)
 # How long a process trusts what it read: whether a launch has a plan (other processes
@@ -60,26 +53,6 @@ class Estimate:
 
     promise: Promise
     if_locked_now: Promise | None = None
-
-
-@dataclass(slots=True)
-class PromiseBook:
-    """A launch's schedule as this process knows it (see the module)."""
-
-    version: int
-    schedule: Schedule
-    rows: list[QueuedOrderRow]
-    index: dict[str, int]
-    tail: QueueTail
-    joined: dict[str, Promise] = field(default_factory=dict)
-    joined_seq: dict[int, Promise] = field(default_factory=dict)
-    first_joined: tuple[int, int, int] | None = None  # the place of the first of them
-    causes: set[str] = field(default_factory=set)
-    made_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def stale(self) -> bool:
-        return bool(self.causes)
 
 
 class Deliveries:
@@ -269,18 +242,18 @@ class Deliveries:
             causes.add("the production plan changed")
         at = launch.clock(self.clock())
         book = await self.store.read_in_thread(
-            lambda reads: _book_of(version, plan, reads.build_queue(slug), at)
+            lambda reads: book_of(version, plan, reads.build_queue(slug), at)
         )
-        stored = self.store.reads.stored_promises(slug)
+        kept = self.store.reads.stored_promises(slug)
         if old is not None:  # what this process told buyers and has not stored yet
-            stored = {**_given(old, stored), **stored}
-        promises, moves = _differences(book, stored, at, ", ".join(sorted(causes)) or "queue")
-        gone = [seq for seq in stored if seq not in {row.seq for row in book.rows}]
-        if promises or gone:
+            kept = kept.with_fallback(old.given())
+        cause = ", ".join(sorted(causes)) or "the queue changed"
+        diff = await asyncio.to_thread(changes, book, kept, at, cause)
+        if diff.promises or diff.gone:
 
             def save(tx: WriteTx, now: datetime) -> None:
-                tx.forget_promises(slug, gone)
-                tx.save_promises(slug, promises, moves)
+                tx.forget_promises(slug, diff.gone)
+                tx.save_promises(slug, diff.promises, diff.moves)
 
             await self.store.write(save, WriteScope(slug, (PRODUCTION,)))
         self._books[slug] = book
@@ -293,69 +266,3 @@ def _built_to_order(launch: Launch) -> list[str]:
 
 def _locks_at(order: Order) -> datetime:
     return order.locked_at if order.locked_at is not None else order.refundable_until
-
-
-def _book_of(
-    version: int, plan: ProductionPlan, rows: list[QueuedOrderRow], at: datetime
-) -> PromiseBook:
-    """The schedule of the orders of variants a line builds, from the current week."""
-    built = {sku for line in plan.lines for sku in line.skus}
-    rows = [row for row in rows if row.sku in built]
-    skus = tuple(sorted(built))
-    position = {sku: i for i, sku in enumerate(skus)}
-    queue = BuildQueue(
-        skus,
-        np.array([position[row.sku] for row in rows], dtype=np.int64),
-        np.array([row.locks_at_us for row in rows], dtype=np.int64),
-        np.array([row.seq for row in rows], dtype=np.int64),
-    )
-    made = schedule(plan, queue, plan.week_of(at))
-    index = {row.id: i for i, row in enumerate(rows)}
-    return PromiseBook(version, made, rows, index, QueueTail(made))
-
-
-def _given(book: PromiseBook, stored: dict[int, StoredPromise]) -> dict[int, StoredPromise]:
-    """The promises a book gave that are not stored: to orders that joined its tail, and
-    (the first time) to the orders it scheduled."""
-    given = {seq: _stored(seq, promise) for seq, promise in book.joined_seq.items()}
-    for i, row in enumerate(book.rows):
-        if row.seq not in stored:
-            given[row.seq] = _stored(
-                row.seq, promise_of(book.schedule, i, from_micros(row.placed_at_us))
-            )
-    return given
-
-
-def _stored(seq: int, promise: Promise) -> StoredPromise:
-    weeks = promise.weeks or (None, None)
-    return StoredPromise(
-        seq, promise.build_week, weeks[0], weeks[1],
-        promise.set_by.kind, promise.set_by.id, promise.set_by.supplier,
-    )  # fmt: skip
-
-
-def _differences(
-    book: PromiseBook, stored: dict[int, StoredPromise], at: datetime, cause: str
-) -> tuple[list[StoredPromise], list[PromiseMove]]:
-    """The promises to store (new or changed) and the moves of a week or more."""
-    promises, moves = [], []
-    for i, row in enumerate(book.rows):
-        new = _stored(row.seq, promise_of(book.schedule, i, from_micros(row.placed_at_us)))
-        old = stored.get(row.seq)
-        if old == new:
-            continue
-        promises.append(new)
-        if old is not None and _moved(old.weeks_from, new.weeks_from):
-            moves.append(
-                PromiseMove(
-                    row.seq, at, cause, old.weeks_from, old.weeks_to, new.weeks_from, new.weeks_to
-                )
-            )
-    return promises, moves
-
-
-def _moved(old: int | None, new: int | None) -> bool:
-    """A move of a week or more, or into or out of the horizon."""
-    if old is None or new is None:
-        return old != new
-    return abs(new - old) >= 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from launchday.domain.promise_changes import PromiseColumns
 from launchday.services.ports.locks import Lock
 
 PRODUCTION = Lock("production")
@@ -77,8 +78,8 @@ class DeliveryReads(Protocol):
     def build_queue(self, launch: str) -> list[QueuedOrderRow]:
         """The launch's orders that are not cancelled."""
 
-    def stored_promises(self, launch: str) -> dict[int, StoredPromise]:
-        """Each queued order's kept promise, by order sequence."""
+    def stored_promises(self, launch: str) -> PromiseColumns:
+        """Each queued order's kept promise (build week and first week), by sequence."""
 
     def promise_moves(self, launch: str, since: datetime, limit: int) -> list[RecordedMove]:
         """The moves recorded from `since` on, oldest first."""

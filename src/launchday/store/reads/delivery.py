@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+
 from launchday.domain.clock import from_micros, to_micros
+from launchday.domain.promise_changes import PromiseColumns
 from launchday.services.ports.delivery import (
     PromiseMove,
     QueuedOrderRow,
     RecordedMove,
-    StoredPromise,
 )
 from launchday.store.reads.point import PointReads
 from launchday.store.sql import ReadConnection
-
-_PROMISE_COLUMNS = (
-    "p.order_seq, p.build_week, p.weeks_from, p.weeks_to,"
-    " p.set_by_kind, p.set_by_id, p.set_by_supplier"
-)
 
 
 class DeliveryReads(PointReads):
@@ -48,14 +45,16 @@ class DeliveryReads(PointReads):
 
         return self._session.run(read)
 
-    def stored_promises(self, launch: str) -> dict[int, StoredPromise]:
-        def read(db: ReadConnection) -> dict[int, StoredPromise]:
+    def stored_promises(self, launch: str) -> PromiseColumns:
+        def read(db: ReadConnection) -> PromiseColumns:
             launch_id = self._launch_id(db, launch)
             rows = db.all(
-                f"SELECT {_PROMISE_COLUMNS} FROM delivery_promises p WHERE p.launch_id = :launch",
+                "SELECT order_seq, coalesce(build_week, -1), coalesce(weeks_from, -1)"
+                " FROM delivery_promises WHERE launch_id = :launch ORDER BY order_seq",
                 {"launch": launch_id},
             )
-            return {int(r[0]): StoredPromise(*r) for r in rows}
+            columns = np.array(rows, dtype=np.int64).reshape(len(rows), 3)
+            return PromiseColumns(columns[:, 0].copy(), columns[:, 1].copy(), columns[:, 2].copy())
 
         return self._session.run(read)
 

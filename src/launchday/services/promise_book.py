@@ -1,0 +1,146 @@
+"""A launch's promise book: its queue's schedule as one process knows it, and what a new
+schedule changes against the promises kept.
+
+The book is made from the queue as read from the store; its tail then promises each
+order placed by this process at once. A re-promise makes a new book and compares its
+promises with those kept (and, for orders whose promise was given but not yet kept, with
+what the old book gave), over the whole queue as numpy columns.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from launchday.domain.build_queue import BuildQueue
+from launchday.domain.build_schedule import BY_COMPONENT, Schedule, schedule
+from launchday.domain.delivery_promise import Promise, QueueTail, promised_weeks
+from launchday.domain.parts import NEVER
+from launchday.domain.production_plan import ProductionPlan
+from launchday.domain.promise_changes import NONE, PromiseColumns, compare, schedule_promises
+from launchday.services.ports.delivery import PromiseMove, QueuedOrderRow, StoredPromise
+
+Ints = NDArray[np.int64]
+
+
+@dataclass(slots=True)
+class PromiseBook:
+    """A launch's schedule as this process knows it, and the orders it promised since."""
+
+    version: int
+    schedule: Schedule
+    ids: list[str]
+    seq: Ints
+    placed_us: Ints
+    index: dict[str, int]
+    tail: QueueTail
+    joined: dict[str, Promise] = field(default_factory=dict)
+    joined_seq: dict[int, Promise] = field(default_factory=dict)
+    first_joined: tuple[int, int, int] | None = None  # the place of the first of them
+    causes: set[str] = field(default_factory=set)
+    made_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.causes)
+
+    def given(self) -> PromiseColumns:
+        """Every promise this book gave: to the orders it scheduled and those that joined."""
+        scheduled = schedule_promises(self.schedule, self.seq, self.placed_us)
+        if not self.joined_seq:
+            return scheduled
+        seqs = np.array(list(self.joined_seq), dtype=np.int64)
+        weeks = [
+            p.build_week if p.build_week is not None else NONE for p in self.joined_seq.values()
+        ]
+        firsts = [p.weeks[0] if p.weeks else NONE for p in self.joined_seq.values()]
+        joined = PromiseColumns.of(
+            seqs, np.array(weeks, dtype=np.int64), np.array(firsts, dtype=np.int64)
+        )
+        return joined.with_fallback(scheduled)
+
+
+def book_of(
+    version: int, plan: ProductionPlan, rows: list[QueuedOrderRow], at: datetime
+) -> PromiseBook:
+    """The schedule of the orders of variants a line builds, from the current week."""
+    built = {sku for line in plan.lines for sku in line.skus}
+    rows = [row for row in rows if row.sku in built]
+    skus = tuple(sorted(built))
+    position = {sku: i for i, sku in enumerate(skus)}
+    seq = np.array([row.seq for row in rows], dtype=np.int64)
+    queue = BuildQueue(
+        skus,
+        np.array([position[row.sku] for row in rows], dtype=np.int64),
+        np.array([row.locks_at_us for row in rows], dtype=np.int64),
+        seq,
+    )
+    made = schedule(plan, queue, plan.week_of(at))
+    ids = [row.id for row in rows]
+    placed = np.array([row.placed_at_us for row in rows], dtype=np.int64)
+    index = {id: i for i, id in enumerate(ids)}
+    return PromiseBook(version, made, ids, seq, placed, index, QueueTail(made))
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a re-promise writes: the promises to keep, the moves, the orders gone."""
+
+    promises: list[StoredPromise]
+    moves: list[PromiseMove]
+    gone: list[int]
+
+
+def changes(book: PromiseBook, kept: PromiseColumns, at: datetime, cause: str) -> Changes:
+    """The book's promises against those kept: new or changed ones, and each move of a
+    week or more, with its cause."""
+    made, plan = book.schedule, book.schedule.plan
+    build = np.where(made.week < NEVER, made.week, NONE)
+    first = promised_weeks(made, book.placed_us)
+    diff = compare(book.seq, build, first, kept)
+    window = plan.window_weeks
+    kinds, ids, suppliers = _set_by(made)
+    promises = [
+        StoredPromise(
+            int(book.seq[i]), _maybe(build[i]), _maybe(first[i]),
+            _maybe(first[i], window), kinds[i], ids[i], suppliers[i],
+        )
+        for i in diff.changed.tolist()
+    ]  # fmt: skip
+    moves = [
+        PromiseMove(
+            int(book.seq[i]), at, cause, _maybe(old), _maybe(old, window),
+            _maybe(first[i]), _maybe(first[i], window),
+        )
+        for i, old in zip(diff.moved.tolist(), diff.moved_from.tolist(), strict=True)
+    ]  # fmt: skip
+    return Changes(promises, moves, diff.gone.tolist())
+
+
+def _maybe(week: int | np.int64, plus: int = 0) -> int | None:
+    return None if week == NONE else int(week) + plus
+
+
+def _set_by(made: Schedule) -> tuple[list[str], list[str], list[str | None]]:
+    """What sets each order's week, as the words kept: kind, id and supplier."""
+    plan, queue = made.plan, made.queue
+    first_line = [plan.lines_for(sku)[0].id if plan.lines_for(sku) else "" for sku in queue.skus]
+    kinds, ids, suppliers = [], [], []
+    for by, component, supplier, line, sku in zip(
+        made.set_by.tolist(), made.component.tolist(), made.supplier.tolist(),
+        made.line.tolist(), queue.sku.tolist(), strict=True,
+    ):  # fmt: skip
+        if by == BY_COMPONENT:
+            part = plan.components[component]
+            kinds.append("component")
+            ids.append(part.id)
+            suppliers.append(part.suppliers[supplier].id if supplier >= 0 else None)
+        else:
+            kinds.append("line")
+            ids.append(plan.lines[line].id if line >= 0 else first_line[sku])
+            suppliers.append(None)
+    return kinds, ids, suppliers
