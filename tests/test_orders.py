@@ -33,7 +33,12 @@ def test_a_placed_order_has_the_documented_shape(client: Api) -> None:
     assert order["placed_at"].endswith("Z")
     assert until - placed == timedelta(hours=168)
     assert response.headers["location"] == f"/api/v1/orders/{order['id']}"
-    assert order["delivery_estimate"]["lead_weeks"] == [39, 42]
+    # No production plan: the variant's fixed lead time, counted from the placement.
+    estimate = order["delivery_estimate"]
+    assert estimate["weeks"] == [39, 42]
+    assert estimate["from"] == (placed + timedelta(weeks=39)).date().isoformat()
+    assert estimate["to"] == (placed + timedelta(weeks=42)).date().isoformat()
+    assert estimate["build_week"] is None
 
 
 def test_an_acknowledged_order_is_already_in_the_database(client: Api, database: Database) -> None:

@@ -11,6 +11,7 @@ import httpx
 
 from launchday.app import create_app
 from launchday.store.sqlite import SQLiteStore
+from launchday.store.writer_store import WriterLimits
 from tests.support import ADMIN_KEY, T0, SettableClock, customer_token, launch_body, settings_for
 
 
@@ -18,7 +19,7 @@ def test_a_full_write_queue_answers_503_with_retry_after(tmp_path: Path) -> None
     clock = SettableClock(T0.replace(hour=16))
     db = tmp_path / "launchday.db"
     # A queue of one: every write arriving while another waits for its commit is refused.
-    store = SQLiteStore(str(db), clock, max_pending=1)
+    store = SQLiteStore(str(db), clock, WriterLimits(max_pending=1))
     app = create_app(settings_for(db), store=store, clock=clock)
 
     async def main() -> list[httpx.Response]:

@@ -51,15 +51,16 @@ from launchday.domain.order import Profile
 from launchday.domain.waiting_room import QueuedTicket
 from launchday.services.ports.orders import ORDER_BOOK
 from launchday.services.ports.store import StoreUnavailable, WriteScope
-from launchday.store.batch import BatchCommitter, apply_jobs
+from launchday.store.batch import apply_jobs
 from launchday.store.bulk_insert import BulkInsert
-from launchday.store.group_commit import GroupCommit, Job, Outcome
+from launchday.store.group_commit import Job, Outcome
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.migrations import migrate_postgres
-from launchday.store.reads import LoopReads, SnapshotReads
+from launchday.store.reads import LoopReads
 from launchday.store.row_mapping import order_from_row, to_flag
 from launchday.store.sql import ReadConnection
 from launchday.store.write_tx import CUSTOMER_ORDERS_SQL, CustomerOrders, SqlWriteTx
+from launchday.store.writer_store import DEFAULT_LIMITS, WriterLimits, WriterStore
 
 T = TypeVar("T")
 WriteFn = Callable[["PostgresWriteTx", datetime], Any]
@@ -293,7 +294,7 @@ class PostgresSession:
         return self.run(settled)
 
 
-class PostgresStore:
+class PostgresStore(WriterStore[PostgresWriteTx]):
     """The PostgreSQL adapter of the services' `Store`."""
 
     shared = True  # other server processes may write to the same database
@@ -302,29 +303,13 @@ class PostgresStore:
         self,
         url: str,
         clock: Callable[[], datetime],
-        *,
-        max_batch: int = 2048,
-        max_pending: int = 50_000,
+        limits: WriterLimits = DEFAULT_LIMITS,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
+        super().__init__(clock, limits, on_commit)
         self.url = url
-        self._clock = clock
         self._tx = PostgresWriteTx(LaunchIds())
-        self._conn: psycopg.Connection[Any] | None = None
         self._session: PostgresSession | None = None
-        self._reads: LoopReads | None = None
-        self._batches = BatchCommitter(self, on_commit)
-        self._writer: GroupCommit[WriteFn] = GroupCommit(
-            "launchday-writer",
-            self._batches.commit,
-            max_batch=max_batch,
-            max_pending=max_pending,
-            on_stop=self._close_writer,
-        )
-
-    def set_commit_observer(self, on_commit: Callable[[int], None]) -> None:
-        """Call `on_commit(writes)` after every committed transaction (writer thread)."""
-        self._batches.on_commit = on_commit
 
     async def start(self) -> None:
         def open_writer() -> psycopg.Connection[Any]:
@@ -337,56 +322,26 @@ class PostgresStore:
         self._reads = LoopReads(self._session)
         self._writer.start()
 
-    async def stop(self) -> None:
-        await self._writer.stop()
+    def _close_reads(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
-            self._reads = None
 
     async def instance_secret(self) -> bytes:
         fresh = secrets.token_urlsafe(32).encode()
         return await asyncio.to_thread(ensure_secret, self.url, fresh)
 
-    @property
-    def reads(self) -> LoopReads:
-        assert self._reads is not None, "store not started"
-        return self._reads
-
-    def pending_writes(self) -> int:
-        return self._writer.pending
-
-    async def write(
-        self, fn: Callable[[PostgresWriteTx, datetime], T], scope: WriteScope | None = None
-    ) -> T:
-        result: T = await self._writer.submit(fn, scope)
-        return result
-
-    async def read_in_thread(self, fn: Callable[[SnapshotReads], T]) -> T:
-        """Run `fn` in a worker thread on a connection of its own (long reads, such as
-        reports, must not hold up the event loop)."""
-
-        def run() -> T:
-            conn = connect(self.url)
-            try:
-                return fn(SnapshotReads(ReadConnection(conn)))
-            finally:
-                conn.close()
-
-        return await asyncio.to_thread(run)
+    def _read_connection(self) -> psycopg.Connection[Any]:
+        return connect(self.url)
 
     # --- the writer thread: its part of `launchday.store.batch` ------------------------
-
-    def _close_writer(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._close_writer()
             self._conn = connect(self.url)
-        return self._conn
+        conn: psycopg.Connection[Any] = self._conn
+        return conn
 
     def run(self, jobs: list[Job[WriteFn]], *, isolate: bool) -> list[Outcome]:
         conn = self._connection()

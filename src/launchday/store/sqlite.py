@@ -15,7 +15,6 @@ that a customer's first order (nearly every order of a launch night) asks nothin
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import sqlite3
@@ -28,16 +27,17 @@ from urllib.parse import unquote, urlparse
 from launchday.domain.clock import to_micros
 from launchday.domain.order import Profile
 from launchday.services.ports.store import WriteScope
-from launchday.store.batch import BatchCommitter, apply_jobs
+from launchday.store.batch import apply_jobs
 from launchday.store.bulk_insert import BulkInsert
-from launchday.store.group_commit import GroupCommit, Job, Outcome
+from launchday.store.group_commit import Job, Outcome
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.migrations import migrate_sqlite
-from launchday.store.reads import LoopReads, SnapshotReads
+from launchday.store.reads import LoopReads
 from launchday.store.reads.session import OneConnection
 from launchday.store.row_mapping import order_from_row, profile_columns
 from launchday.store.sql import ReadConnection
 from launchday.store.write_tx import CUSTOMER_ORDERS_SQL, CustomerOrders, SqlWriteTx
+from launchday.store.writer_store import DEFAULT_LIMITS, WriterLimits, WriterStore
 
 T = TypeVar("T")
 WriteFn = Callable[["SQLiteWriteTx", datetime], Any]
@@ -202,7 +202,7 @@ class SQLiteWriteTx(SqlWriteTx):
         return int(self._conn.execute(count, (launch_id,)).fetchone()[0] - before)
 
 
-class SQLiteStore:
+class SQLiteStore(WriterStore[SQLiteWriteTx]):
     """The SQLite adapter of the services' `Store`."""
 
     shared = False  # one server process owns the file
@@ -211,29 +211,13 @@ class SQLiteStore:
         self,
         path: str,
         clock: Callable[[], datetime],
-        *,
-        max_batch: int = 2048,
-        max_pending: int = 50_000,
+        limits: WriterLimits = DEFAULT_LIMITS,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
+        super().__init__(clock, limits, on_commit)
         self.path = path
-        self._clock = clock
-        self._conn: sqlite3.Connection | None = None
         self._tx: SQLiteWriteTx | None = None
         self._read_conn: sqlite3.Connection | None = None
-        self._reads: LoopReads | None = None
-        self._batches = BatchCommitter(self, on_commit)
-        self._writer: GroupCommit[WriteFn] = GroupCommit(
-            "launchday-writer",
-            self._batches.commit,
-            max_batch=max_batch,
-            max_pending=max_pending,
-            on_stop=self._close_writer,
-        )
-
-    def set_commit_observer(self, on_commit: Callable[[int], None]) -> None:
-        """Call `on_commit(writes)` after every committed transaction (writer thread)."""
-        self._batches.on_commit = on_commit
 
     async def start(self) -> None:
         if self.path not in ("", ":memory:"):
@@ -246,48 +230,22 @@ class SQLiteStore:
         self._reads = LoopReads(OneConnection(ReadConnection(self._read_conn)))
         self._writer.start()
 
-    async def stop(self) -> None:
-        await self._writer.stop()
+    def _close_reads(self) -> None:
         if self._read_conn is not None:
             self._read_conn.close()
             self._read_conn = None
-            self._reads = None
 
     async def instance_secret(self) -> bytes:
         return secret_beside(self.path)
 
-    def _close_writer(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @property
-    def reads(self) -> LoopReads:
-        assert self._reads is not None, "store not started"
-        return self._reads
-
-    def pending_writes(self) -> int:
-        return self._writer.pending
-
-    async def read_in_thread(self, fn: Callable[[SnapshotReads], T]) -> T:
-        """Run `fn` in a worker thread on a read connection of its own (long reads, such
-        as reports, must not hold up the event loop)."""
-
-        def run() -> T:
-            conn = connect(self.path, readonly=True)
-            try:
-                return fn(SnapshotReads(ReadConnection(conn)))
-            finally:
-                conn.close()
-
-        return await asyncio.to_thread(run)
+    def _read_connection(self) -> sqlite3.Connection:
+        return connect(self.path, readonly=True)
 
     async def write(
         self, fn: Callable[[SQLiteWriteTx, datetime], T], scope: WriteScope | None = None
     ) -> T:
         # One writer thread runs every write in turn: nothing else to lock.
-        result: T = await self._writer.submit(fn, scope)
-        return result
+        return await super().write(fn, scope)
 
     # --- the writer thread: its part of `launchday.store.batch` ------------------------
 
