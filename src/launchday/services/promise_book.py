@@ -22,7 +22,7 @@ from launchday.domain.delivery_promise import Promise, QueueTail, promised_weeks
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan
 from launchday.domain.promise_changes import NONE, PromiseColumns, compare, schedule_promises
-from launchday.services.ports.delivery import PromiseMove, QueuedOrderRow, StoredPromise
+from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates, QueuedOrderRow
 
 Ints = NDArray[np.int64]
 
@@ -90,57 +90,69 @@ def book_of(
 class Changes:
     """What a re-promise writes: the promises to keep, the moves, the orders gone."""
 
-    promises: list[StoredPromise]
-    moves: list[PromiseMove]
+    promises: PromiseUpdates
+    moves: MoveUpdates
     gone: list[int]
 
 
 def changes(book: PromiseBook, kept: PromiseColumns, at: datetime, cause: str) -> Changes:
     """The book's promises against those kept: new or changed ones, and each move of a
-    week or more, with its cause."""
+    week or more, with its cause. Columns throughout: a supply change may move them all."""
     made, plan = book.schedule, book.schedule.plan
     build = np.where(made.week < NEVER, made.week, NONE)
     first = promised_weeks(made, book.placed_us)
     diff = compare(book.seq, build, first, kept)
     window = plan.window_weeks
     kinds, ids, suppliers = _set_by(made)
-    promises = [
-        StoredPromise(
-            int(book.seq[i]), _maybe(build[i]), _maybe(first[i]),
-            _maybe(first[i], window), kinds[i], ids[i], suppliers[i],
-        )
-        for i in diff.changed.tolist()
-    ]  # fmt: skip
-    moves = [
-        PromiseMove(
-            int(book.seq[i]), at, cause, _maybe(old), _maybe(old, window),
-            _maybe(first[i]), _maybe(first[i], window),
-        )
-        for i, old in zip(diff.moved.tolist(), diff.moved_from.tolist(), strict=True)
-    ]  # fmt: skip
+    changed, moved = diff.changed, diff.moved
+    promises = PromiseUpdates(
+        book.seq[changed].tolist(),
+        _maybe(build[changed]),
+        _maybe(first[changed]),
+        _maybe(first[changed], window),
+        kinds[changed].tolist(),
+        ids[changed].tolist(),
+        suppliers[changed].tolist(),
+    )
+    moves = MoveUpdates(
+        at,
+        cause,
+        book.seq[moved].tolist(),
+        _maybe(diff.moved_from),
+        _maybe(diff.moved_from, window),
+        _maybe(first[moved]),
+        _maybe(first[moved], window),
+    )
     return Changes(promises, moves, diff.gone.tolist())
 
 
-def _maybe(week: int | np.int64, plus: int = 0) -> int | None:
-    return None if week == NONE else int(week) + plus
+def _maybe(weeks: Ints, plus: int = 0) -> list[int | None]:
+    """Weeks as kept: None past the horizon."""
+    return [None if week == NONE else week + plus for week in weeks.tolist()]
 
 
-def _set_by(made: Schedule) -> tuple[list[str], list[str], list[str | None]]:
-    """What sets each order's week, as the words kept: kind, id and supplier."""
+def _set_by(made: Schedule) -> tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.object_]]:
+    """What sets each order's week, as the words kept: kind, id and supplier (columns)."""
     plan, queue = made.plan, made.queue
-    first_line = [plan.lines_for(sku)[0].id if plan.lines_for(sku) else "" for sku in queue.skus]
-    kinds, ids, suppliers = [], [], []
-    for by, component, supplier, line, sku in zip(
-        made.set_by.tolist(), made.component.tolist(), made.supplier.tolist(),
-        made.line.tolist(), queue.sku.tolist(), strict=True,
-    ):  # fmt: skip
-        if by == BY_COMPONENT:
-            part = plan.components[component]
-            kinds.append("component")
-            ids.append(part.id)
-            suppliers.append(part.suppliers[supplier].id if supplier >= 0 else None)
-        else:
-            kinds.append("line")
-            ids.append(plan.lines[line].id if line >= 0 else first_line[sku])
-            suppliers.append(None)
+    by_part = made.set_by == BY_COMPONENT
+    kinds = np.where(by_part, "component", "line").astype(object)
+    # A line index, or for an order no line builds in the horizon its variant's first line.
+    first_line = np.array(
+        [
+            plan.lines.index(plan.lines_for(sku)[0]) if plan.lines_for(sku) else 0
+            for sku in queue.skus
+        ],
+        dtype=np.int64,
+    )
+    line = np.where(made.line >= 0, made.line, first_line[queue.sku] if len(queue.skus) else 0)
+    line_ids = np.array([each.id for each in plan.lines], dtype=object)
+    ids = line_ids[line]
+    suppliers = np.full(len(made.week), None, dtype=object)
+    for index, component in enumerate(plan.components):
+        mine = by_part & (made.component == index)
+        if not mine.any():
+            continue
+        ids[mine] = component.id
+        names = np.array([s.id for s in component.suppliers] + [None], dtype=object)
+        suppliers[mine] = names[made.supplier[mine]]  # -1: the None at the end, from stock
     return kinds, ids, suppliers

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from launchday.domain.clock import to_micros
-from launchday.services.ports.delivery import PromiseMove, StoredPromise
+from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates
 
 
 class DeliveryTx:
@@ -45,37 +45,24 @@ class DeliveryTx:
             )
         return version
 
-    def save_promises(
-        self, launch: str, promises: Sequence[StoredPromise], moves: Sequence[PromiseMove]
-    ) -> None:
+    def save_promises(self, launch: str, promises: PromiseUpdates, moves: MoveUpdates) -> None:
         """Keep each order's new promise and record the moves to tell its buyer about."""
         launch_id = self.launch_id(launch)
         self.execute_many(
             "DELETE FROM delivery_promises WHERE order_seq = ?",
-            [(p.order_seq,) for p in promises],
+            [(seq,) for seq in promises.order_seq],
         )
         self.execute_many(
             "INSERT INTO delivery_promises (order_seq, launch_id, build_week, weeks_from,"
             " weeks_to, set_by_kind, set_by_id, set_by_supplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    p.order_seq, launch_id, p.build_week, p.weeks_from, p.weeks_to,
-                    p.set_by_kind, p.set_by_id, p.set_by_supplier,
-                )
-                for p in promises
-            ],
-        )  # fmt: skip
+            [(row[0], launch_id, *row[1:]) for row in promises.rows()],
+        )
+        at, cause = to_micros(moves.at), moves.cause
         self.execute_many(
             "INSERT INTO delivery_changes (launch_id, order_seq, at_us, cause, old_weeks_from,"
             " old_weeks_to, new_weeks_from, new_weeks_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    launch_id, m.order_seq, to_micros(m.at), m.cause, m.old_weeks_from,
-                    m.old_weeks_to, m.new_weeks_from, m.new_weeks_to,
-                )
-                for m in moves
-            ],
-        )  # fmt: skip
+            [(launch_id, row[0], at, cause, *row[1:]) for row in moves.rows()],
+        )
 
     def forget_promises(self, launch: str, order_seqs: Sequence[int]) -> None:
         """Orders that left the queue (cancelled) hold no promise."""

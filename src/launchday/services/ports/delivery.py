@@ -15,17 +15,47 @@ PRODUCTION = Lock("production")
 
 
 @dataclass(frozen=True, slots=True)
-class StoredPromise:
-    """An order's promise as kept: its build week and weeks after placement (None past
-    the horizon) and what sets them."""
+class PromiseUpdates:
+    """Promises to keep, as columns (a re-promise may change a million): per order its
+    sequence, build week and weeks after placement (None past the horizon), and what
+    sets them."""
 
-    order_seq: int
-    build_week: int | None
-    weeks_from: int | None
-    weeks_to: int | None
-    set_by_kind: str
-    set_by_id: str
-    set_by_supplier: str | None
+    order_seq: list[int]
+    build_week: list[int | None]
+    weeks_from: list[int | None]
+    weeks_to: list[int | None]
+    set_by_kind: list[str]
+    set_by_id: list[str]
+    set_by_supplier: list[str | None]
+
+    def rows(self) -> list[tuple[int, int | None, int | None, int | None, str, str, str | None]]:
+        return list(
+            zip(
+                self.order_seq, self.build_week, self.weeks_from, self.weeks_to,
+                self.set_by_kind, self.set_by_id, self.set_by_supplier, strict=True,
+            )
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MoveUpdates:
+    """Promises that moved by a week or more, as columns, all at `at` for `cause`."""
+
+    at: datetime
+    cause: str
+    order_seq: list[int]
+    old_weeks_from: list[int | None]
+    old_weeks_to: list[int | None]
+    new_weeks_from: list[int | None]
+    new_weeks_to: list[int | None]
+
+    def rows(self) -> list[tuple[int, int | None, int | None, int | None, int | None]]:
+        return list(
+            zip(
+                self.order_seq, self.old_weeks_from, self.old_weeks_to,
+                self.new_weeks_from, self.new_weeks_to, strict=True,
+            )
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +92,7 @@ class DeliveryWrites(Protocol):
     def save_production_plan(self, launch: str, plan: bytes, at: datetime) -> int:
         """Store the launch's plan in place of any before; its version."""
 
-    def save_promises(
-        self, launch: str, promises: Sequence[StoredPromise], moves: Sequence[PromiseMove]
-    ) -> None:
+    def save_promises(self, launch: str, promises: PromiseUpdates, moves: MoveUpdates) -> None:
         """Keep each order's new promise; record the moves."""
 
     def forget_promises(self, launch: str, order_seqs: Sequence[int]) -> None:
