@@ -52,6 +52,9 @@ def routes(ctx: ApiContext) -> list[Route]:
         headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
         if placed.replayed:
             headers["Idempotent-Replayed"] = "true"
+        if deliveries.planless(slug):
+            promised = None
+        elif placed.replayed:
             promised = await deliveries.estimate(placed.order)
         else:
             promised = await deliveries.placed(placed.order)

@@ -109,6 +109,16 @@ class Deliveries:
             cached = self._plans[slug] = (version, _plan_decoder.decode(data))
         return cached
 
+    def planless(self, slug: str) -> bool:
+        """True when the launch surely has no plan now (checked within PLAN_SECONDS): an
+        order of such a launch needs no promise, and most launches have no plan."""
+        checked = self._checked.get(slug)
+        return (
+            checked is not None
+            and slug not in self._plans
+            and time.monotonic() - checked < PLAN_SECONDS
+        )
+
     # --- promises ------------------------------------------------------------------------
 
     async def estimate(self, order: Order) -> Estimate | None:

@@ -26,7 +26,6 @@ from urllib.parse import unquote, urlparse
 
 from launchday.domain.clock import to_micros
 from launchday.domain.order import Profile
-from launchday.services.ports.store import WriteScope
 from launchday.store.batch import apply_jobs
 from launchday.store.bulk_insert import BulkInsert
 from launchday.store.group_commit import Job, Outcome
@@ -203,7 +202,8 @@ class SQLiteWriteTx(SqlWriteTx):
 
 
 class SQLiteStore(WriterStore[SQLiteWriteTx]):
-    """The SQLite adapter of the services' `Store`."""
+    """The SQLite adapter of the services' `Store`. One writer thread runs every write
+    in turn, so a write's scope needs no lock."""
 
     shared = False  # one server process owns the file
 
@@ -240,12 +240,6 @@ class SQLiteStore(WriterStore[SQLiteWriteTx]):
 
     def _read_connection(self) -> sqlite3.Connection:
         return connect(self.path, readonly=True)
-
-    async def write(
-        self, fn: Callable[[SQLiteWriteTx, datetime], T], scope: WriteScope | None = None
-    ) -> T:
-        # One writer thread runs every write in turn: nothing else to lock.
-        return await super().write(fn, scope)
 
     # --- the writer thread: its part of `launchday.store.batch` ------------------------
 
