@@ -3,10 +3,16 @@ against figures worked by hand (docs/delivery.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from rich.console import Console
 
+from launchday.analytics.report import Report
+from launchday.analytics.report_files import write_report_files
+from launchday.analytics.report_text import print_report
 from tests.support import Api, Database, SettableClock, in_process
 
 SLUG = "yu7-2025"
@@ -118,6 +124,26 @@ def test_a_cancellation_ahead_moves_the_orders_behind_and_is_listed(api: Api) ->
     assert moved[placed[2]["id"]]["cause"] == "an order was cancelled"
     old, new = moved[placed[4]["id"]]["old_weeks"], moved[placed[4]["id"]]["new_weeks"]
     assert (new[0], new[1]) == (old[0] - 1, old[1] - 1)
+    # The buyer's own trail says so too, after the placement.
+    fifth = placed[4]
+    trail = api.get(
+        f"/api/v1/orders/{fifth['id']}/history", headers=api.as_customer(fifth["customer"])
+    ).json()["events"]
+    assert [e["by"] for e in trail] == ["customer", "production"]
+    assert trail[1]["status"] == "reserved"
+    assert trail[1]["delivery"] == {
+        "old_weeks": old,
+        "new_weeks": new,
+        "cause": "an order was cancelled",
+    }
+    assert (
+        trail[1]["detail"]
+        == f"delivery weeks {old[0]}-{old[1]} -> {new[0]}-{new[1]}: an order was cancelled"
+    )
+    untouched = api.get(
+        f"/api/v1/orders/{placed[0]['id']}/history", headers=api.as_customer(placed[0]["customer"])
+    ).json()["events"]
+    assert [e["by"] for e in untouched] == ["customer"]
 
 
 def test_locking_early_moves_an_order_up_as_its_estimate_said(api: Api) -> None:
@@ -277,6 +303,9 @@ def test_a_supplier_outage_is_seen_before_it_happens_and_changes_nothing(
     api.create_launch(variants=variants("YU7-STD", "YU7-MAX"), per_customer_limit=1)
     put_plan(api, supply_plan())
     placed = place_all(api, ["YU7-STD"] * 300)
+    # Bring the kept promises up to date (the 201s' promises are kept at the next
+    # re-promise), so that what follows shows the what-if adds nothing of its own.
+    assert api.get(f"/api/v1/launches/{SLUG}/report", headers=api.admin()).status_code == 200
     before = database.snapshot()
     body = {
         "changes": [{"kind": "supplier_outage", "supplier": "fudi", "from_week": 1, "weeks": 2}]
@@ -351,3 +380,42 @@ def test_a_what_if_naming_what_the_plan_lacks_is_refused(
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+def test_the_report_shows_the_promised_weeks_and_the_moves(api: Api, tmp_path: Path) -> None:
+    api.create_launch(
+        variants=variants("YU7-STD", "YU7-MAX", window_hours=168), per_customer_limit=1
+    )
+    put_plan(api, plan(2, ["YU7-STD", "YU7-MAX"]))
+    placed = place_all(api, ["YU7-MAX", "YU7-STD"] * 3)
+    first = placed[0]
+    api.post(f"/api/v1/orders/{first['id']}/cancel", headers=api.as_customer(first["customer"]))
+    response = api.get(f"/api/v1/launches/{SLUG}/report", headers=api.admin())
+    assert response.status_code == 200, response.text
+    delivery = response.json()["delivery"]
+    # Five live orders on a line of 2 a week from week 1 (a week's window): weeks 1, 1, 2, 2,
+    # 3, delivered two weeks later; the cancellation moved the four behind it a week.
+    by_sku = {v["sku"]: v for v in delivery["variants"]}
+    assert by_sku["YU7-STD"]["orders"] == 3, delivery
+    assert by_sku["YU7-MAX"]["orders"] == 2
+    weeks = sorted(
+        p["weeks"]
+        for v in delivery["variants"]
+        for p in v["distribution"]
+        for _ in range(p["orders"])
+    )
+    assert weeks == [3, 3, 4, 4, 5]
+    assert delivery["moves"] == 2
+    assert delivery["moves_by_cause"] == [{"cause": "an order was cancelled", "moves": 2}]
+
+    report = msgspec.json.decode(response.content, type=Report)
+    written = write_report_files(report, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "Delivery promised" in page
+    assert "an order was cancelled" in page
+    assert any(path.name.startswith("delivery") for path in written)
+    console = Console(record=True, width=160)
+    print_report(report, console)
+    text = console.export_text()
+    assert "delivery promised (weeks after ordering)" in text
+    assert "promises moved a week or more: 2 (2 an order was cancelled)" in text

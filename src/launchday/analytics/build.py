@@ -14,6 +14,7 @@ from typing import Protocol
 
 import msgspec
 
+from launchday.analytics.delivery_figures import delivery_figures
 from launchday.analytics.report import (
     MINUTE_SERIES_SECONDS,
     SECOND_SERIES_SECONDS,
@@ -79,6 +80,12 @@ class ReportReads(Protocol):
     def waiting_room(self, launch: str) -> StoredWaitingRoom | None: ...
 
     def orders_of_queued_customers(self, launch_id: int, t: int) -> list[tuple[str, int]]: ...
+
+    def production_plan(self, launch: str) -> tuple[bytes, int] | None: ...
+
+    def promised_weeks(self, launch: str) -> list[tuple[str, int | None, int]]: ...
+
+    def promise_moves_by_cause(self, launch: str) -> list[tuple[str, int]]: ...
 
 
 def load_launch(reads: ReportReads, slug: str, *, field: str = "slug") -> tuple[int, Launch]:
@@ -261,6 +268,11 @@ def build_report(
             buyers=buyers,
         )
         report = msgspec.structs.replace(report, waiting_room=room)
+        if reads.production_plan(slug) is not None:
+            skus = [v.sku for v in launch.variants]
+            promised = reads.promised_weeks(slug)
+            delivery = delivery_figures(skus, promised, reads.promise_moves_by_cause(slug))
+            report = msgspec.structs.replace(report, delivery=delivery)
         if compare is None:
             return report
         other, aligned = other_launch(reads, compare, now, offsets, window_us)

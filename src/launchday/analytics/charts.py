@@ -358,6 +358,31 @@ def comparison_chart(report: Report, other: Report | None = None) -> Figure | No
     return fig
 
 
+def delivery_chart(report: Report) -> Figure | None:
+    """How many buyers of each variant are told their car comes each week after ordering."""
+    delivery = report.delivery
+    if delivery is None or not delivery.variants:
+        return None
+    fig, ax = titled_figure(
+        f"{report.name}: delivery promised",
+        "orders by the first week of their promised window, after ordering",
+    )
+    colors = [ORDERS, LOCKED, INTEREST, OTHER, REFUNDABLE, CANCELLED]
+    for index, variant in enumerate(delivery.variants):
+        weeks = [point.weeks for point in variant.distribution]
+        orders = [point.orders for point in variant.distribution]
+        label = f"{variant.sku} ({thousands(variant.orders)}, median {variant.median_weeks} weeks)"
+        ax.step(
+            weeks, orders, where="mid", color=colors[index % len(colors)], label=label, zorder=3
+        )
+    ax.set_xlabel("weeks after ordering", fontsize=LABEL_SIZE, color=TEXT)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(axis="y", color=GRID, linewidth=0.8, zorder=0)
+    count_axis(ax, "orders")
+    legend(ax, "upper left")
+    return fig
+
+
 def report_charts(
     report: Report,
     *,
@@ -374,6 +399,9 @@ def report_charts(
         "locks": locks_chart(report),
         "composition": composition_chart(report),
     }
+    delivery = delivery_chart(report)
+    if delivery is not None:
+        charts["delivery"] = delivery
     comparison = comparison_chart(report, other)
     if comparison is not None:
         charts["comparison"] = comparison

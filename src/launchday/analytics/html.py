@@ -29,6 +29,8 @@ CAPTIONS: Mapping[str, str] = {
     "locks": "At each milestone, the orders placed so far by their status then.",
     "composition": "Who registered interest and who bought, as shares of those who"
     " answered each question.",
+    "delivery": "How many buyers of each variant are told their car comes each week after"
+    " they ordered: the promises as they stand, from the production plan.",
     "comparison": "Cumulative orders of both launches, each on time since its own opening,"
     " with the ratio at the milestones both reached.",
 }

@@ -7,6 +7,7 @@ from datetime import timedelta
 from rich.console import Console
 from rich.table import Table
 
+from launchday.analytics.delivery_figures import DeliveryFigures
 from launchday.analytics.report import Report
 
 
@@ -79,6 +80,9 @@ def print_report(report: Report, console: Console) -> None:
             f" back of the queue), {chance.came_back_and_ordered:,} of them then ordered"
         )
 
+    if report.delivery is not None:
+        _print_delivery(report.delivery, console)
+
     if report.compare is not None:
         compare = report.compare
         table = Table(title=f"{report.launch} against {compare.launch}")
@@ -93,3 +97,26 @@ def print_report(report: Report, console: Console) -> None:
                 f"registered interest: {compare.registrations:,} against"
                 f" {compare.other_registrations:,}, {compare.interest_ratio:.2f}x"
             )
+
+
+def _print_delivery(delivery: DeliveryFigures, console: Console) -> None:
+    """The promises as they stand: per variant the weeks buyers are told, and the moves."""
+    table = Table(title="delivery promised (weeks after ordering)")
+    for heading in ("variant", "orders", "median", "90%", "earliest", "latest", "none in horizon"):
+        table.add_column(heading, justify="left" if heading == "variant" else "right")
+    for v in delivery.variants:
+        weeks = [point.weeks for point in v.distribution]
+        table.add_row(
+            v.sku, f"{v.orders:,}", _weeks(v.median_weeks), _weeks(v.p90_weeks),
+            _weeks(min(weeks, default=None)), _weeks(max(weeks, default=None)),
+            f"{v.beyond_horizon:,}",
+        )  # fmt: skip
+    console.print(table)
+    causes = ", ".join(f"{m.moves:,} {m.cause}" for m in delivery.moves_by_cause)
+    console.print(
+        f"promises moved a week or more: {delivery.moves:,}" + (f" ({causes})" if causes else "")
+    )
+
+
+def _weeks(value: int | None) -> str:
+    return "-" if value is None else str(value)

@@ -69,7 +69,8 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def order_history(request: Request) -> Response:
         order, events = orders.history(request.params["id"], request.caller.customer)
-        return json_response(200, encode(order_history_out(order, events)))
+        moves = deliveries.moves_of(order)
+        return json_response(200, encode(order_history_out(order, events, moves)))
 
     async def lock_order(request: Request) -> Response:
         order = await orders.lock(request.params["id"], request.customer)

@@ -15,6 +15,8 @@ def routes(ctx: ApiContext) -> list[Route]:
         slug = request.params["slug"]
         compare = parse_qs(request.query).get("compare", [None])[-1]
         now = ctx.clock()
+        # Promises given since the last re-promise are kept first, so the report counts them.
+        await ctx.services.deliveries.repromise(slug)
         built = await ctx.services.store.read_in_thread(
             lambda reads: build_report(reads, slug, compare=compare, now=now)
         )

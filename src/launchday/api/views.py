@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from launchday.api.wire import (
@@ -17,6 +18,7 @@ from launchday.api.wire import (
     OrderEventOut,
     OrderHistoryOut,
     OrderOut,
+    PromiseMoveOut,
     RejoinCounts,
     SetByOut,
     TicketOut,
@@ -33,6 +35,7 @@ from launchday.domain.order import Order, OrderEvent, delivery_window
 from launchday.domain.quota import available
 from launchday.services.delivery import Estimate
 from launchday.services.launches import LaunchState, VariantTally
+from launchday.services.ports.delivery import PromiseMove
 from launchday.services.waiting_room import TicketReading
 
 
@@ -105,14 +108,41 @@ def order_out(
     )
 
 
-def order_history_out(order: Order, events: list[OrderEvent]) -> OrderHistoryOut:
-    return OrderHistoryOut(
-        order=order.id,
-        events=[
-            OrderEventOut(at=rfc3339(e.at), status=e.status.value, by=e.by, detail=e.detail)  # type: ignore[arg-type]
-            for e in events
-        ],
-    )
+def order_history_out(
+    order: Order,
+    events: list[OrderEvent],
+    moves: Sequence[PromiseMove] = (),
+) -> OrderHistoryOut:
+    """The order's trail: its status changes and its promise's moves, oldest first."""
+    steps = [
+        (e.at, OrderEventOut(at=rfc3339(e.at), status=e.status.value, by=e.by, detail=e.detail))  # type: ignore[arg-type]
+        for e in events
+    ]
+    for move in moves:
+        old = _weeks(move.old_weeks_from, move.old_weeks_to)
+        new = _weeks(move.new_weeks_from, move.new_weeks_to)
+        steps.append(
+            (
+                move.at,
+                OrderEventOut(
+                    at=rfc3339(move.at),
+                    status=order.status_at(move.at).value,
+                    by="production",
+                    detail=f"delivery weeks {_shown(old)} -> {_shown(new)}: {move.cause}",
+                    delivery=PromiseMoveOut(old, new, move.cause),
+                ),
+            )
+        )
+    steps.sort(key=lambda step: step[0])
+    return OrderHistoryOut(order=order.id, events=[event for _, event in steps])
+
+
+def _weeks(first: int | None, last: int | None) -> list[int] | None:
+    return None if first is None or last is None else [first, last]
+
+
+def _shown(weeks: list[int] | None) -> str:
+    return "none in the horizon" if weeks is None else f"{weeks[0]}-{weeks[1]}"
 
 
 def launch_out(state: LaunchState) -> LaunchOut:

@@ -166,13 +166,25 @@ class OrderOut(msgspec.Struct, frozen=True):
     delivery_estimate: DeliveryEstimate | None = None
 
 
+class PromiseMoveOut(msgspec.Struct, frozen=True):
+    """The delivery promise moved by a week or more: the weeks before and after (null:
+    past the plan's horizon), and why."""
+
+    old_weeks: list[int] | None
+    new_weeks: list[int] | None
+    cause: str
+
+
 class OrderEventOut(msgspec.Struct, frozen=True):
-    """One recorded transition of an order, in launch time."""
+    """One recorded step of an order, in launch time: a change of status (by the
+    customer, or the window's end), or a move of its delivery promise (by production;
+    `status` is then the order's status at that time)."""
 
     at: str
     status: Literal["reserved", "locked", "cancelled"]
-    by: Literal["customer", "window"]
+    by: Literal["customer", "window", "production"]
     detail: str | None = None
+    delivery: PromiseMoveOut | None = None
 
 
 class OrderHistoryOut(msgspec.Struct, frozen=True):

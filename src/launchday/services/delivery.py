@@ -34,6 +34,7 @@ from launchday.domain.production_plan import ProductionPlan, validate_plan
 from launchday.services.launches import Launches
 from launchday.services.ports.delivery import (
     PRODUCTION,
+    PromiseMove,
     RecordedMove,
 )
 from launchday.services.ports.store import WriteScope, WriteTx
@@ -198,6 +199,10 @@ class Deliveries:
             return await self.repromise(slug) or book
         return book
 
+    def moves_of(self, order: Order) -> list[PromiseMove]:
+        """The moves of one order's promise, oldest first."""
+        return self.store.reads.order_promise_moves(order.id)
+
     def moves(self, slug: str, since: datetime, limit: int) -> list[RecordedMove]:
         self.launches.get(slug)
         return self.store.reads.promise_moves(slug, since, limit)
@@ -255,10 +260,9 @@ class Deliveries:
             lambda reads: book_of(version, plan, reads.build_queue(slug), at)
         )
         kept = self.store.reads.stored_promises(slug)
-        if old is not None:  # what this process told buyers and has not stored yet
-            kept = kept.with_fallback(old.given())
+        given = old.given() if old is not None else None  # told buyers, maybe not kept yet
         cause = ", ".join(sorted(causes)) or "the queue changed"
-        diff = await asyncio.to_thread(changes, book, kept, at, cause)
+        diff = await asyncio.to_thread(changes, book, kept, at, cause, given)
         if diff.promises or diff.gone:
 
             def save(tx: WriteTx, now: datetime) -> None:

@@ -95,16 +95,24 @@ class Changes:
     gone: list[int]
 
 
-def changes(book: PromiseBook, kept: PromiseColumns, at: datetime, cause: str) -> Changes:
-    """The book's promises against those kept: new or changed ones, and each move of a
-    week or more, with its cause. Columns throughout: a supply change may move them all."""
+def changes(
+    book: PromiseBook,
+    kept: PromiseColumns,
+    at: datetime,
+    cause: str,
+    given: PromiseColumns | None = None,
+) -> Changes:
+    """The book's promises against those kept: new or changed ones to keep, and each move
+    of a week or more, with its cause, against what buyers were told (`given`: promised
+    but not yet kept). Columns throughout: a supply change may move them all."""
     made, plan = book.schedule, book.schedule.plan
     build = np.where(made.week < NEVER, made.week, NONE)
     first = promised_weeks(made, book.placed_us)
     diff = compare(book.seq, build, first, kept)
+    told = diff if given is None else compare(book.seq, build, first, kept.with_fallback(given))
     window = plan.window_weeks
     kinds, ids, suppliers = _set_by(made)
-    changed, moved = diff.changed, diff.moved
+    changed, moved = diff.changed, told.moved
     promises = PromiseUpdates(
         book.seq[changed].tolist(),
         _maybe(build[changed]),
@@ -118,8 +126,8 @@ def changes(book: PromiseBook, kept: PromiseColumns, at: datetime, cause: str) -
         at,
         cause,
         book.seq[moved].tolist(),
-        _maybe(diff.moved_from),
-        _maybe(diff.moved_from, window),
+        _maybe(told.moved_from),
+        _maybe(told.moved_from, window),
         _maybe(first[moved]),
         _maybe(first[moved], window),
     )

@@ -111,3 +111,6 @@ class DeliveryReads(Protocol):
 
     def promise_moves(self, launch: str, since: datetime, limit: int) -> list[RecordedMove]:
         """The moves recorded from `since` on, oldest first."""
+
+    def order_promise_moves(self, order_id: str) -> list[PromiseMove]:
+        """The moves of one order's promise, oldest first."""

@@ -74,3 +74,43 @@ class DeliveryReads(PointReads):
             ]
 
         return self._session.run(read)
+
+    def order_promise_moves(self, order_id: str) -> list[PromiseMove]:
+        rows = self._session.run(
+            lambda db: db.all(
+                "SELECT c.order_seq, c.at_us, c.cause, c.old_weeks_from, c.old_weeks_to,"
+                " c.new_weeks_from, c.new_weeks_to FROM delivery_changes c"
+                " JOIN orders o ON o.seq = c.order_seq WHERE o.id = :id ORDER BY c.id",
+                {"id": order_id},
+            )
+        )
+        return [PromiseMove(int(r[0]), from_micros(r[1]), *r[2:]) for r in rows]
+
+    def promised_weeks(self, launch: str) -> list[tuple[str, int | None, int]]:
+        """Live orders by variant and first promised week (None past the horizon)."""
+        return [
+            (r[0], None if r[1] is None else int(r[1]), int(r[2]))
+            for r in self._session.run(
+                lambda db: db.all(
+                    "SELECT o.sku, p.weeks_from, count(*) FROM delivery_promises p"
+                    " JOIN orders o ON o.seq = p.order_seq"
+                    " JOIN launches l ON l.id = p.launch_id"
+                    " WHERE l.slug = :slug AND o.status != 'cancelled'"
+                    " GROUP BY o.sku, p.weeks_from",
+                    {"slug": launch},
+                )
+            )
+        ]
+
+    def promise_moves_by_cause(self, launch: str) -> list[tuple[str, int]]:
+        """How many moves of a week or more each cause made."""
+        return [
+            (r[0], int(r[1]))
+            for r in self._session.run(
+                lambda db: db.all(
+                    "SELECT c.cause, count(*) FROM delivery_changes c"
+                    " JOIN launches l ON l.id = c.launch_id WHERE l.slug = :slug GROUP BY c.cause",
+                    {"slug": launch},
+                )
+            )
+        ]
