@@ -32,8 +32,8 @@ import numpy as np
 
 from launchday.domain.build_queue import BuildQueue, micros
 from launchday.domain.build_schedule import schedule
-from launchday.domain.delivery_promise import QueueTail
 from launchday.domain.production_plan import Component, Line, ProductionPlan, Rate, Supplier
+from launchday.domain.queue_tail import QueueTail
 from launchday.domain.what_if import SupplierOutage, supplier_risks, what_if
 from launchday.services.promise_book import Changes, PromiseBook, changes
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from launchday.domain.build_queue import BuildQueue, micros
 from launchday.domain.build_schedule import BY_COMPONENT, BY_LINE, schedule
 from launchday.domain.delivery_promise import (
-    QueueTail,
     promise_if_placed,
     promise_of,
     promised_weeks,
@@ -22,6 +21,7 @@ from launchday.domain.delivery_promise import (
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import Component, Line, ProductionPlan, Rate, Supplier
 from launchday.domain.promise_changes import PromiseColumns, compare
+from launchday.domain.queue_tail import QueueTail
 
 MONDAY = date(2025, 7, 7)
 T0 = datetime(2025, 7, 7, tzinfo=UTC)  # 08:00 in Shanghai, in week 0

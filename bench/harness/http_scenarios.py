@@ -49,6 +49,30 @@ SLOW_ADMISSION = {"rate_per_second": 1, "token_ttl_seconds": 900}
 AfterRun = Callable[[WrkRun, Slice], None]
 
 
+def production_plan() -> dict[str, Any]:
+    """A plan for (c3): one line building the bench's variant 5,000 a week, its battery
+    pack from one supplier at 4,000 a week on a stock of 10,000, so every order's promise
+    reads the line and the part (docs/delivery.md)."""
+    today = datetime.now(UTC).date()
+    return {
+        "weeks_start": (today - timedelta(days=today.weekday())).isoformat(),
+        "timezone": "UTC",
+        "delivery_lag_weeks": 2,
+        "window_weeks": 3,
+        "lines": [
+            {"id": "yz", "skus": [SKU], "capacity": [{"from_week": 0, "cars_per_week": 5000}]}
+        ],
+        "components": [
+            {
+                "id": "pack",
+                "per_car": {SKU: 1},
+                "on_hand": 10_000,
+                "suppliers": [{"id": "catl", "supply": [{"from_week": 0, "units_per_week": 4000}]}],
+            }
+        ],
+    }
+
+
 def launch_body(slug: str, admission: dict[str, Any] | None = None) -> dict[str, Any]:
     """A launch open since a minute ago: one build-to-order variant (never sold out),
     one order per customer, a waiting room only when `admission` is given."""
@@ -252,15 +276,18 @@ def order_path(
     admission: bool = False,
     database: str | None = None,
     database_cpu: Callable[[], float] | None = None,
+    plan: bool = False,
 ) -> ScenarioResult:
     """launchday's full order path on a fresh SQLite database (or `database`, a fresh
     PostgreSQL database's URL).
 
     With `admission`, the launch has a waiting room that admits at once; every
     benchmark customer joins it before the runs and orders with its admission token.
+    With `plan`, the launch has a production plan and every 201 carries the order's
+    delivery promise.
     """
     result = ScenarioResult(key, title)
-    slug = "bench-room" if admission else "bench"
+    slug = "bench-room" if admission else "bench-plan" if plan else "bench"
     db: Database = database or bench.scratch / f"{key}.db"
     port = free_port()
     server = launchday_server(key, db, port, bench.scratch / f"{key}.server.log", ADMIN_KEY, SECRET)
@@ -268,6 +295,8 @@ def order_path(
     try:
         server.wait_ready()
         create_launch(server, launch_body(slug, INSTANT_ADMISSION if admission else None))
+        if plan:
+            put_plan(server, slug, production_plan())
         slices = bench.slices(bench.tokens, rate)
         tokens = bench.tokens
         if admission:
@@ -294,6 +323,17 @@ def create_launch(server: Server, body: dict[str, Any]) -> None:
     )
     if answer.status_code != 201:
         raise RuntimeError(f"the server refused the launch: {answer.status_code} {answer.text}")
+
+
+def put_plan(server: Server, slug: str, body: dict[str, Any]) -> None:
+    answer = httpx.put(
+        f"{server.base_url}/api/v1/launches/{slug}/production",
+        json=body,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=30,
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the server refused the plan: {answer.status_code} {answer.text}")
 
 
 def read_tokens(bench: Bench, count: int) -> list[str]:

@@ -61,7 +61,7 @@ def promise_of(schedule: Schedule, order: int, placed_at: datetime) -> Promise:
         line = int(schedule.line[order])
         sku = schedule.queue.skus[int(schedule.queue.sku[order])]
         set_by = SetBy("line", plan.lines[line].id if line >= 0 else plan.lines_for(sku)[0].id)
-    return _promise(plan, week, placed_at, int(schedule.position[order]), set_by)
+    return make_promise(plan, week, placed_at, int(schedule.position[order]), set_by)
 
 
 def promise_if_placed(
@@ -73,7 +73,7 @@ def promise_if_placed(
     plan, queue = schedule.plan, schedule.queue
     sku_index = queue.skus.index(sku)
     ahead = _orders_ahead(schedule, order_key(plan, sku, locks_at, sequence))
-    released = _release_week(schedule, locks_at)
+    released = release_week(schedule, locks_at)
     parts_week, set_by = released, SetBy("line", plan.lines_for(sku)[0].id)
     for component, count in plan.components_for(sku):
         demand = schedule.parts.demands[plan.components.index(component)]
@@ -91,7 +91,7 @@ def promise_if_placed(
     week, line = _first_room(schedule, sku_index, ahead, parts_week)
     if week != parts_week or parts_week == released:
         set_by = SetBy("line", line)
-    return _promise(plan, week, placed_at, ahead + 1, set_by)
+    return make_promise(plan, week, placed_at, ahead + 1, set_by)
 
 
 def order_key(
@@ -103,7 +103,7 @@ def order_key(
     return (first, micros(locks_at), sequence if sequence >= 0 else NEVER)
 
 
-def _release_week(schedule: Schedule, locks_at: datetime) -> int:
+def release_week(schedule: Schedule, locks_at: datetime) -> int:
     """The week an order locking at `locks_at` may be built from (as `release_weeks`)."""
     week = max(schedule.plan.week_of(locks_at), schedule.start)
     return week if week < schedule.end else NEVER
@@ -141,7 +141,7 @@ def _first_room(schedule: Schedule, sku: int, ahead: int, ready: int) -> tuple[i
     return NEVER, plan.lines[lines[0]].id
 
 
-def _promise(
+def make_promise(
     plan: ProductionPlan, week: int, placed_at: datetime, position: int, set_by: SetBy
 ) -> Promise:
     if week >= NEVER:
@@ -152,103 +152,6 @@ def _promise(
     earliest = max(0, (first_day - placed_on).days // 7)
     weeks = (earliest, earliest + plan.window_weeks)
     return Promise(week, weeks, first_day, last_day, position, set_by)
-
-
-class QueueTail:
-    """The room a schedule leaves after all its orders: where each order that joins at the
-    back of the queue goes, in constant time, without scheduling again. An order whose
-    place is not at the back (an earlier lock, a priority variant) is not for the tail:
-    `join` returns None and the schedule must be worked out again."""
-
-    def __init__(self, schedule: Schedule) -> None:
-        self.schedule = schedule
-        plan, start, end = schedule.plan, schedule.start, schedule.end
-        self._free = np.array(
-            [[rate_in(line.capacity, week) for week in range(start, end)] for line in plan.lines],
-            dtype=np.int64,
-        ).reshape(len(plan.lines), end - start)
-        for runs in schedule.built_by_sku:
-            for run in runs:
-                self._free[run.line, run.week - start] -= run.count
-        self._needed = [
-            int(d.needed_by[-1]) if len(d.needed_by) else 0 for d in schedule.parts.demands
-        ]
-        self._last = _last_key(schedule)
-        self.joined = 0
-
-    def join(
-        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int
-    ) -> Promise | None:
-        """The promise to an order joining at the back, now counted in; None if its place
-        would not be at the back."""
-        return self._place(sku, locks_at, placed_at, sequence, take=True)
-
-    def peek(
-        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
-    ) -> Promise | None:
-        """What `join` would promise, counting nothing in (sequence -1: behind any order
-        locking at the same moment, as a new order is)."""
-        return self._place(sku, locks_at, placed_at, sequence, take=False)
-
-    def _place(
-        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int, take: bool
-    ) -> Promise | None:
-        schedule, plan = self.schedule, self.schedule.plan
-        key = order_key(plan, sku, locks_at, sequence)
-        if key < self._last:
-            return None
-        released = _release_week(schedule, locks_at)
-        ready, set_by = released, SetBy("line", plan.lines_for(sku)[0].id)
-        units: list[tuple[int, int]] = []
-        for component, count in plan.components_for(sku):
-            index = plan.components.index(component)
-            unit = self._needed[index] + count
-            units.append((index, unit))
-            supply = schedule.parts.demands[index].supply
-            arrives = int(supply.week_with(np.array([unit]))[0])
-            if arrives > ready:
-                ready = arrives
-                supplier = (
-                    int(supply.supplier_of(np.array([arrives]), np.array([unit]))[0])
-                    if arrives < NEVER
-                    else -1
-                )
-                name = component.suppliers[supplier].id if supplier >= 0 else None
-                set_by = SetBy("component", component.id, name)
-        week, line = self._room(sku, ready, take)
-        if week != ready or ready == released:
-            set_by = SetBy("line", plan.lines[line].id)
-        position = len(schedule.queue) + self.joined + 1
-        if take:
-            for index, unit in units:
-                self._needed[index] = unit
-            self._last = key
-            self.joined += 1
-        return _promise(plan, week, placed_at, position, set_by)
-
-    def _room(self, sku: str, ready: int, take: bool) -> tuple[int, int]:
-        """The first week from `ready` with room on a line of `sku` (taken if `take`)."""
-        schedule = self.schedule
-        lines = [i for i, line in enumerate(schedule.plan.lines) if sku in line.skus]
-        offset = max(ready, schedule.start) - schedule.start
-        if offset < self._free.shape[1]:
-            room = self._free[lines, offset:] > 0
-            weeks = room.any(axis=0)
-            if weeks.any():
-                first = int(weeks.argmax())
-                line = lines[int(room[:, first].argmax())]
-                self._free[line, offset + first] -= take
-                return schedule.start + offset + first, line
-        return NEVER, lines[0]
-
-
-def _last_key(schedule: Schedule) -> tuple[int, int, int]:
-    if not len(schedule.ranked):
-        return (-1, -1, -1)
-    last = int(schedule.ranked[-1])
-    queue = schedule.queue
-    first = 0 if queue.skus[int(queue.sku[last])] in schedule.plan.priority_skus else 1
-    return (first, int(queue.locks_at[last]), int(queue.sequence[last]))
 
 
 def promised_weeks(schedule: Schedule, placed_at_us: NDArray[np.int64]) -> NDArray[np.int64]:

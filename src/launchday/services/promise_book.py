@@ -18,10 +18,11 @@ from numpy.typing import NDArray
 
 from launchday.domain.build_queue import BuildQueue
 from launchday.domain.build_schedule import BY_COMPONENT, Schedule, schedule
-from launchday.domain.delivery_promise import Promise, QueueTail, promised_weeks
+from launchday.domain.delivery_promise import Promise, promised_weeks
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan
 from launchday.domain.promise_changes import NONE, PromiseColumns, compare, schedule_promises
+from launchday.domain.queue_tail import QueueTail
 from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates, QueuedOrderRow
 
 Ints = NDArray[np.int64]

@@ -1,0 +1,181 @@
+"""The queue's tail: where an order joining at the back of the build queue goes, in
+constant time, without scheduling again.
+
+A new order's place is at the back (it locks when its window ends, after everyone
+before it), and an order's week depends only on the orders ahead of it, so its promise
+is the first week, from when it locks and its parts come, with room left on one of its
+lines after everything the schedule built. Placing an order asks this, so it is kept in
+plain Python structures: the room left per line and week, each component's cumulative
+supply, and per line a pointer past the weeks already full (found again in amortized
+constant time, as a disjoint-set "next free slot" does).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import datetime
+
+from launchday.domain.build_schedule import Schedule
+from launchday.domain.delivery_promise import (
+    Promise,
+    SetBy,
+    make_promise,
+    order_key,
+    release_week,
+)
+from launchday.domain.parts import NEVER
+from launchday.domain.production_plan import Component, rate_in
+
+
+class _Part:
+    """A component as the tail reads it: how many a car uses, its supply week by week."""
+
+    __slots__ = ("component", "count", "deliveries", "index", "there_by")
+
+    def __init__(
+        self,
+        index: int,
+        component: Component,
+        count: int,
+        there_by: list[int],
+        deliveries: list[list[int]],
+    ) -> None:
+        self.index = index
+        self.component = component
+        self.count = count
+        self.there_by = there_by  # units there by the end of each week from the start
+        self.deliveries = deliveries  # per week, each supplier's units
+
+
+class QueueTail:
+    """The room a schedule leaves after all its orders (see the module). An order whose
+    place is not at the back (an earlier lock, a priority variant) is not for the tail:
+    `join` returns None and the schedule must be worked out again."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        plan, start, end = schedule.plan, schedule.start, schedule.end
+        self._weeks = end - start
+        self._free = [
+            [rate_in(line.capacity, week) for week in range(start, end)] for line in plan.lines
+        ]
+        for runs in schedule.built_by_sku:
+            for run in runs:
+                self._free[run.line][run.week - start] -= run.count
+        self._skip = [list(range(1, self._weeks + 1)) for _ in plan.lines]
+        skus = {sku for line in plan.lines for sku in line.skus}
+        self._lines = {
+            sku: [i for i, line in enumerate(plan.lines) if sku in line.skus] for sku in skus
+        }
+        parts = []
+        for index, demand in enumerate(schedule.parts.demands):
+            supply = demand.supply
+            deliveries = supply.deliveries.T.tolist()
+            parts.append((index, supply.component, supply.there_by.tolist(), deliveries))
+        self._parts = {
+            sku: [
+                _Part(index, component, component.use_by(sku), there_by, deliveries)
+                for index, component, there_by, deliveries in parts
+                if component.use_by(sku) > 0
+            ]
+            for sku in skus
+        }
+        self._needed = [
+            int(d.needed_by[-1]) if len(d.needed_by) else 0 for d in schedule.parts.demands
+        ]
+        self._last = _last_key(schedule)
+        self.joined = 0
+
+    def join(
+        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int
+    ) -> Promise | None:
+        """The promise to an order joining at the back, now counted in; None if its place
+        would not be at the back."""
+        return self._place(sku, locks_at, placed_at, sequence, take=True)
+
+    def peek(
+        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
+    ) -> Promise | None:
+        """What `join` would promise, counting nothing in (sequence -1: behind any order
+        locking at the same moment, as a new order is)."""
+        return self._place(sku, locks_at, placed_at, sequence, take=False)
+
+    def _place(
+        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int, take: bool
+    ) -> Promise | None:
+        schedule, plan = self.schedule, self.schedule.plan
+        key = order_key(plan, sku, locks_at, sequence)
+        if key < self._last:
+            return None
+        released = release_week(schedule, locks_at)
+        ready, binding, unit_of_binding = released, None, 0
+        parts = self._parts[sku]
+        for part in parts:
+            unit = self._needed[part.index] + part.count
+            at = bisect_left(part.there_by, unit)
+            arrives = schedule.start + at if at < self._weeks else NEVER
+            if arrives > ready:
+                ready, binding, unit_of_binding = arrives, part, unit
+        week, line = self._room(sku, ready, take)
+        if binding is not None and week == ready and ready != released:
+            supplier = self._supplier(binding, week, unit_of_binding) if week < NEVER else None
+            set_by = SetBy("component", binding.component.id, supplier)
+        else:
+            set_by = SetBy("line", plan.lines[line].id)
+        position = len(schedule.queue) + self.joined + 1
+        if take:
+            for part in parts:
+                self._needed[part.index] += part.count
+            self._last = key
+            self.joined += 1
+        return make_promise(plan, week, placed_at, position, set_by)
+
+    def _room(self, sku: str, ready: int, take: bool) -> tuple[int, int]:
+        """The first week from `ready` with room on a line of `sku` (taken if `take`);
+        ties go to the line the plan lists first."""
+        lines = self._lines[sku]
+        offset = max(ready, self.schedule.start) - self.schedule.start
+        best, chosen = self._weeks, lines[0]
+        for line in lines:
+            week = self._next_free(line, offset)
+            if week < best:
+                best, chosen = week, line
+        if best >= self._weeks:
+            return NEVER, lines[0]
+        if take:
+            self._free[chosen][best] -= 1
+        return self.schedule.start + best, chosen
+
+    def _next_free(self, line: int, week: int) -> int:
+        """The first week from `week` with room on `line` (past the horizon if none);
+        the full weeks passed are skipped next time."""
+        free, skip = self._free[line], self._skip[line]
+        passed = []
+        while week < self._weeks and free[week] <= 0:
+            passed.append(week)
+            week = skip[week]
+        for full in passed:
+            skip[full] = week
+        return week
+
+    def _supplier(self, part: _Part, week: int, unit: int) -> str | None:
+        """Who delivered the `unit`-th unit of the part, which came in `week`."""
+        offset = week - self.schedule.start
+        before = part.there_by[offset - 1] if offset > 0 else part.component.on_hand
+        within = unit - before
+        for supplier, delivered in zip(
+            part.component.suppliers, part.deliveries[offset], strict=True
+        ):
+            within -= delivered
+            if within <= 0:
+                return supplier.id
+        return None
+
+
+def _last_key(schedule: Schedule) -> tuple[int, int, int]:
+    if not len(schedule.ranked):
+        return (-1, -1, -1)
+    last = int(schedule.ranked[-1])
+    queue = schedule.queue
+    first = 0 if queue.skus[int(queue.sku[last])] in schedule.plan.priority_skus else 1
+    return (first, int(queue.locks_at[last]), int(queue.sequence[last]))
