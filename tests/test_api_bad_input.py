@@ -327,6 +327,12 @@ def test_an_integer_written_as_a_whole_float_is_an_integer(world: World) -> None
     body["variants"][0]["lead_weeks"] = [40.0, 42.0]
     created = world.api.post(LAUNCHES, json=body, headers={"Authorization": ADMIN})
     assert created.status_code == 201, created.text
+    # An optional integer too: a waiting room's rejoin grace (`int | null`).
+    room = {**body, "slug": "room-launch"}
+    room["admission"] = {"rate_per_second": 10, "rejoin_grace_seconds": 600.0}
+    created = world.api.post(LAUNCHES, json=room, headers={"Authorization": ADMIN})
+    assert created.status_code == 201, created.text
+    assert created.json()["admission"]["rejoin_grace_seconds"] == 600
     stored = world.api.get(f"{LAUNCHES}/new-launch").json()
     assert stored["per_customer_limit"] == 2
     assert isinstance(stored["per_customer_limit"], int)

@@ -36,8 +36,13 @@ NOT_FUZZED = {"GET /launches/{slug}/live"}
 # A launch body can break rules across fields (a SKU twice, interest opening after orders,
 # earliest lead time after the latest, an opening outside 1970-8999 UTC) that JSON Schema
 # cannot state, so a schema-valid body may rightly be refused with 422. So may a production
-# plan: its SKUs must be the launch's, its time zone known, its periods in order.
-VALID_MAY_BE_REFUSED = {"POST /api/v1/launches", "PUT /api/v1/launches/{slug}/production"}
+# plan (its SKUs must be the launch's, its time zone known, its periods in order) and a
+# what-if (the lines, components and suppliers it names must be the plan's).
+VALID_MAY_BE_REFUSED = {
+    "POST /api/v1/launches",
+    "PUT /api/v1/launches/{slug}/production",
+    "POST /api/v1/launches/{slug}/supply/what-if",
+}
 # An import of registrations takes what it can and reports each line it cannot in its 200
 # (`rejected`, with the line, code and field), so that one bad line in a million does
 # not refuse the file: a schema-violating line is answered, not refused.

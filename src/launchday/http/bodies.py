@@ -20,7 +20,8 @@ S = TypeVar("S")
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 _FIELD_AT = re.compile(r" - at `\$\.?(.*)`$")
 _NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]*)`")
-_FLOAT_FOR_INT = "Expected `int`, got `float`"
+# "Expected `int`, got `float`", also for an optional or union field ("`int | null`").
+_FLOAT_FOR_INT = re.compile(r"^Expected `[^`]*\bint\b[^`]*`, got `float`")
 
 
 def decode(body: bytes, kind: type[S]) -> S:
@@ -31,7 +32,7 @@ def decode(body: bytes, kind: type[S]) -> S:
     try:
         return decoder.decode(body)  # type: ignore[no-any-return]
     except msgspec.ValidationError as error:
-        if str(error).startswith(_FLOAT_FOR_INT):
+        if _FLOAT_FOR_INT.match(str(error)):
             return _decode_whole_floats(body, kind)
         raise _refusal(error) from None
     except msgspec.DecodeError as error:
