@@ -68,6 +68,11 @@ class Schedule:
     # each variant's queue positions and what was built of it, in queue order.
     positions_by_sku: tuple[list[int], ...]
     built_by_sku: tuple[tuple[Built, ...], ...]
+    # The queue's keys in queue order, to find a new key's place by binary search: the
+    # priority class and lock time in one number (the class above any time), then the
+    # sequence.
+    class_and_lock: Ints
+    sequence_ranked: Ints
 
 
 def week_bounds(plan: ProductionPlan, start: int, end: int) -> Ints:
@@ -88,6 +93,14 @@ def release_weeks(plan: ProductionPlan, locks_at: Ints, start: int, end: int) ->
     week = start - 1 + np.searchsorted(bounds, locks_at, side="right")
     week = np.maximum(week, start)
     return np.where(week >= end, NEVER, week).astype(np.int64)
+
+
+CLASS_STEP = 1 << 61  # above any lock time in microseconds (year 9000 is about 2^58)
+
+
+def class_and_lock(queue: BuildQueue, plan: ProductionPlan) -> Ints:
+    """Each order's priority class and lock time as one sortable number."""
+    return queue.priority_class(plan.priority_skus) * CLASS_STEP + queue.locks_at
 
 
 def schedule(plan: ProductionPlan, queue: BuildQueue, current_week: int) -> Schedule:
@@ -127,6 +140,7 @@ def schedule(plan: ProductionPlan, queue: BuildQueue, current_week: int) -> Sche
     return Schedule(
         plan, queue, start, end, ranked, week, line, position, set_by, component, supplier,
         released, parts, tuple(positions_by_sku), tuple(tuple(runs) for runs in built),
+        class_and_lock(queue, plan)[ranked], queue.sequence[ranked],
     )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from launchday.domain.build_queue import micros
-from launchday.domain.build_schedule import BY_COMPONENT, Schedule
+from launchday.domain.build_schedule import BY_COMPONENT, CLASS_STEP, Schedule
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan, rate_in
 
@@ -111,14 +111,14 @@ def release_week(schedule: Schedule, locks_at: datetime) -> int:
 
 def _orders_ahead(schedule: Schedule, key: tuple[int, int, int]) -> int:
     """How many queued orders come before an order with this (class, lock, sequence)."""
-    queue, ranked = schedule.queue, schedule.ranked
-    first = queue.priority_class(schedule.plan.priority_skus)[ranked]
-    locks, sequences = queue.locks_at[ranked], queue.sequence[ranked]
-    return bisect_left(
-        range(len(ranked)),
-        key,
-        key=lambda i: (int(first[i]), int(locks[i]), int(sequences[i])),
-    )
+    wanted = key[0] * CLASS_STEP + key[1]
+    keys = schedule.class_and_lock
+    low = int(np.searchsorted(keys, wanted, side="left"))
+    high = int(np.searchsorted(keys, wanted, side="right"))
+    if low == high:
+        return low
+    # Orders locking at the same moment: by sequence.
+    return low + int(np.searchsorted(schedule.sequence_ranked[low:high], key[2], side="left"))
 
 
 def _first_room(schedule: Schedule, sku: int, ahead: int, ready: int) -> tuple[int, str]:

@@ -23,6 +23,7 @@ import msgspec
 
 from launchday.domain.delivery_promise import (
     Promise,
+    make_promise,
     order_key,
     promise_if_placed,
     promise_of,
@@ -30,6 +31,7 @@ from launchday.domain.delivery_promise import (
 from launchday.domain.errors import NotFound
 from launchday.domain.launch import Launch
 from launchday.domain.order import Order
+from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan, validate_plan
 from launchday.services.launches import Launches
 from launchday.services.ports.delivery import (
@@ -147,8 +149,7 @@ class Deliveries:
             )
         if not locking:
             return Estimate(promise)
-        if_locked = promise_if_placed(book.schedule, order.sku, at, order.placed_at, order.sequence)
-        return Estimate(promise, if_locked)
+        return Estimate(promise, _if_locked_now(book, order, at))
 
     async def placed(self, order: Order) -> Estimate | None:
         """Count a new order in; its promise."""
@@ -280,3 +281,19 @@ def _built_to_order(launch: Launch) -> list[str]:
 
 def _locks_at(order: Order) -> datetime:
     return order.locked_at if order.locked_at is not None else order.refundable_until
+
+
+def _if_locked_now(book: PromiseBook, order: Order, at: datetime) -> Promise:
+    """What locking at `at` would promise the order: worked out once a second per
+    variant (it costs a pass over the schedule), then dated from the order's placement."""
+    second = (order.sku, int(at.timestamp()))
+    found = book.locking_now.get(second)
+    if found is None:
+        if len(book.locking_now) > 64:
+            book.locking_now.clear()
+        found = book.locking_now[second] = promise_if_placed(
+            book.schedule, order.sku, at, order.placed_at, order.sequence
+        )
+    week = NEVER if found.build_week is None else found.build_week
+    plan = book.schedule.plan
+    return make_promise(plan, week, order.placed_at, found.queue_position, found.set_by)

@@ -44,6 +44,9 @@ class PromiseBook:
     first_joined: tuple[int, int, int] | None = None  # the place of the first of them
     causes: set[str] = field(default_factory=set)
     made_at: float = field(default_factory=time.monotonic)
+    # What locking now would promise, per variant and second of launch time: the same
+    # for every reserved order of that variant (only orders locked by now are ahead).
+    locking_now: dict[tuple[str, int], Promise] = field(default_factory=dict)
 
     @property
     def stale(self) -> bool:
