@@ -128,10 +128,12 @@ def main() -> None:
         ),
     ]
     tail = QueueTail(made)
-    at = NIGHT + timedelta(days=8)
+    # Behind the last order of the queue, as a new order is.
+    at = datetime.fromtimestamp(int(queue.locks_at.max()) / 1e6, UTC) + timedelta(seconds=1)
     started = time.perf_counter()
     for i in range(10_000):
-        tail.join("YU7-MAX", at, at, args.orders + i)
+        promised = tail.join("YU7-MAX", at, at, args.orders + i)
+        assert promised is not None, "a new order joins at the back"
     per_join = (time.perf_counter() - started) / 10_000
     print(
         f"re-promise: {len(found.promises.order_seq):,} promises to store,"
