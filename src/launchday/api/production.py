@@ -27,9 +27,8 @@ from launchday.api.production_wire import (
     spec_from_plan,
     supplier_from_spec,
 )
-from launchday.api.views import estimate_out
+from launchday.api.views import estimate_out, promise_weeks, weeks_between
 from launchday.domain.clock import EARLIEST, rfc3339
-from launchday.domain.delivery_promise import Promise
 from launchday.domain.production_plan import ProductionPlan
 from launchday.domain.what_if import AddedSupplier, Change, LineLoss, SupplierOutage
 from launchday.http.bodies import decode
@@ -55,10 +54,6 @@ def _since(query: str) -> datetime:
     return max(since, EARLIEST)
 
 
-def _weeks(first: int | None, last: int | None) -> list[int] | None:
-    return None if first is None or last is None else [first, last]
-
-
 def _outage_weeks(query: str) -> int:
     values = parse_qs(query).get("outage_weeks")
     if not values:
@@ -82,10 +77,6 @@ def _change(spec: ChangeSpec, plan: ProductionPlan, current: int, field: str) ->
     if isinstance(spec, LineLossSpec):
         return LineLoss(spec.line, spec.share, start, spec.weeks)
     return SupplierOutage(spec.supplier, start, spec.weeks, spec.component)
-
-
-def _weeks_of(promise: Promise) -> list[int] | None:
-    return list(promise.weeks) if promise.weeks else None
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -115,8 +106,8 @@ def routes(ctx: ApiContext) -> list[Route]:
                 order=m.order,
                 at=rfc3339(m.move.at),
                 cause=m.move.cause,
-                old_weeks=_weeks(m.move.old_weeks_from, m.move.old_weeks_to),
-                new_weeks=_weeks(m.move.new_weeks_from, m.move.new_weeks_to),
+                old_weeks=weeks_between(m.move.old_weeks_from, m.move.old_weeks_to),
+                new_weeks=weeks_between(m.move.new_weeks_from, m.move.new_weeks_to),
             )
             for m in moves
         ]
@@ -141,7 +132,8 @@ def routes(ctx: ApiContext) -> list[Route]:
                 worst_delay_weeks=i.worst_delay_weeks,
                 never_built=i.never_built,
                 new_order_weeks=NewOrderWeeks(
-                    _weeks_of(found.new_orders[i.sku][0]), _weeks_of(found.new_orders[i.sku][1])
+                    promise_weeks(found.new_orders[i.sku][0]),
+                    promise_weeks(found.new_orders[i.sku][1]),
                 ),
             )
             for i in found.impacts

@@ -50,16 +50,14 @@ def _deposit(policy: DepositPolicy) -> DepositSpec:
 def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> DeliveryEstimate:
     """A promise from the production plan as the buyer reads it."""
     return DeliveryEstimate(
-        weeks=list(promise.weeks) if promise.weeks else None,
+        weeks=promise_weeks(promise),
         from_=promise.first_day.isoformat() if promise.first_day else None,
         to=promise.last_day.isoformat() if promise.last_day else None,
         build_week=promise.build_week,
         queue_position=promise.queue_position,
         set_by=SetByOut(promise.set_by.kind, promise.set_by.id, promise.set_by.supplier),  # type: ignore[arg-type]
         if_locked_now=(
-            IfLockedNow(list(if_locked_now.weeks) if if_locked_now.weeks else None)
-            if if_locked_now is not None
-            else None
+            IfLockedNow(promise_weeks(if_locked_now)) if if_locked_now is not None else None
         ),
     )
 
@@ -119,8 +117,8 @@ def order_history_out(
         for e in events
     ]
     for move in moves:
-        old = _weeks(move.old_weeks_from, move.old_weeks_to)
-        new = _weeks(move.new_weeks_from, move.new_weeks_to)
+        old = weeks_between(move.old_weeks_from, move.old_weeks_to)
+        new = weeks_between(move.new_weeks_from, move.new_weeks_to)
         steps.append(
             (
                 move.at,
@@ -137,8 +135,13 @@ def order_history_out(
     return OrderHistoryOut(order=order.id, events=[event for _, event in steps])
 
 
-def _weeks(first: int | None, last: int | None) -> list[int] | None:
+def weeks_between(first: int | None, last: int | None) -> list[int] | None:
+    """A window's weeks on the wire: null when past the plan's horizon."""
     return None if first is None or last is None else [first, last]
+
+
+def promise_weeks(promise: Promise) -> list[int] | None:
+    return None if promise.weeks is None else list(promise.weeks)
 
 
 def _shown(weeks: list[int] | None) -> str:

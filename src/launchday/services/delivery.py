@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
 
@@ -42,6 +43,7 @@ from launchday.services.ports.delivery import (
 from launchday.services.ports.store import WriteScope, WriteTx
 from launchday.services.promise_book import PromiseBook, book_of, changes
 
+T = TypeVar("T")
 _plan_decoder = msgspec.json.Decoder(ProductionPlan)
 # How long a process trusts what it read: whether a launch has a plan (other processes
 # may set one), and on a shared store its schedule (other processes place orders).
@@ -90,10 +92,7 @@ class Deliveries:
 
     def plan(self, slug: str) -> ProductionPlan:
         """The launch's plan, or NotFound."""
-        found = self._plan(slug)
-        if found is None:
-            raise NotFound(f"launch {slug!r} has no production plan", field="slug")
-        return found[1]
+        return _planned(self._plan(slug), slug)[1]
 
     def _plan(self, slug: str) -> tuple[int, ProductionPlan] | None:
         """The plan and its version, read again at most every PLAN_SECONDS: every order
@@ -128,13 +127,32 @@ class Deliveries:
         """The order's promise (None without a plan, or for a variant no line builds, or
         for a cancelled order)."""
         book = await self._book(order.launch)
-        if book is None or order.cancelled_at is not None:
+        return None if book is None else await self._estimate(book, order)
+
+    async def placed(self, order: Order) -> Estimate | None:
+        """Count a new order in; its promise."""
+        book = await self._book(order.launch)
+        locks_at = order.lock_time()
+        if book is None or locks_at is None or not book.schedule.plan.lines_for(order.sku):
             return None
-        launch = self.launches.get(order.launch)
+        if order.id not in book.index:  # else the book was read after the order was stored
+            joined = book.tail.join(order.sku, locks_at, order.placed_at, order.sequence)
+            if joined is None:  # its place is ahead of orders already promised
+                book.causes.add("an order was placed ahead of others")
+                return await self.estimate(order)
+            book.joined[order.id] = book.joined_seq[order.sequence] = joined
+            if book.first_joined is None:
+                book.first_joined = order_key(
+                    book.schedule.plan, order.sku, locks_at, order.sequence
+                )
+        return await self._estimate(book, order)
+
+    async def _estimate(self, book: PromiseBook, order: Order) -> Estimate | None:
+        locks_at = order.lock_time()
         plan = book.schedule.plan
-        if not plan.lines_for(order.sku):
+        if locks_at is None or order.cancelled_at is not None or not plan.lines_for(order.sku):
             return None
-        at = launch.clock(self.clock())
+        at = self.launches.get(order.launch).clock(self.clock())
         locking = order.locked_at is None and at < order.refundable_until
         if locking:  # what locking now would promise counts every order ahead of now
             book = await self._exact(order.launch, book, order_key(plan, order.sku, at, -1))
@@ -145,29 +163,11 @@ class Deliveries:
             promise = book.joined[order.id]
         else:  # placed by another process since the book was read: count it in
             promise = promise_if_placed(
-                book.schedule, order.sku, _locks_at(order), order.placed_at, order.sequence
+                book.schedule, order.sku, locks_at, order.placed_at, order.sequence
             )
         if not locking:
             return Estimate(promise)
         return Estimate(promise, _if_locked_now(book, order, at))
-
-    async def placed(self, order: Order) -> Estimate | None:
-        """Count a new order in; its promise."""
-        book = await self._book(order.launch)
-        if book is None or not book.schedule.plan.lines_for(order.sku):
-            return None
-        if order.id in book.index:  # the book was read again after the order was stored
-            return await self.estimate(order)
-        joined = book.tail.join(order.sku, _locks_at(order), order.placed_at, order.sequence)
-        if joined is None:  # its place is ahead of orders already promised
-            book.causes.add("an order was placed ahead of others")
-            return await self.estimate(order)
-        book.joined[order.id] = book.joined_seq[order.sequence] = joined
-        if book.first_joined is None:
-            book.first_joined = order_key(
-                book.schedule.plan, order.sku, _locks_at(order), order.sequence
-            )
-        return await self.estimate(order)
 
     def changed(self, order: Order, cause: str) -> None:
         """An order locked early or was cancelled: the orders behind it move."""
@@ -176,9 +176,7 @@ class Deliveries:
     async def quotes(self, slug: str) -> dict[str, Promise]:
         """What a new order of each variant a line builds would be promised now."""
         launch = self.launches.get(slug)
-        book = await self._book(slug)
-        if book is None:
-            raise NotFound(f"launch {slug!r} has no production plan", field="slug")
+        book = _planned(await self._book(slug), slug)
         at = launch.clock(self.clock())
         quotes = {}
         for variant in launch.variants:
@@ -218,9 +216,7 @@ class Deliveries:
     async def whole_queue(self, slug: str) -> PromiseBook:
         """A book whose schedule holds every queued order (for questions over all of
         them: what-ifs, risks); NotFound without a plan."""
-        book = await self._book(slug)
-        if book is None:
-            raise NotFound(f"launch {slug!r} has no production plan", field="slug")
+        book = _planned(await self._book(slug), slug)
         if book.joined:
             book = await self.repromise(slug) or book
         return book
@@ -279,8 +275,11 @@ def _built_to_order(launch: Launch) -> list[str]:
     return [v.sku for v in launch.variants if not v.limited]
 
 
-def _locks_at(order: Order) -> datetime:
-    return order.locked_at if order.locked_at is not None else order.refundable_until
+def _planned(found: T | None, slug: str) -> T:
+    """`found`, or NotFound: the launch has no production plan."""
+    if found is None:
+        raise NotFound(f"launch {slug!r} has no production plan", field="slug")
+    return found
 
 
 def _if_locked_now(book: PromiseBook, order: Order, at: datetime) -> Promise:
