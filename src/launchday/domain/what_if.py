@@ -106,11 +106,7 @@ def _apply(plan: ProductionPlan, change: Change, field: str) -> ProductionPlan:
         return _with_component(plan, grown)
     if change.component is not None:
         _component(plan, change.component, f"{field}.component")
-    hit = [
-        c
-        for c in plan.components
-        if change.component in (None, c.id) and change.supplier in {s.id for s in c.suppliers}
-    ]
+    hit = _cut_by(plan, change)
     if not hit:
         raise ValidationFailed(f"no component comes from {change.supplier!r}", f"{field}.supplier")
     for component in hit:
@@ -212,9 +208,16 @@ def _cuts(
         (component, change)
         for change in changes
         if isinstance(change, SupplierOutage)
-        for component in plan.components
-        if change.component in (None, component.id)
-        and change.supplier in {s.id for s in component.suppliers}
+        for component in _cut_by(plan, change)
+    ]
+
+
+def _cut_by(plan: ProductionPlan, outage: SupplierOutage) -> list[Component]:
+    """The components an outage cuts: those its supplier delivers (or only the one named)."""
+    return [
+        c
+        for c in plan.components
+        if outage.component in (None, c.id) and outage.supplier in {s.id for s in c.suppliers}
     ]
 
 
@@ -249,8 +252,8 @@ def supplier_risks(
     before = schedule(plan, queue, current_week)
     risks = []
     for supplier in sorted({s.id for c in plan.components for s in c.suppliers}):
-        supplied = [c for c in plan.components if supplier in {s.id for s in c.suppliers}]
         outage = SupplierOutage(supplier, current_week, outage_weeks)
+        supplied = _cut_by(plan, outage)
         after = schedule(changed(plan, (outage,)), queue, current_week)
         both = (before.week < NEVER) & (after.week < NEVER)
         delay = np.where(both, after.week - before.week, 0)
