@@ -216,8 +216,13 @@ class LoadDriver:
         key: str,
         at: float | None = None,
         admission_token: str | None = None,
+        held: bool = False,
     ) -> str:
-        """Place an order due at launch second `at`; returns its id or raises Refused."""
+        """Place an order due at launch second `at`; returns its id or raises Refused.
+
+        `held`: the order waited for its time after an admission came early, so its stamp
+        teaches the orders' lead, not the journeys'.
+        """
         body: dict[str, Any] = {"sku": sku}
         if profile is not None:
             body["profile"] = profile
@@ -232,7 +237,7 @@ class LoadDriver:
         if at is not None and self._opens_at is not None:
             placed = datetime.fromisoformat(answer["placed_at"])
             residual = ((placed - self._opens_at).total_seconds() - at) / self._speed
-            lead = self._order_lead if admission_token is None else self._queue_lead
+            lead = self._order_lead if admission_token is None or held else self._queue_lead
             lead.correct(residual)
             self.stats.lead, self.stats.queue_lead = (
                 self._order_lead.seconds,
@@ -342,13 +347,21 @@ class LoadDriver:
             # admitted from the opening on, nor those who let an admission lapse.
             joined_on_time = planned.at > self.pre_queue_seconds and customer.id not in self.lapses
             due = planned.at if admission_token is None or joined_on_time else None
+            held = False
             if admission_token is not None and joined_on_time:
                 # A journey that went faster than its lead allowed for waits for its
                 # order's time, as a direct order does, instead of arriving early.
                 send_at = self._opens + planned.at / self._speed - self._order_lead.seconds
+                held = send_at > time.monotonic()
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             self.order_ids[customer.id] = await self.place(
-                customer.id, planned.sku, profile, f"{customer.id}-order", due, admission_token
+                customer.id,
+                planned.sku,
+                profile,
+                f"{customer.id}-order",
+                due,
+                admission_token,
+                held,
             )
         except Refused as refusal:
             self.stats.refusals[refusal.code] += 1
@@ -436,7 +449,8 @@ class LoadDriver:
         ) -> None:
             """Send each item when it falls due, `lead` early (items sorted by time)."""
             for starts_at, event in items:
-                due = opens + starts_at / speed - lead.seconds
+                # Early by the lead, but never before the doors open (refused: not_open).
+                due = max(opens + starts_at / speed - lead.seconds, opens)
                 delay = due - time.monotonic()
                 if delay > 0.001:
                     await asyncio.sleep(delay)
