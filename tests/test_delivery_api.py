@@ -191,6 +191,25 @@ def test_more_capacity_re_promises_every_order_and_a_new_order_is_quoted(api: Ap
     )
 
 
+def test_a_new_order_is_quoted_for_a_later_placement(api: Api) -> None:
+    api.create_launch(variants=variants("YU7-MAX"), per_customer_limit=1)
+    put_plan(api, plan(2, ["YU7-MAX"]))
+    place_all(api, ["YU7-MAX"] * 6)
+    path = f"/api/v1/launches/{SLUG}/delivery"
+    now = api.get(path).json()
+    assert now["variants"][0]["estimate"]["build_week"] == 3
+    # Placed on the Monday of week 5 (Shanghai), it locks then: the line is free by then,
+    # so it is built that week and delivered two weeks later, weeks 2-5 after placement.
+    later = api.get(path, params={"at": "2026-12-27T16:00:00Z"}).json()
+    assert later["at"] == "2026-12-27T16:00:00Z"
+    assert later["variants"][0]["estimate"]["build_week"] == 5
+    assert later["variants"][0]["estimate"]["weeks"] == [2, 5]
+    for bad in ("2026-11-01T00:00:00Z", "tomorrow", "2026-12-27T16:00:00"):
+        refused = api.get(path, params={"at": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["field"] == "at"
+
+
 def test_the_plan_is_kept_and_read_back(database: Database, clock: SettableClock) -> None:
     body = plan(100, ["YU7-MAX"], priority_skus=["YU7-LTD"])
     body["lines"].append(

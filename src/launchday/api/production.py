@@ -54,6 +54,20 @@ def _since(query: str) -> datetime:
     return max(since, EARLIEST)
 
 
+def _placed_at(query: str) -> datetime | None:
+    """The `at` parameter: when the new order would be placed (RFC 3339); now if absent."""
+    values = parse_qs(query).get("at")
+    if not values:
+        return None
+    try:
+        at = datetime.fromisoformat(values[-1])
+    except ValueError:
+        raise HttpError("validation", "at must be an RFC 3339 time", "at") from None
+    if at.tzinfo is None:
+        raise HttpError("validation", "at needs a time zone, e.g. Z", "at")
+    return at
+
+
 def _outage_weeks(query: str) -> int:
     values = parse_qs(query).get("outage_weeks")
     if not values:
@@ -92,9 +106,9 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def delivery_quotes(request: Request) -> Response:
         slug = request.params["slug"]
-        quotes = await deliveries.quotes(slug)
+        at, quotes = await deliveries.quotes(slug, _placed_at(request.query))
         variants = [VariantQuote(sku, estimate_out(promise)) for sku, promise in quotes.items()]
-        return json_response(200, encode(DeliveryQuotes(slug, variants)))
+        return json_response(200, encode(DeliveryQuotes(slug, at, variants)))
 
     async def delivery_changes(request: Request) -> Response:
         slug = request.params["slug"]
@@ -187,9 +201,19 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/delivery",
             handler=delivery_quotes,
             name="delivery_quotes",
-            summary="What a new order of each variant a line builds would be promised now",
+            summary="What a new order of each variant a line builds would be promised now"
+            " (or placed at a later time, the queue as it is now)",
             response=DeliveryQuotes,
-            errors=("not_found",),
+            query=(
+                QueryParam(
+                    "at",
+                    required=False,
+                    description="when the new order would be placed (RFC 3339, on the"
+                    " launch's clock, not before now); now if absent",
+                    schema={"type": "string", "format": "date-time"},
+                ),
+            ),
+            errors=("validation", "not_found"),
         ),
         Route(
             method="GET",

@@ -3,7 +3,7 @@ order, the quotes for new orders and the promise changes. Names as in docs/api.m
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
@@ -71,9 +71,10 @@ class VariantQuote(msgspec.Struct, frozen=True):
 
 
 class DeliveryQuotes(msgspec.Struct, frozen=True):
-    """What a new order of each build-to-order variant would be promised now."""
+    """What a new order of each build-to-order variant would be promised if placed `at`."""
 
     launch: str
+    at: datetime
     variants: list[VariantQuote]
 
 

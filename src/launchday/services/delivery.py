@@ -29,7 +29,7 @@ from launchday.domain.delivery_promise import (
     promise_if_placed,
     promise_of,
 )
-from launchday.domain.errors import NotFound
+from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.domain.launch import Launch
 from launchday.domain.order import Order
 from launchday.domain.parts import NEVER
@@ -173,11 +173,17 @@ class Deliveries:
         """An order locked early or was cancelled: the orders behind it move."""
         self._mark(order.launch, cause)
 
-    async def quotes(self, slug: str) -> dict[str, Promise]:
-        """What a new order of each variant a line builds would be promised now."""
+    async def quotes(
+        self, slug: str, placed_at: datetime | None = None
+    ) -> tuple[datetime, dict[str, Promise]]:
+        """What a new order of each variant a line builds would be promised if placed now,
+        or at `placed_at` on the launch's clock (later than now) with the queue as it is."""
         launch = self.launches.get(slug)
         book = _planned(await self._book(slug), slug)
-        at = launch.clock(self.clock())
+        now = launch.clock(self.clock())
+        if placed_at is not None and placed_at < now:
+            raise ValidationFailed("at must not be before the launch's clock now", "at")
+        at = now if placed_at is None else placed_at
         quotes = {}
         for variant in launch.variants:
             if not book.schedule.plan.lines_for(variant.sku):
@@ -189,7 +195,7 @@ class Deliveries:
                 book = await self._exact(slug, book, key)
                 quote = promise_if_placed(book.schedule, variant.sku, locks_at, at)
             quotes[variant.sku] = quote
-        return quotes
+        return at, quotes
 
     async def _exact(self, slug: str, book: PromiseBook, key: tuple[int, int, int]) -> PromiseBook:
         """A book whose schedule holds every order ahead of `key`: the orders that joined
