@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,10 @@ import pytest
 SCENARIOS = Path(__file__).parent / "scenarios"
 SHAPES = sorted(p.name for p in SCENARIOS.glob("*.toml"))
 SHIPPED = ["yu7-2025", "su7-2024"]
+# A row of the demo's delivery quotes: variant, published weeks, quoted weeks, verdict.
+QUOTE_ROW = re.compile(
+    r"│ ([A-Z0-9-]+) +│ +(\d+)-(\d+) weeks │ +(\d+)-(\d+) │ +[+-]\d+ weeks │ (\w+) +│"
+)
 
 
 def run_demo(tmp_path: Path, scenario: str, *extra: str) -> tuple[int, str, dict[str, object]]:
@@ -68,6 +73,14 @@ def test_the_demo_meets_every_milestone_through_the_waiting_room(
     # Buyers who let an admission lapse came back, and those who did ordered.
     assert chance["rejoined"] == chance["came_back_and_ordered"]
     assert chance["lapsed"] >= chance["rejoined"]
+    if scenario in SHIPPED:
+        # A new order placed the day the waits were reported is quoted them, within 2
+        # weeks, from the shipped production plan and the replayed queue.
+        quoted = QUOTE_ROW.findall(output)
+        assert len(quoted) == 3, output
+        for _sku, published, _, said, _, verdict in quoted:
+            assert abs(int(said) - int(published)) <= 2, output
+            assert verdict == "ok", output
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from rich.console import Console
 from launchday.analytics.report import Report
 from launchday.analytics.report_files import write_report_files
 from launchday.api.auth import mint_customer_token
-from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
+from launchday.sim.display import ReplayProgress, milestone_table, quote_table, summary_lines
 from launchday.sim.driver import ReplayStats
 from launchday.sim.rehearsal import RehearsalPlan, RehearsalResult, rehearse
 from launchday.sim.scenario import scaled_milestones
@@ -52,6 +52,8 @@ def run_rehearsal(
             rehearse(base_url, admin_key, token_minter(secret), plan, on_tick=tick)
         )
     console.print(milestone_table(result))
+    if result.quotes:
+        console.print(quote_table(result))
     for line in summary_lines(result):
         console.print(line)
     return result

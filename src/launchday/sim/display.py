@@ -101,6 +101,27 @@ def milestone_table(result: RehearsalResult) -> Table:
     return table
 
 
+def quote_table(result: RehearsalResult) -> Table:
+    """What a new order placed on the day the lead times were reported is quoted, beside
+    them (weeks after placement)."""
+    production = result.options.scenario.production
+    day = "" if production is None else f" placed on {production.quotes_on}"
+    table = Table(title=f"{result.slug}: delivery quoted to a new order{day} vs published")
+    for heading in ("variant", "published", "quoted", "difference", ""):
+        table.add_column(heading, justify="left" if heading == "variant" else "right")
+    for said in result.quotes:
+        quoted = "beyond the plan" if said.quoted is None else f"{said.quoted[0]}-{said.quoted[1]}"
+        difference = "" if said.difference is None else f"{said.difference:+d} weeks"
+        table.add_row(
+            said.sku,
+            f"{said.published[0]}-{said.published[1]} weeks",
+            quoted,
+            difference,
+            "ok" if said.within_tolerance else "[red]off[/red]",
+        )
+    return table
+
+
 def summary_lines(result: RehearsalResult) -> list[str]:
     """The replay's own account: what it sent, what the server kept, and whether it kept up."""
     stats = result.stats

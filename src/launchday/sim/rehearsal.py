@@ -13,13 +13,15 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
 from launchday.api.wire import AdmissionSpec
+from launchday.domain.clock import rfc3339
 from launchday.sim.admission_plan import (
     DEFAULT_TOKEN_TTL,
     LAPSE_SHARE,
@@ -41,8 +43,10 @@ from launchday.sim.customers import (
     registrations,
     timeline,
 )
+from launchday.sim.delivery_quotes import QuoteCheck, quote_checks
 from launchday.sim.driver import LoadDriver, ReplayStats
 from launchday.sim.scenario import Milestone, Scenario, launch_spec, scaled_locks, scaled_milestones
+from launchday.sim.scenario_production import quote_moment, replay_plan
 
 TARGET_REPLAY_SECONDS = 90.0
 PEAK_BUDGET_PER_SECOND = 2000.0
@@ -141,6 +145,8 @@ class RehearsalResult:
     stats: ReplayStats
     report: dict[str, Any]
     checks: list[MilestoneCheck]
+    # A new order's delivery quotes beside the published ones (scenarios with a plan).
+    quotes: list[QuoteCheck] = field(default_factory=list)
 
     @property
     def stored_orders(self) -> int:
@@ -168,6 +174,9 @@ class RehearsalResult:
                     f"{check.kind} at {check.after_seconds:g}s: {check.replayed} replayed,"
                     f" {check.expected} expected"
                 )
+        for said in self.quotes:
+            if not said.within_tolerance:
+                found.append(f"{said.sku} quoted {said.quoted} weeks, {said.published} published")
         return found
 
 
@@ -337,6 +346,15 @@ async def rehearse(
         )
         if status != 201:
             raise RuntimeError(f"the server refused the launch: {status} {answer}")
+        production = scenario.production
+        if production is not None:
+            await tick("putting the production plan")
+            plan_body = replay_plan(production, options.scale, opens_at - scenario.opens_at)
+            status, answer = await driver.request(
+                "PUT", f"/api/v1/launches/{spec.slug}/production", body=plan_body, headers=admin
+            )
+            if status != 200:
+                raise RuntimeError(f"the server refused the production plan: {status} {answer}")
         await tick("importing registrations")
         await _import(driver, spec.slug, registered, opens_at, admin)
         await tick("warming up")
@@ -378,8 +396,22 @@ async def rehearse(
         if status != 200:
             raise RuntimeError(f"the server refused the report: {status} {report}")
 
+        moment = (
+            None if production is None else quote_moment(production, scenario.opens_at, opens_at)
+        )
+        quotes: list[QuoteCheck] = []
+        if moment is not None:
+            status, answer = await driver.request(
+                "GET", f"/api/v1/launches/{spec.slug}/delivery?at={quote(rfc3339(moment))}"
+            )
+            if status != 200:
+                raise RuntimeError(f"the server refused the delivery quotes: {status} {answer}")
+            quotes = quote_checks(scenario, answer)
+
     checks = milestone_checks(scenario, options, report)
-    return RehearsalResult(spec.slug, options, opens_at, len(registered), stats, report, checks)
+    return RehearsalResult(
+        spec.slug, options, opens_at, len(registered), stats, report, checks, quotes
+    )
 
 
 def milestone_checks(

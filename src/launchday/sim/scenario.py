@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import msgspec
 
 from launchday.api.wire import DepositSpec, LaunchSpec, VariantSpec
+from launchday.domain.production_plan import ProductionPlan
 
 # The API's bounds (api/wire.py), checked here so a scenario fails on load, not on replay.
 MAX_SECONDS: Final = 31_622_400
@@ -93,6 +94,15 @@ class BuyerShares:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioProduction:
+    """The launch's production plan (at full scale), and the day its variants'
+    `lead_weeks` were reported: a replay quotes a new order placed that day."""
+
+    plan: ProductionPlan
+    quotes_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceNote:
     """Where a published figure comes from."""
 
@@ -118,6 +128,7 @@ class Scenario:
     interest: InterestShares | None = None
     buyers: BuyerShares | None = None
     sources: tuple[SourceNote, ...] = ()
+    production: ScenarioProduction | None = None
 
     @property
     def last_milestone_seconds(self) -> float:

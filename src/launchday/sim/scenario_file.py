@@ -31,6 +31,7 @@ from launchday.sim.scenario import (
     ScenarioVariant,
     SourceNote,
 )
+from launchday.sim.scenario_production import read_production
 from launchday.sim.toml_fields import FieldPath, FieldReader, shown
 
 PACKAGE: Final = "launchday.scenarios"
@@ -42,7 +43,7 @@ _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # The keys each table may hold (see the scenarios' README); anything else is a typo.
 _TOP_LEVEL: Final = frozenset(
-    {"launch", "deposit", "variants", "demand", "interest", "buyers", "sources"}
+    {"launch", "deposit", "variants", "demand", "interest", "buyers", "sources", "production"}
 )
 _LAUNCH_KEYS: Final = frozenset({"slug", "name", "currency", "opens_at", "per_customer_limit"})
 _VARIANT_KEYS: Final = frozenset(
@@ -116,6 +117,8 @@ class _Reader(FieldReader):
         deposit = self.deposit(data)
         variants = self.variants(data)
         milestones, locks, cancel_share = self.demand(data)
+        skus = [v.sku for v in variants]
+        built = [v.sku for v in variants if v.stock is None]
         return Scenario(
             file=self.file,
             slug=slug,
@@ -131,6 +134,7 @@ class _Reader(FieldReader):
             interest=self.interest(data),
             buyers=self.buyers(data),
             sources=self.sources(data),
+            production=read_production(self, data, skus, built),
         )
 
     def deposit(self, data: Mapping[str, object]) -> ScenarioDeposit:

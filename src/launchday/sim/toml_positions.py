@@ -56,21 +56,36 @@ def key_line(text: str, path: Sequence[str | int]) -> int | None:
 def _start(
     root: dict[str, _Entry], tables: list[_Table], path: Sequence[str | int]
 ) -> tuple[int | None, _Cursor, int]:
-    """Where the path starts: a `[name]` or the n-th `[[name]]` table, else the root keys."""
-    if not path or not isinstance(path[0], str):
-        return None, root, 0
-    name = path[0]
-    arrays = [t for t in tables if t.name == name and t.array]
-    if arrays:
-        if len(path) > 1 and isinstance(path[1], int):
-            if path[1] < len(arrays):
-                return arrays[path[1]].at, arrays[path[1]].keys, 2
-            return arrays[-1].at, None, 2
-        return arrays[0].at, None, 1
-    plain = [t for t in tables if t.name == name and not t.array]
-    if plain:
-        return plain[0].at, plain[0].keys, 1
-    return None, root, 0
+    """Where the path starts: the deepest `[name]` or n-th `[[name]]` table it names
+    (`[[a.b]]` tables counted within the `[[a]]` they follow), else the root keys."""
+    offset: int | None = None
+    cursor: _Cursor = root
+    consumed = 0
+    names: list[str] = []
+    # The span of text the tables looked up next must lie in.
+    low, high = 0, len(tables)
+    while consumed < len(path) and isinstance(path[consumed], str):
+        name = ".".join([*names, str(path[consumed])])
+        inside = range(low, high)
+        arrays = [i for i in inside if tables[i].name == name and tables[i].array]
+        plain = [i for i in inside if tables[i].name == name and not tables[i].array]
+        if arrays:
+            nxt = path[consumed + 1] if consumed + 1 < len(path) else None
+            if not isinstance(nxt, int):
+                return tables[arrays[0]].at, None, consumed + 1
+            if nxt >= len(arrays):
+                return tables[arrays[-1]].at, None, consumed + 2
+            chosen = arrays[nxt]
+            low, high = chosen, arrays[nxt + 1] if nxt + 1 < len(arrays) else high
+            offset, cursor, consumed = tables[chosen].at, tables[chosen].keys, consumed + 2
+        elif plain:
+            chosen = plain[0]
+            offset, cursor, consumed = tables[chosen].at, tables[chosen].keys, consumed + 1
+            low = chosen
+        else:
+            break
+        names.append(name.rsplit(".", 1)[-1])
+    return offset, cursor, consumed
 
 
 def _step(text: str, cursor: _Cursor, step: str | int) -> tuple[int, _Cursor] | None:
