@@ -148,7 +148,7 @@ def make_promise(
         return Promise(None, None, None, None, position, set_by)
     first_day = plan.week_start(week + plan.delivery_lag_weeks)
     last_day = first_day + plan.window_weeks * WEEK
-    placed_on = placed_at.astimezone(ZoneInfo(plan.timezone)).date()
+    placed_on = plan.local_date(placed_at)
     earliest = max(0, (first_day - placed_on).days // 7)
     weeks = (earliest, earliest + plan.window_weeks)
     return Promise(week, weeks, first_day, last_day, position, set_by)

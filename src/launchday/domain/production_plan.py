@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,8 +74,11 @@ class ProductionPlan:
 
     def week_of(self, moment: datetime) -> int:
         """The plan week holding this moment; negative before `weeks_start`."""
-        local = moment.astimezone(ZoneInfo(self.timezone)).date()
-        return (local - self.weeks_start).days // 7
+        return (self.local_date(moment) - self.weeks_start).days // 7
+
+    def local_date(self, moment: datetime) -> date:
+        """The day this moment falls on in the plan's zone."""
+        return _local_date(self.timezone, int(moment.timestamp()) // 60)
 
     def week_start(self, week: int) -> date:
         return self.weeks_start + week * WEEK
@@ -86,6 +90,14 @@ class ProductionPlan:
         """The components a car of this variant uses, with how many of each."""
         used = ((component, component.use_by(sku)) for component in self.components)
         return tuple((component, count) for component, count in used if count > 0)
+
+
+@lru_cache(maxsize=4096)
+def _local_date(zone: str, minute: int) -> date:
+    """The local day of a minute since the epoch. Every order placed and every promise
+    asks it, mostly of the same few minutes, and a zone conversion costs microseconds;
+    days change on a minute boundary in every zone, so the minute is exact."""
+    return datetime.fromtimestamp(minute * 60, ZoneInfo(zone)).date()
 
 
 def rate_in(rates: tuple[Rate, ...], week: int) -> int:

@@ -86,6 +86,10 @@ class QueueTail:
         self._last = _last_key(schedule)
         self.joined = 0
 
+    def builds(self, sku: str) -> bool:
+        """Whether a line of the plan builds this variant."""
+        return sku in self._lines
+
     def join(
         self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int
     ) -> Promise | None:

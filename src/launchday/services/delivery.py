@@ -133,7 +133,7 @@ class Deliveries:
         """Count a new order in; its promise."""
         book = await self._book(order.launch)
         locks_at = order.lock_time()
-        if book is None or locks_at is None or not book.schedule.plan.lines_for(order.sku):
+        if book is None or locks_at is None or not book.tail.builds(order.sku):
             return None
         if order.id not in book.index:  # else the book was read after the order was stored
             joined = book.tail.join(order.sku, locks_at, order.placed_at, order.sequence)
@@ -150,7 +150,7 @@ class Deliveries:
     async def _estimate(self, book: PromiseBook, order: Order) -> Estimate | None:
         locks_at = order.lock_time()
         plan = book.schedule.plan
-        if locks_at is None or order.cancelled_at is not None or not plan.lines_for(order.sku):
+        if locks_at is None or order.cancelled_at is not None or not book.tail.builds(order.sku):
             return None
         at = self.launches.get(order.launch).clock(self.clock())
         locking = order.locked_at is None and at < order.refundable_until
@@ -299,6 +299,16 @@ def _if_locked_now(book: PromiseBook, order: Order, at: datetime) -> Promise:
         found = book.locking_now[second] = promise_if_placed(
             book.schedule, order.sku, at, order.placed_at, order.sequence
         )
-    week = NEVER if found.build_week is None else found.build_week
-    plan = book.schedule.plan
-    return make_promise(plan, week, order.placed_at, found.queue_position, found.set_by)
+    # Dated from the placement: the same for every order placed in the same minute (the
+    # promise's weeks count whole days), as the orders of a burst are.
+    dated = (order.sku, second[1], int(order.placed_at.timestamp()) // 60)
+    promise = book.locking_now_dated.get(dated)
+    if promise is None:
+        if len(book.locking_now_dated) > 256:
+            book.locking_now_dated.clear()
+        week = NEVER if found.build_week is None else found.build_week
+        plan = book.schedule.plan
+        promise = book.locking_now_dated[dated] = make_promise(
+            plan, week, order.placed_at, found.queue_position, found.set_by
+        )
+    return promise

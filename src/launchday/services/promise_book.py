@@ -47,6 +47,8 @@ class PromiseBook:
     # What locking now would promise, per variant and second of launch time: the same
     # for every reserved order of that variant (only orders locked by now are ahead).
     locking_now: dict[tuple[str, int], Promise] = field(default_factory=dict)
+    # ...dated from a placement, per variant, second and minute placed.
+    locking_now_dated: dict[tuple[str, int, int], Promise] = field(default_factory=dict)
 
     @property
     def stale(self) -> bool:
