@@ -2,8 +2,9 @@
 server on SQLite and on PostgreSQL. Orders placed through the API while the page is open
 show up without a reload.
 
-The last test also writes the screenshots under docs/ (from its SQLite run) from a launch
-seeded like the YU7's first minutes, with orders still arriving over HTTP.
+The screenshot tests write the screenshots under docs/ (from their SQLite run, when
+LAUNCHDAY_SCREENSHOTS=1): a launch seeded like the YU7's first minutes, with orders still
+arriving over HTTP, and the production view of a YU7-like launch with a plan.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ from launchday.services.ports.waiting_room import WAITING_ROOM
 from launchday.sim.curve import draw_arrivals
 from launchday.sim.scenario import Milestone
 from launchday.store import open_store
+from launchday.web import production_live
+from tests.production_plans import (
+    HAND_VARIANTS,
+    REAL_SUPPLIERS,
+    REAL_VARIANTS,
+    create_planned_launch,
+    hand_plan,
+    lock,
+    place_many,
+    real_plan,
+    this_monday,
+)
 from tests.support import SECRET, Api, Database, launch_body, loopback_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -360,6 +373,117 @@ def test_the_screenshots_of_a_launch_in_full_swing(
             home.click("text=Xiaomi YU7")
             home.wait_for_url(f"{base}/launches/yu7-2025")
             home.close()
+        finally:
+            wall.close()
+            phone.close()
+
+
+# --- the production view ---------------------------------------------------------------
+
+
+def test_the_production_view_shows_a_launch_with_a_plan_and_not_one_without(
+    browser: Any, database: Database
+) -> None:
+    with (
+        loopback_server(database.settings()) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        api = Api(client.request)
+        create_planned_launch(api, "yu7-2025", HAND_VARIANTS, hand_plan(this_monday()))
+        api.create_launch(slug="plain", opens_at=datetime.now(UTC) - timedelta(minutes=1))
+        # 150 Standard then 100 Max on a line of 100 a week: Standard in weeks 0 and 1,
+        # Max in weeks 1 and 2, so four bar parts.
+        orders = [(f"c-{n}", "YU7-STD" if n < 150 else "YU7-MAX") for n in range(250)]
+        place_many(base, "yu7-2025", orders)
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(f"{base}/launches/yu7-2025")
+            page.wait_for_selector("#production", state="visible")
+            page.wait_for_selector("#backlog-chart rect.bar-part", state="attached")
+            bars = page.locator("#backlog-chart g > title").all_text_contents()
+            assert len(bars) == 26  # a bar group per week, no "later" bucket
+            assert bars[0].endswith(": 100 cars (YU7 Standard 100, YU7 Max 0)")
+            assert bars[1].endswith(": 100 cars (YU7 Standard 50, YU7 Max 50)")
+            assert bars[2].endswith(": 50 cars (YU7 Standard 0, YU7 Max 50)")
+            assert page.locator("#backlog-chart rect.bar-part").count() == 4
+            label = page.locator("#backlog-chart").get_attribute("aria-label") or ""
+            assert label.startswith("Queued cars by build week against line capacity: 250 cars")
+            assert "250 cars in the build queue" in page.locator("#production-summary").inner_text()
+            assert page.locator("#quotes li").count() == 2
+            assert "YU7 Standard" in page.locator("#quotes").inner_text()
+            # The ranking comes a tick or so later: the plan's suppliers, the sole one marked.
+            page.wait_for_selector("#risk-rows th")
+            suppliers = page.locator("#risk-rows th[scope=row]").all_inner_texts()
+            assert set(suppliers) == {"fudi", "gotion", "qualcomm"}
+            sole = page.locator("#risk-rows tr", has=page.locator(".badge-sole"))
+            assert sole.locator("th").all_inner_texts() == ["qualcomm"]
+            headers = page.locator("#risk-table thead th[scope=col]").all_inner_texts()
+            assert [h.lower() for h in headers] == [
+                "supplier", "components", "buyer-weeks", "orders delayed", "sole source",
+            ]  # fmt: skip
+            assert page.locator("#lead-chart path").count() == 2  # one line per variant
+
+            page.goto(f"{base}/launches/plain")
+            # A function, not an expression: the page's policy forbids eval for polling.
+            page.wait_for_function(
+                "() => document.getElementById('elapsed').textContent !== '0:00:00'"
+            )
+            assert page.locator("#production").is_hidden()
+            assert page.locator("#backlog-chart rect").count() == 0
+            assert errors == []
+        finally:
+            page.close()
+
+
+def test_the_screenshot_of_the_production_view(
+    browser: Any, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A YU7-like launch a few hundred orders in, on a plan with two lines ramping up and
+    parts from six suppliers; the quotes sampled often, so that a few seconds draw a line."""
+    monkeypatch.setattr(production_live, "QUOTES_EVERY_SECONDS", 0.5)
+    refresh = os.environ.get("LAUNCHDAY_SCREENSHOTS") == "1" and not database.is_postgres
+    shots = DOCS if refresh else tmp_path
+    rng = random.Random(2025)
+    skus = [v["sku"] for v in REAL_VARIANTS]
+
+    def orders(first: int, count: int) -> list[tuple[str, str]]:
+        return [
+            (f"c-{n}", rng.choices(skus, [0.36, 0.34, 0.30])[0])
+            for n in range(first, first + count)
+        ]
+
+    with (
+        loopback_server(database.settings()) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        api = Api(client.request)
+        opens = datetime.now(UTC) - timedelta(minutes=3)
+        monday = this_monday(datetime.now(UTC) + timedelta(hours=8))  # the plan's is Shanghai's
+        create_planned_launch(api, "yu7-2025", REAL_VARIANTS, real_plan(monday), opens_at=opens)
+        first = place_many(base, "yu7-2025", orders(0, 120), threads=4)
+        lock(base, first[::2])  # half the first buyers locked at once
+        wall = browser.new_page(viewport={"width": 1600, "height": 900})
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        try:
+            for page in (wall, phone):
+                page.goto(f"{base}/launches/yu7-2025")
+                page.wait_for_selector("#backlog-chart rect.bar-part", state="attached")
+            for chunk in range(6):  # more orders while the view samples its quotes
+                placed = place_many(base, "yu7-2025", orders(120 + 60 * chunk, 60), threads=4)
+                lock(base, placed[::3])
+                time.sleep(0.7)
+            wall.wait_for_selector("#risk-rows th")
+            wait_for_number(wall, "#counter", 480)
+            shown = set(wall.locator("#risk-rows th[scope=row]").all_inner_texts())
+            assert shown == REAL_SUPPLIERS
+            time.sleep(1.2)  # the count-up animations settle
+            wall.locator("#production").screenshot(path=str(shots / "dashboard-production.png"))
+            phone.wait_for_selector("#risk-rows th")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phone.locator("#production").screenshot(path=str(tmp_path / "production-phone.png"))
         finally:
             wall.close()
             phone.close()

@@ -9,6 +9,8 @@ Once a second it reads
 - the variant counters (one small row per variant);
 - the waiting room's figures, when the launch has one;
 - every ten seconds, the number of registrations of interest;
+- for a launch with a production plan, the production view when due
+  (`launchday.web.production_live`: nothing at all for a launch without one);
 
 and sends the same encoded event to every viewer. So the database work per second
 does not grow with the number of viewers nor with the number of orders already taken:
@@ -32,6 +34,7 @@ from launchday.domain.launch import Launch
 from launchday.domain.quota import available
 from launchday.services import Services
 from launchday.services.launches import LaunchState, VariantTally
+from launchday.web.production_live import ProductionFeed, ProductionLive
 from launchday.web.series import LiveSeries, SeriesView, rate_now, tallies
 
 log = logging.getLogger("launchday.web")
@@ -140,6 +143,7 @@ class LiveEvent(msgspec.Struct, **_OUT):
     composition: CompositionLive
     interest: int  # registrations of interest
     tick: int
+    production: ProductionLive | None = None  # None: the launch has no production plan
 
 
 _encode = msgspec.json.Encoder().encode
@@ -170,6 +174,7 @@ def live_event(
     series: LiveSeries,
     queue: QueueSnapshot | None,
     tick: int,
+    production: ProductionLive | None = None,
 ) -> LiveEvent:
     """The dashboard's view of a launch at one tick."""
     launch = state.launch
@@ -217,6 +222,7 @@ def live_event(
         ),
         interest=state.interest,
         tick=tick,
+        production=production,
     )
 
 
@@ -238,6 +244,7 @@ class LaunchFeed:
         self.interval = interval
         launch = services.launches.get(slug)
         self.series = LiveSeries(to_micros(launch.opens_at))
+        self.production = ProductionFeed(slug, services)
         self.ticks = 0
         self._viewers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -278,6 +285,7 @@ class LaunchFeed:
             self._task = None
         # Nobody sees the last event again: a new first viewer waits for a fresh tick.
         self._latest = None
+        self.production.stop()
 
     async def tick(self) -> bytes:
         """Read what changed since the last tick; return the event for every viewer."""
@@ -299,6 +307,9 @@ class LaunchFeed:
         self.series.apply(rows)
         if interest is not None:
             self._interest, self._interest_due = interest, loop.time() + INTEREST_EVERY_SECONDS
+        production = await self.production.section(
+            launch, launch.clock(self.services.clock()), loop.time()
+        )
         # The counters after the orders, so the big counter is never behind the curve.
         # They are what `Launches.state` reads, less its count of interest, which is a
         # range count over every registration (300,000 for the YU7): that one is taken
@@ -314,7 +325,7 @@ class LaunchFeed:
         )
         self.ticks += 1
         queue = self.services.waiting_rooms.snapshot(self.slug)
-        event = live_event(state, self.series, queue, self.ticks)
+        event = live_event(state, self.series, queue, self.ticks, production)
         return sse(_encode(event))
 
     async def _run(self) -> None:

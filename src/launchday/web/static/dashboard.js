@@ -1,6 +1,7 @@
 // launchday: the live launch dashboard. Plain JavaScript, no build step, no library.
 // One EventSource (/launches/{slug}/live) brings a JSON snapshot every second; this
-// file only draws it. EventSource reconnects by itself after a network blip.
+// file only draws it (production.js draws the production view from the same events).
+// EventSource reconnects by itself after a network blip.
 "use strict";
 
 (function () {
@@ -354,7 +355,11 @@
     }
 
     drawCurve(data);
+    dash.dispatchEvent(new CustomEvent("live", { detail: data }));
   }
+
+  // The production view (production.js) draws with the same helpers, from the same events.
+  window.launchday = Object.freeze({ numbers, node, niceAxis, compact, shortTime, duration, timeStep });
 
   // --- the stream ----------------------------------------------------------------------------
 
