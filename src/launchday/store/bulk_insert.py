@@ -13,6 +13,16 @@ class BulkInsert:
     table: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
+    # A unique column: a row whose key is there already replaces the stored one.
+    replace_on: str | None = None
+
+    @property
+    def on_conflict(self) -> str:
+        """The clause that makes the insert an upsert (SQLite and PostgreSQL alike)."""
+        if self.replace_on is None:
+            return ""
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c != self.replace_on)
+        return f" ON CONFLICT ({self.replace_on}) DO UPDATE SET {updates}"
 
 
 ORDERS = BulkInsert(
@@ -69,4 +79,34 @@ TICKETS = BulkInsert(
     "queue_tickets",
     ("launch_id", "position", "customer", "ticket", "joined_at_us"),
     ("bigint", "bigint", "text", "text", "bigint"),
+)
+
+PROMISES = BulkInsert(
+    "delivery_promises",
+    (
+        "order_seq",
+        "launch_id",
+        "build_week",
+        "weeks_from",
+        "weeks_to",
+        "set_by_kind",
+        "set_by_id",
+        "set_by_supplier",
+    ),
+    ("bigint", "bigint", "integer", "integer", "integer", "text", "text", "text"),
+    replace_on="order_seq",
+)
+PROMISE_MOVES = BulkInsert(
+    "delivery_changes",
+    (
+        "launch_id",
+        "order_seq",
+        "at_us",
+        "cause",
+        "old_weeks_from",
+        "old_weeks_to",
+        "new_weeks_from",
+        "new_weeks_to",
+    ),
+    ("bigint", "bigint", "bigint", "text", "integer", "integer", "integer", "integer"),
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from launchday.domain.clock import to_micros
 from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates
+from launchday.store.bulk_insert import PROMISE_MOVES, PROMISES, BulkInsert
 
 
 class DeliveryTx:
@@ -20,6 +21,9 @@ class DeliveryTx:
 
     @abstractmethod
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def insert_all(self, insert: BulkInsert, rows: list[tuple[Any, ...]]) -> None: ...
 
     @abstractmethod
     def launch_id(self, slug: str) -> int: ...
@@ -48,21 +52,12 @@ class DeliveryTx:
     def save_promises(self, launch: str, promises: PromiseUpdates, moves: MoveUpdates) -> None:
         """Keep each order's new promise and record the moves to tell its buyer about."""
         launch_id = self.launch_id(launch)
-        self.execute_many(
-            "DELETE FROM delivery_promises WHERE order_seq = ?",
-            [(seq,) for seq in promises.order_seq],
-        )
-        self.execute_many(
-            "INSERT INTO delivery_promises (order_seq, launch_id, build_week, weeks_from,"
-            " weeks_to, set_by_kind, set_by_id, set_by_supplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(row[0], launch_id, *row[1:]) for row in promises.rows()],
-        )
+        if len(promises.order_seq):
+            self.insert_all(PROMISES, [(row[0], launch_id, *row[1:]) for row in promises.rows()])
         at, cause = to_micros(moves.at), moves.cause
-        self.execute_many(
-            "INSERT INTO delivery_changes (launch_id, order_seq, at_us, cause, old_weeks_from,"
-            " old_weeks_to, new_weeks_from, new_weeks_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(launch_id, row[0], at, cause, *row[1:]) for row in moves.rows()],
-        )
+        moved = [(launch_id, row[0], at, cause, *row[1:]) for row in moves.rows()]
+        if moved:
+            self.insert_all(PROMISE_MOVES, moved)
 
     def forget_promises(self, launch: str, order_seqs: Sequence[int]) -> None:
         """Orders that left the queue (cancelled) hold no promise."""

@@ -160,7 +160,7 @@ class PostgresWriteTx(SqlWriteTx):
         arrays = ", ".join(f"%s::{kind}[]" for kind in insert.types)
         self.conn.execute(
             f"INSERT INTO {insert.table} ({', '.join(insert.columns)})"
-            f" SELECT * FROM unnest({arrays})",
+            f" SELECT * FROM unnest({arrays}){insert.on_conflict}",
             [[row[n] for row in rows] for n in range(len(insert.columns))],
         )
 

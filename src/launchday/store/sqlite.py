@@ -146,7 +146,9 @@ class SQLiteWriteTx(SqlWriteTx):
     def insert_all(self, insert: BulkInsert, rows: list[tuple[Any, ...]]) -> None:
         marks = ", ".join("?" * len(insert.columns))
         self._conn.executemany(
-            f"INSERT INTO {insert.table} ({', '.join(insert.columns)}) VALUES ({marks})", rows
+            f"INSERT INTO {insert.table} ({', '.join(insert.columns)}) VALUES ({marks})"
+            f"{insert.on_conflict}",
+            rows,
         )
 
     def next_order_seq(self, launch: str) -> int:
