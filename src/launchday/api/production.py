@@ -34,9 +34,9 @@ from launchday.domain.what_if import AddedSupplier, Change, LineLoss, SupplierOu
 from launchday.http.bodies import decode
 from launchday.http.errors import HttpError
 from launchday.http.routing import QueryParam, Request, Response, Route, json_response
+from launchday.services.supply import OUTAGE_WEEKS
 
 CHANGES_LIMIT = 10_000
-OUTAGE_WEEKS = 4  # the loss the risk ranking weighs, unless ?outage_weeks= says
 _ADMIN_ERRORS = ("unauthenticated", "forbidden", "not_found")
 
 

@@ -18,6 +18,10 @@ from launchday.domain.what_if import (
 )
 from launchday.services.delivery import Deliveries
 
+# The loss the supplier ranking weighs unless asked otherwise: the API's default and
+# the dashboard's, so both answer the same question.
+OUTAGE_WEEKS = 4
+
 
 @dataclass(frozen=True, slots=True)
 class WhatIf:

@@ -33,15 +33,12 @@ from launchday.domain.errors import NotFound
 from launchday.domain.launch import Launch
 from launchday.domain.production_plan import ProductionPlan
 from launchday.services import Services
-from launchday.services.supply import SupplyRisk
+from launchday.services.supply import OUTAGE_WEEKS, SupplyRisk
 
 log = logging.getLogger("launchday.web")
 
 QUOTES_EVERY_SECONDS = 10.0
 RISKS_EVERY_SECONDS = 30.0
-# The loss the ranking weighs: the default of `GET /api/v1/launches/{slug}/supply/risk`,
-# so the screen and the API agree on the same question.
-RISK_OUTAGE_WEEKS = 4
 RISK_ROWS = 8
 # Samples of the quoted weeks kept: runs of equal samples keep only their ends, so this
 # is reached only by a launch whose quotes change this often; then every other is dropped.
@@ -162,14 +159,6 @@ def risk_live(found: SupplyRisk, as_of: datetime, outage_weeks: int) -> RiskLive
     )
 
 
-def quotes_of(
-    found: tuple[datetime, dict[str, Promise]] | dict[str, Promise],
-) -> dict[str, Promise]:
-    """The quotes per variant: `Deliveries.quotes` gives them with the moment they are
-    for (newer) or alone (older)."""
-    return found[1] if isinstance(found, tuple) else found
-
-
 # --- the quoted weeks over the launch ---------------------------------------------------
 
 
@@ -256,7 +245,7 @@ class ProductionFeed:
     async def _refresh(self, launch: Launch, at: datetime) -> None:
         book = await self.deliveries.whole_queue(self.slug)
         self._backlog = backlog_live(backlog(book.schedule), book.schedule.plan, launch)
-        quotes = quotes_of(await self.deliveries.quotes(self.slug))
+        _, quotes = await self.deliveries.quotes(self.slug)
         self._quotes = [
             quote_live(v.sku, quotes[v.sku]) for v in launch.variants if v.sku in quotes
         ]
@@ -264,8 +253,8 @@ class ProductionFeed:
 
     async def _rank(self, plan: ProductionPlan, at: datetime) -> None:
         try:
-            found = await self.supply.risks(self.slug, RISK_OUTAGE_WEEKS)
-            self._risk = risk_live(found, at, RISK_OUTAGE_WEEKS)
+            found = await self.supply.risks(self.slug, OUTAGE_WEEKS)
+            self._risk = risk_live(found, at, OUTAGE_WEEKS)
         except asyncio.CancelledError:
             raise
         except Exception:  # the table keeps the last ranking; the next one may do better
