@@ -131,21 +131,28 @@ class Deliveries:
 
     async def placed(self, order: Order) -> Estimate | None:
         """Count a new order in; its promise."""
-        book = await self._book(order.launch)
+        # Every order placed comes here: the common case (the book is current, the order
+        # joins at the back) awaits nothing and works out nothing twice.
+        book = self._kept_book(order.launch) or await self._book(order.launch)
         locks_at = order.lock_time()
         if book is None or locks_at is None or not book.tail.builds(order.sku):
             return None
-        if order.id not in book.index:  # else the book was read after the order was stored
-            joined = book.tail.join(order.sku, locks_at, order.placed_at, order.sequence)
-            if joined is None:  # its place is ahead of orders already promised
-                book.causes.add("an order was placed ahead of others")
-                return await self.estimate(order)
-            book.joined[order.id] = book.joined_seq[order.sequence] = joined
-            if book.first_joined is None:
-                book.first_joined = order_key(
-                    book.schedule.plan, order.sku, locks_at, order.sequence
-                )
-        return await self._estimate(book, order)
+        if order.id in book.index:  # the book was read after the order was stored
+            return await self._estimate(book, order)
+        joined = book.tail.join(order.sku, locks_at, order.placed_at, order.sequence)
+        if joined is None:  # its place is ahead of orders already promised
+            book.causes.add("an order was placed ahead of others")
+            return await self.estimate(order)
+        book.joined[order.id] = book.joined_seq[order.sequence] = joined
+        plan = book.schedule.plan
+        if book.first_joined is None:
+            book.first_joined = order_key(plan, order.sku, locks_at, order.sequence)
+        at = self.launches.get(order.launch).clock(self.clock())
+        if order.locked_at is not None or at >= order.refundable_until:
+            return Estimate(joined)
+        if book.first_joined < order_key(plan, order.sku, at, -1):
+            return await self._estimate(book, order)  # orders joined ahead of a lock now
+        return Estimate(joined, _if_locked_now(book, order, at))
 
     async def _estimate(self, book: PromiseBook, order: Order) -> Estimate | None:
         locks_at = order.lock_time()
@@ -228,14 +235,21 @@ class Deliveries:
         return book
 
     async def _book(self, slug: str) -> PromiseBook | None:
+        """The launch's book, scheduled again if it is not current; None without a plan."""
+        book = self._kept_book(slug)
+        if book is not None:
+            return book
+        return None if self._plan(slug) is None else await self.repromise(slug)
+
+    def _kept_book(self, slug: str) -> PromiseBook | None:
+        """The book as kept, if still current: of this plan's version, with no cause to
+        schedule again, and (when other processes write too) recent."""
         found = self._plan(slug)
-        if found is None:
-            return None
         book = self._books.get(slug)
-        if book is None or book.version != found[0] or book.stale:
-            return await self.repromise(slug)
+        if found is None or book is None or book.version != found[0] or book.stale:
+            return None
         if self.store.shared and time.monotonic() - book.made_at > BOOK_SECONDS:
-            return await self.repromise(slug)  # other processes place and change orders too
+            return None  # other processes place and change orders too
         return book
 
     async def repromise(self, slug: str) -> PromiseBook | None:
