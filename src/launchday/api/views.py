@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from launchday.api.wire import (
     AdmissionOut,
@@ -28,7 +29,7 @@ from launchday.api.wire import (
 )
 from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
 from launchday.domain.clock import rfc3339
-from launchday.domain.delivery_promise import Promise
+from launchday.domain.delivery_promise import Promise, SetBy
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
 from launchday.domain.order import Order, OrderEvent, delivery_window
@@ -51,15 +52,27 @@ def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> Deli
     """A promise from the production plan as the buyer reads it."""
     return DeliveryEstimate(
         weeks=promise_weeks(promise),
-        from_=promise.first_day.isoformat() if promise.first_day else None,
-        to=promise.last_day.isoformat() if promise.last_day else None,
+        from_=_day(promise.first_day),
+        to=_day(promise.last_day),
         build_week=promise.build_week,
         queue_position=promise.queue_position,
-        set_by=SetByOut(promise.set_by.kind, promise.set_by.id, promise.set_by.supplier),  # type: ignore[arg-type]
+        set_by=_set_by_out(promise.set_by),
         if_locked_now=(
             IfLockedNow(promise_weeks(if_locked_now)) if if_locked_now is not None else None
         ),
     )
+
+
+# Every order placed answers with its promise, whose days and cause are among a few:
+# their wire forms are made once each.
+@lru_cache(maxsize=1024)
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+@lru_cache(maxsize=1024)
+def _set_by_out(set_by: SetBy) -> SetByOut:
+    return SetByOut(set_by.kind, set_by.id, set_by.supplier)  # type: ignore[arg-type]
 
 
 def _lead_time_estimate(order: Order, launch: Launch) -> DeliveryEstimate | None:

@@ -26,6 +26,9 @@ from launchday.domain.delivery_promise import (
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import Component, rate_in
 
+# Entries of the per-minute memos before they start again: a launch's burst needs a few.
+MEMO_SIZE = 1024
+
 
 class _Part:
     """A component as the tail reads it: how many a car uses, its supply week by week."""
@@ -85,6 +88,9 @@ class QueueTail:
         ]
         self._last = _last_key(schedule)
         self.joined = 0
+        self._released: dict[int, int] = {}  # release week per minute of locking
+        self._windows: dict[tuple[int, int], Promise] = {}  # per build week, minute placed
+        self._set_bys: dict[tuple[str, str, str | None], SetBy] = {}
 
     def builds(self, sku: str) -> bool:
         """Whether a line of the plan builds this variant."""
@@ -111,7 +117,14 @@ class QueueTail:
         key = order_key(plan, sku, locks_at, sequence)
         if key < self._last:
             return None
-        released = release_week(schedule, locks_at)
+        # The orders of a burst lock and were placed within the same minutes: the weeks
+        # and days those give are worked out once a minute, not once an order.
+        lock_minute = int(locks_at.timestamp()) // 60
+        released = self._released.get(lock_minute)
+        if released is None:
+            if len(self._released) > MEMO_SIZE:
+                self._released.clear()
+            released = self._released[lock_minute] = release_week(schedule, locks_at)
         ready, binding, unit_of_binding = released, None, 0
         parts = self._parts[sku]
         for part in parts:
@@ -123,16 +136,31 @@ class QueueTail:
         week, line = self._room(sku, ready, take)
         if binding is not None and week == ready and ready != released:
             supplier = self._supplier(binding, week, unit_of_binding) if week < NEVER else None
-            set_by = SetBy("component", binding.component.id, supplier)
+            set_by = self._set_by("component", binding.component.id, supplier)
         else:
-            set_by = SetBy("line", plan.lines[line].id)
+            set_by = self._set_by("line", plan.lines[line].id, None)
         position = len(schedule.queue) + self.joined + 1
         if take:
             for part in parts:
                 self._needed[part.index] += part.count
             self._last = key
             self.joined += 1
-        return make_promise(plan, week, placed_at, position, set_by)
+        dated = (week, int(placed_at.timestamp()) // 60)
+        window = self._windows.get(dated)
+        if window is None:
+            if len(self._windows) > MEMO_SIZE:
+                self._windows.clear()
+            window = self._windows[dated] = make_promise(plan, week, placed_at, 0, set_by)
+        return Promise(
+            window.build_week, window.weeks, window.first_day, window.last_day, position, set_by
+        )
+
+    def _set_by(self, kind: str, id: str, supplier: str | None) -> SetBy:
+        """The few distinct answers to what sets a week, each made once."""
+        found = self._set_bys.get((kind, id, supplier))
+        if found is None:
+            found = self._set_bys[kind, id, supplier] = SetBy(kind, id, supplier)
+        return found
 
     def _room(self, sku: str, ready: int, take: bool) -> tuple[int, int]:
         """The first week from `ready` with room on a line of `sku` (taken if `take`);

@@ -343,17 +343,17 @@ class LoadDriver:
         # A customer who registered interest already gave the profile; others give it now.
         profile = customer.profile if customer.registered_at is None else None
         try:
-            # Only buyers who joined at their own time teach the lead: not the pre-queue,
-            # admitted from the opening on, nor those who let an admission lapse.
+            # Only buyers who joined at their own time teach the journeys' lead: not the
+            # pre-queue, admitted from the opening on, nor those who let an admission lapse.
             joined_on_time = planned.at > self.pre_queue_seconds and customer.id not in self.lapses
-            due = planned.at if admission_token is None or joined_on_time else None
             held = False
-            if admission_token is not None and joined_on_time:
-                # A journey that went faster than its lead allowed for waits for its
-                # order's time, as a direct order does, instead of arriving early.
+            if admission_token is not None:
+                # Admitted before the order's time (a fast journey, a pre-queue admitted
+                # early, a lapsed buyer back early): wait for it, as a direct order does.
                 send_at = self._opens + planned.at / self._speed - self._order_lead.seconds
                 held = send_at > time.monotonic()
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
+            due = planned.at if admission_token is None or joined_on_time or held else None
             self.order_ids[customer.id] = await self.place(
                 customer.id,
                 planned.sku,
