@@ -347,9 +347,9 @@ class LoadDriver:
             # pre-queue, admitted from the opening on, nor those who let an admission lapse.
             joined_on_time = planned.at > self.pre_queue_seconds and customer.id not in self.lapses
             held = False
-            if admission_token is not None:
-                # Admitted before the order's time (a fast journey, a pre-queue admitted
-                # early, a lapsed buyer back early): wait for it, as a direct order does.
+            if admission_token is not None and planned.at > self.pre_queue_seconds:
+                # Admitted before the order's time (a journey faster than its lead, a
+                # lapsed buyer back early): wait for it, as a direct order does.
                 send_at = self._opens + planned.at / self._speed - self._order_lead.seconds
                 held = send_at > time.monotonic()
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
