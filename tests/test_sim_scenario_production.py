@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from launchday.api.production_wire import ProductionSpec
-from launchday.domain.production_plan import Rate
+from launchday.domain.production_plan import Rate, rate_in
 from launchday.sim.delivery_quotes import QuoteCheck, quote_checks
 from launchday.sim.scenario import ScenarioError
 from launchday.sim.scenario_file import load_scenario, parse_scenario
@@ -184,19 +184,15 @@ def test_a_scaled_rate_keeps_every_weeks_running_total_to_the_nearest_unit(
     assert len(scaled) <= 520
     exact = given_total = 0.0
     for w in range(SCALED_WEEKS):
-        exact += held(tuple(rates), w) * scale
-        given_total += held(scaled, w)
+        exact += rate_in(tuple(rates), w) * scale
+        given_total += rate_in(scaled, w)
         assert abs(given_total - exact) <= 0.5 + 1e-6 * exact
-
-
-def held(rates: tuple[Rate, ...], week: int) -> int:
-    return [r.per_week for r in rates if r.from_week <= week][-1]
 
 
 def test_a_small_rate_is_given_in_whole_units_now_and_then() -> None:
     # 0.25 a week: one unit every fourth week, not none ever (nor one every week).
     scaled = scaled_rates((Rate(0, 25),), 0.01)
-    assert sum(held(scaled, w) for w in range(40)) == 10
+    assert sum(rate_in(scaled, w) for w in range(40)) == 10
 
 
 def test_the_replay_body_is_scaled_moved_and_valid() -> None:

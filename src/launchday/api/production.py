@@ -40,32 +40,24 @@ CHANGES_LIMIT = 10_000
 _ADMIN_ERRORS = ("unauthenticated", "forbidden", "not_found")
 
 
-def _since(query: str) -> datetime:
-    """The `since` parameter: an RFC 3339 time with a zone; the beginning if absent."""
-    values = parse_qs(query).get("since")
-    if not values:
-        return EARLIEST
-    try:
-        since = datetime.fromisoformat(values[-1])
-    except ValueError:
-        raise HttpError("validation", "since must be an RFC 3339 time", "since") from None
-    if since.tzinfo is None:
-        raise HttpError("validation", "since needs a time zone, e.g. Z", "since")
-    return max(since, EARLIEST)
-
-
-def _placed_at(query: str) -> datetime | None:
-    """The `at` parameter: when the new order would be placed (RFC 3339); now if absent."""
-    values = parse_qs(query).get("at")
+def _moment(query: str, name: str) -> datetime | None:
+    """A query parameter holding an RFC 3339 time with a zone; None if absent."""
+    values = parse_qs(query).get(name)
     if not values:
         return None
     try:
-        at = datetime.fromisoformat(values[-1])
+        moment = datetime.fromisoformat(values[-1])
     except ValueError:
-        raise HttpError("validation", "at must be an RFC 3339 time", "at") from None
-    if at.tzinfo is None:
-        raise HttpError("validation", "at needs a time zone, e.g. Z", "at")
-    return at
+        raise HttpError("validation", f"{name} must be an RFC 3339 time", name) from None
+    if moment.tzinfo is None:
+        raise HttpError("validation", f"{name} needs a time zone, e.g. Z", name)
+    return moment
+
+
+def _since(query: str) -> datetime:
+    """The `since` parameter; the beginning if absent."""
+    since = _moment(query, "since")
+    return EARLIEST if since is None else max(since, EARLIEST)
 
 
 def _outage_weeks(query: str) -> int:
@@ -106,7 +98,7 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def delivery_quotes(request: Request) -> Response:
         slug = request.params["slug"]
-        at, quotes = await deliveries.quotes(slug, _placed_at(request.query))
+        at, quotes = await deliveries.quotes(slug, _moment(request.query, "at"))
         variants = [VariantQuote(sku, estimate_out(promise)) for sku, promise in quotes.items()]
         return json_response(200, encode(DeliveryQuotes(slug, at, variants)))
 

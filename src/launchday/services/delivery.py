@@ -148,7 +148,7 @@ class Deliveries:
         at = self.launches.get(order.launch).clock(self.clock())
         if order.locked_at is not None or at >= order.refundable_until:
             return Estimate(joined)
-        if book.first_joined < order_key(plan, order.sku, at, -1):
+        if book.joined_ahead_of(order_key(plan, order.sku, at, -1)):
             return await self._estimate(book, order)  # orders joined ahead of a lock now
         return Estimate(joined, _if_locked_now(book, order, at))
 
@@ -205,7 +205,7 @@ class Deliveries:
     async def _exact(self, slug: str, book: PromiseBook, key: tuple[int, int, int]) -> PromiseBook:
         """A book whose schedule holds every order ahead of `key`: the orders that joined
         the tail are not in the schedule, so if any is ahead, schedule again."""
-        if book.first_joined is not None and book.first_joined < key:
+        if book.joined_ahead_of(key):
             return await self.repromise(slug) or book
         return book
 

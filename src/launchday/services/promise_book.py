@@ -50,6 +50,11 @@ class PromiseBook:
     # ...dated from a placement, per variant, second and minute placed.
     locking_now_dated: dict[tuple[str, int, int], Promise] = field(default_factory=dict)
 
+    def joined_ahead_of(self, key: tuple[int, int, int]) -> bool:
+        """Whether an order that joined the tail comes before an order with this place:
+        then the schedule does not hold every order ahead of it."""
+        return self.first_joined is not None and self.first_joined < key
+
     @property
     def stale(self) -> bool:
         return bool(self.causes)

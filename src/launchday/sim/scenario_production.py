@@ -26,7 +26,7 @@ import msgspec
 
 from launchday.api.production_wire import ProductionSpec, plan_from_spec, spec_from_plan
 from launchday.domain.errors import ValidationFailed
-from launchday.domain.production_plan import Rate, validate_plan
+from launchday.domain.production_plan import Rate, rate_in, validate_plan
 from launchday.sim.scenario import ScenarioProduction
 from launchday.sim.toml_fields import FieldPath, FieldReader, shown
 
@@ -122,7 +122,7 @@ def scaled_rates(rates: tuple[Rate, ...], scale: float) -> tuple[Rate, ...]:
     total = 0.0
     given = 0
     for week in range(first, first + weeks):
-        total += _rate_at(rates, week) * scale
+        total += rate_in(rates, week) * scale
         units = math.floor(total + 0.5) - given
         given += units
         if not out or out[-1].per_week != units:
@@ -131,15 +131,6 @@ def scaled_rates(rates: tuple[Rate, ...], scale: float) -> tuple[Rate, ...]:
     if out[-1].per_week != last:
         out.append(Rate(first + weeks, last))
     return tuple(out)
-
-
-def _rate_at(rates: tuple[Rate, ...], week: int) -> int:
-    held = 0
-    for rate in rates:
-        if rate.from_week > week:
-            break
-        held = rate.per_week
-    return held
 
 
 def _rate_lists(body: Mapping[str, object]) -> list[tuple[FieldPath, list[object]]]:
