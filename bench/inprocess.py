@@ -5,10 +5,13 @@ SQLite database, and reports the CPU the process spent per request and the share
 the SQLite writer thread took. No network and no load generator: the figure moves
 little when the machine is shared, which makes it the one to compare changes with.
 
-    .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--tickets N] [--profile]
+    .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--tickets N] [--plan]
+        [--profile]
 
 `locks` places the orders first (untimed), then times each customer's early lock.
 `polls` polls `--tickets` waiting tickets (2,000 unless told) round and round.
+
+`--plan` gives the launch (c3)'s production plan, so every order carries its promise.
 
 `--profile` prints cProfile's top functions (event-loop thread only).
 """
@@ -32,6 +35,7 @@ from typing import Any
 
 import msgspec
 import uvloop
+from harness.http_scenarios import production_plan
 
 from launchday.api.auth import mint_customer_token
 from launchday.app import App, create_app
@@ -83,7 +87,9 @@ async def in_waves(
     return bodies
 
 
-async def run(kind: str, count: int, tickets_kept: int, profile: bool, db: Path) -> None:
+async def run(
+    kind: str, count: int, tickets_kept: int, plan: bool, profile: bool, db: Path
+) -> None:
     now = datetime.now(UTC)
     tokens = [
         mint_customer_token(SECRET, f"b-{n}", now, timedelta(hours=1)).encode()
@@ -104,6 +110,10 @@ async def run(kind: str, count: int, tickets_kept: int, profile: bool, db: Path)
     admin = [(b"authorization", f"Bearer {ADMIN}".encode())]
     status, _ = await call(app, "POST", "/api/v1/launches", admin, msgspec.json.encode(spec))
     assert status == 201, status
+    if plan:
+        body = msgspec.json.encode(production_plan())
+        status, _ = await call(app, "PUT", "/api/v1/launches/bench/production", admin, body)
+        assert status == 200, status
     requests: Callable[[int], Awaitable[tuple[int, bytes]]]
     if kind in ("orders", "locks"):
 
@@ -172,11 +182,12 @@ def main() -> None:
     parser.add_argument("kind", choices=["orders", "locks", "polls"], nargs="?", default="orders")
     parser.add_argument("--count", type=int, default=30_000)
     parser.add_argument("--tickets", type=int, default=2_000, help="waiting tickets to poll")
+    parser.add_argument("--plan", action="store_true", help="with (c3)'s production plan")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "bench.db"
-        uvloop.run(run(args.kind, args.count, args.tickets, args.profile, db))
+        uvloop.run(run(args.kind, args.count, args.tickets, args.plan, args.profile, db))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from launchday.domain.build_queue import BuildQueue, micros
 from launchday.domain.build_schedule import BY_COMPONENT, BY_LINE, schedule
 from launchday.domain.delivery_promise import (
+    SetBy,
     promise_if_placed,
     promise_of,
     promised_weeks,
@@ -356,6 +357,32 @@ def test_orders_joining_at_the_back_are_promised_what_a_new_schedule_gives_them(
         at = datetime.fromtimestamp(int(queue.locks_at[index]) / 1e6, UTC)
         joined = tail.join(sku, at, T0, int(queue.sequence[index]))
         assert joined == promise_of(full, index, T0)
+
+
+def test_orders_joining_in_a_burst_name_each_supplier_in_turn() -> None:
+    """A burst of orders locking in the same minute, whose pack comes from two suppliers
+    2 a week each from week 1 on: two cars wait for the first supplier's delivery, two for
+    the second's, then the next week's, and past the line's room of 5 a week the line."""
+    pack = part("pack", {"MAX": 1}, 0, fudi=[(1, 2)], catl=[(1, 2)])
+    plan = plan_of([line("yz", "MAX", (0, 5))], [pack])
+    tail = QueueTail(schedule(plan, queue_of([]), 0))
+    joined = [tail.join("MAX", T0, T0, n) for n in range(1, 13)]
+    assert [(p.build_week, p.set_by.kind, p.set_by.supplier) for p in joined if p] == [
+        (1, "component", "fudi"), (1, "component", "fudi"),
+        (1, "component", "catl"), (1, "component", "catl"),
+        (2, "component", "fudi"), (2, "component", "fudi"),
+        (2, "component", "catl"), (2, "component", "catl"),
+        (3, "component", "fudi"), (3, "component", "fudi"),
+        (3, "component", "catl"), (3, "component", "catl"),
+    ]  # fmt: skip
+    assert [p.queue_position for p in joined if p] == list(range(1, 13))
+    full = schedule(plan, queue_of(locked("MAX", 12)), 0)
+    assert joined == [promise_of(full, i, T0) for i in range(12)]
+    roomy = plan_of([line("yz", "MAX", (0, 3))], [part("pack", {"MAX": 1}, 100, fudi=[(0, 1)])])
+    tail = QueueTail(schedule(roomy, queue_of([]), 0))
+    weeks = [tail.join("MAX", T0, T0, n) for n in range(1, 8)]
+    assert [p.build_week for p in weeks if p] == [0, 0, 0, 1, 1, 1, 2]
+    assert {p.set_by for p in weeks if p} == {SetBy("line", "yz")}
 
 
 def test_an_order_whose_place_is_not_at_the_back_is_not_for_the_tail() -> None:

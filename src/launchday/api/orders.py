@@ -52,13 +52,16 @@ def routes(ctx: ApiContext) -> list[Route]:
         headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
         if placed.replayed:
             headers["Idempotent-Replayed"] = "true"
+        now = clock()
         if deliveries.planless(slug):
             promised = None
         elif placed.replayed:
             promised = await deliveries.estimate(placed.order)
-        else:
-            promised = await deliveries.placed(placed.order)
-        out = order_out(placed.order, launch, clock(), promised)
+        else:  # without awaiting when it can: every order of a burst comes here
+            promised = deliveries.placed_at_once(placed.order, now)
+            if promised is None:
+                promised = await deliveries.placed(placed.order)
+        out = order_out(placed.order, launch, now, promised)
         return json_response(201, encode(out), headers)
 
     async def get_order(request: Request) -> Response:

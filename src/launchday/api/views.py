@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
+
+import msgspec
 
 from launchday.api.wire import (
     AdmissionOut,
@@ -50,6 +53,23 @@ def _deposit(policy: DepositPolicy) -> DepositSpec:
 
 def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> DeliveryEstimate:
     """A promise from the production plan as the buyer reads it."""
+    # The orders of a burst are promised the same weeks, days and cause, the very same
+    # objects: the last wire form is kept and only the place in the queue changes.
+    last = _last_estimate[0]  # one tuple, read and replaced whole: safe across threads
+    if (
+        promise.weeks is last[0]
+        and promise.first_day is last[1]
+        and promise.set_by is last[2]
+        and if_locked_now is last[3]
+        and promise.build_week == last[4].build_week
+    ):
+        return msgspec.structs.replace(last[4], queue_position=promise.queue_position)
+    out = _estimate_out(promise, if_locked_now)
+    _last_estimate[0] = (promise.weeks, promise.first_day, promise.set_by, if_locked_now, out)
+    return out
+
+
+def _estimate_out(promise: Promise, if_locked_now: Promise | None) -> DeliveryEstimate:
     return DeliveryEstimate(
         weeks=promise_weeks(promise),
         from_=_day(promise.first_day),
@@ -61,6 +81,11 @@ def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> Deli
             IfLockedNow(promise_weeks(if_locked_now)) if if_locked_now is not None else None
         ),
     )
+
+
+_last_estimate: list[tuple[Any, Any, Any, Any, DeliveryEstimate]] = [
+    (None, None, None, None, DeliveryEstimate(weeks=None))
+]
 
 
 # Every order placed answers with its promise, whose days and cause are among a few:

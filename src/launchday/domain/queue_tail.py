@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from datetime import datetime
 
+from launchday.domain.build_queue import micros
 from launchday.domain.build_schedule import Schedule
 from launchday.domain.delivery_promise import (
     Promise,
@@ -28,6 +29,8 @@ from launchday.domain.production_plan import Component, rate_in
 
 # Entries of the per-minute memos before they start again: a launch's burst needs a few.
 MEMO_SIZE = 1024
+MINUTE_US = 60_000_000
+UNBOUNDED = 1 << 62  # a run no part bounds
 
 
 class _Part:
@@ -48,6 +51,42 @@ class _Part:
         self.count = count
         self.there_by = there_by  # units there by the end of each week from the start
         self.deliveries = deliveries  # per week, each supplier's units
+
+
+class _Run:
+    """The orders of a burst (one variant, locking and placed in the same minutes) get the
+    same week, line and cause until the line's room that week, a part's supply of the
+    week it arrives, or the supplier of the part that sets the week runs out: `left`
+    more of them take a place without working it out again."""
+
+    __slots__ = (
+        "left",
+        "line",
+        "lock_minute",
+        "offset",
+        "parts",
+        "placed_minute",
+        "promise",
+        "rank",
+        "sku",
+    )
+
+    def __init__(
+        self,
+        sku: str,
+        rank: int,
+        lock_minute: int,
+        placed_minute: int,
+        line: int,
+        offset: int,
+        parts: list[_Part],
+        left: int,
+        promise: Promise,
+    ) -> None:
+        self.sku, self.rank = sku, rank
+        self.lock_minute, self.placed_minute = lock_minute, placed_minute
+        self.line, self.offset, self.parts = line, offset, parts
+        self.left, self.promise = left, promise
 
 
 class QueueTail:
@@ -91,6 +130,7 @@ class QueueTail:
         self._released: dict[int, int] = {}  # release week per minute of locking
         self._windows: dict[tuple[int, int], Promise] = {}  # per build week, minute placed
         self._set_bys: dict[tuple[str, str, str | None], SetBy] = {}
+        self._run: _Run | None = None
 
     def builds(self, sku: str) -> bool:
         """Whether a line of the plan builds this variant."""
@@ -100,8 +140,35 @@ class QueueTail:
         self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int
     ) -> Promise | None:
         """The promise to an order joining at the back, now counted in; None if its place
-        would not be at the back."""
+        would not be at the back or no line builds its variant."""
+        run = self._run
+        if run is not None and run.left > 0 and run.sku == sku:
+            locks_us = micros(locks_at)
+            if (
+                locks_us // MINUTE_US == run.lock_minute
+                and int(placed_at.timestamp()) // 60 == run.placed_minute
+            ):
+                key = (run.rank, locks_us, sequence if sequence >= 0 else NEVER)
+                if key >= self._last:
+                    return self._take_again(run, key)
+        if sku not in self._lines:
+            return None
         return self._place(sku, locks_at, placed_at, sequence, take=True)
+
+    def _take_again(self, run: _Run, key: tuple[int, int, int]) -> Promise:
+        """The order after one of the same run: the same week, line and cause."""
+        run.left -= 1
+        self._free[run.line][run.offset] -= 1
+        needed = self._needed
+        for part in run.parts:
+            needed[part.index] += part.count
+        self._last = key
+        self.joined += 1
+        made = run.promise
+        position = len(self.schedule.queue) + self.joined
+        return Promise(
+            made.build_week, made.weeks, made.first_day, made.last_day, position, made.set_by
+        )
 
     def peek(
         self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
@@ -119,7 +186,7 @@ class QueueTail:
             return None
         # The orders of a burst lock and were placed within the same minutes: the weeks
         # and days those give are worked out once a minute, not once an order.
-        lock_minute = int(locks_at.timestamp()) // 60
+        lock_minute = micros(locks_at) // MINUTE_US
         released = self._released.get(lock_minute)
         if released is None:
             if len(self._released) > MEMO_SIZE:
@@ -127,33 +194,50 @@ class QueueTail:
             released = self._released[lock_minute] = release_week(schedule, locks_at)
         ready, binding, unit_of_binding = released, None, 0
         parts = self._parts[sku]
+        # How many more orders each part serves before its arrival week moves on.
+        spare = UNBOUNDED
         for part in parts:
             unit = self._needed[part.index] + part.count
             at = bisect_left(part.there_by, unit)
-            arrives = schedule.start + at if at < self._weeks else NEVER
+            if at < self._weeks:
+                spare = min(spare, (part.there_by[at] - unit) // part.count)
+                arrives = schedule.start + at
+            else:
+                spare, arrives = 0, NEVER
             if arrives > ready:
                 ready, binding, unit_of_binding = arrives, part, unit
         week, line = self._room(sku, ready, take)
         if binding is not None and week == ready and ready != released:
-            supplier = self._supplier(binding, week, unit_of_binding) if week < NEVER else None
+            supplier, left = (None, 0)
+            if week < NEVER:
+                supplier, left = self._supplier(binding, week, unit_of_binding)
+            spare = min(spare, left // binding.count)
             set_by = self._set_by("component", binding.component.id, supplier)
         else:
             set_by = self._set_by("line", plan.lines[line].id, None)
         position = len(schedule.queue) + self.joined + 1
-        if take:
-            for part in parts:
-                self._needed[part.index] += part.count
-            self._last = key
-            self.joined += 1
-        dated = (week, int(placed_at.timestamp()) // 60)
+        placed_minute = int(placed_at.timestamp()) // 60
+        dated = (week, placed_minute)
         window = self._windows.get(dated)
         if window is None:
             if len(self._windows) > MEMO_SIZE:
                 self._windows.clear()
             window = self._windows[dated] = make_promise(plan, week, placed_at, 0, set_by)
-        return Promise(
+        promise = Promise(
             window.build_week, window.weeks, window.first_day, window.last_day, position, set_by
         )
+        if take:
+            for part in parts:
+                self._needed[part.index] += part.count
+            self._last = key
+            self.joined += 1
+            if week < NEVER:
+                offset = week - schedule.start
+                left = min(spare, self._free[line][offset])
+                self._run = _Run(
+                    sku, key[0], lock_minute, placed_minute, line, offset, parts, left, promise
+                )
+        return promise
 
     def _set_by(self, kind: str, id: str, supplier: str | None) -> SetBy:
         """The few distinct answers to what sets a week, each made once."""
@@ -190,8 +274,9 @@ class QueueTail:
             skip[full] = week
         return week
 
-    def _supplier(self, part: _Part, week: int, unit: int) -> str | None:
-        """Who delivered the `unit`-th unit of the part, which came in `week`."""
+    def _supplier(self, part: _Part, week: int, unit: int) -> tuple[str | None, int]:
+        """Who delivered the `unit`-th unit of the part, which came in `week`, and how many
+        more units of theirs came that week."""
         offset = week - self.schedule.start
         before = part.there_by[offset - 1] if offset > 0 else part.component.on_hand
         within = unit - before
@@ -200,8 +285,8 @@ class QueueTail:
         ):
             within -= delivered
             if within <= 0:
-                return supplier.id
-        return None
+                return supplier.id, -within
+        return None, 0
 
 
 def _last_key(schedule: Schedule) -> tuple[int, int, int]:

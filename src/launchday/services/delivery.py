@@ -127,11 +127,31 @@ class Deliveries:
         book = await self._book(order.launch)
         return None if book is None else await self._estimate(book, order)
 
+    def placed_at_once(self, order: Order, now: datetime) -> Estimate | None:
+        """The promise to a new order at real time `now` when the kept book gives it
+        without waiting: the common case, every order of a burst (the book current, the
+        order joining at the back, no order joined ahead of where a lock now would go).
+        None: `placed` works it out."""
+        book = self._kept_book(order.launch)
+        if book is None or order.id in book.index or order.cancelled_at is not None:
+            return None
+        at = self.launches.get(order.launch).clock(now)
+        locking = order.locked_at is None and at < order.refundable_until
+        if locking and book.joined_ahead_of(order_key(book.schedule.plan, order.sku, at, -1)):
+            return None
+        locks_at = order.locked_at or order.refundable_until
+        joined = book.tail.join(order.sku, locks_at, order.placed_at, order.sequence)
+        if joined is None:
+            return None
+        book.count_in(order, locks_at, joined)
+        return Estimate(joined, _if_locked_now(book, order, at)) if locking else Estimate(joined)
+
     async def placed(self, order: Order) -> Estimate | None:
         """Count a new order in; its promise."""
-        # Every order placed comes here: the common case (the book is current, the order
-        # joins at the back) awaits nothing and works out nothing twice.
-        book = self._kept_book(order.launch) or await self._book(order.launch)
+        promised = self.placed_at_once(order, self.clock())
+        if promised is not None:
+            return promised
+        book = await self._book(order.launch)
         locks_at = order.lock_time()
         if book is None or locks_at is None or not book.tail.builds(order.sku):
             return None
@@ -141,16 +161,8 @@ class Deliveries:
         if joined is None:  # its place is ahead of orders already promised
             book.causes.add("an order was placed ahead of others")
             return await self.estimate(order)
-        book.joined[order.id] = book.joined_seq[order.sequence] = joined
-        plan = book.schedule.plan
-        if book.first_joined is None:
-            book.first_joined = order_key(plan, order.sku, locks_at, order.sequence)
-        at = self.launches.get(order.launch).clock(self.clock())
-        if order.locked_at is not None or at >= order.refundable_until:
-            return Estimate(joined)
-        if book.joined_ahead_of(order_key(plan, order.sku, at, -1)):
-            return await self._estimate(book, order)  # orders joined ahead of a lock now
-        return Estimate(joined, _if_locked_now(book, order, at))
+        book.count_in(order, locks_at, joined)
+        return await self._estimate(book, order)  # orders joined ahead of a lock now
 
     async def _estimate(self, book: PromiseBook, order: Order) -> Estimate | None:
         locks_at = order.lock_time()
@@ -162,10 +174,11 @@ class Deliveries:
         if locking:  # what locking now would promise counts every order ahead of now
             book = await self._exact(order.launch, book, order_key(plan, order.sku, at, -1))
         index = book.index.get(order.id)
+        joined = book.joined_promise(order) if index is None else None
         if index is not None:
             promise = promise_of(book.schedule, index, order.placed_at)
-        elif order.id in book.joined:
-            promise = book.joined[order.id]
+        elif joined is not None:
+            promise = joined
         else:  # placed by another process since the book was read: count it in
             promise = promise_if_placed(
                 book.schedule, order.sku, locks_at, order.placed_at, order.sequence
@@ -242,9 +255,11 @@ class Deliveries:
     def _kept_book(self, slug: str) -> PromiseBook | None:
         """The book as kept, if still current: of this plan's version, with no cause to
         schedule again, and (when other processes write too) recent."""
-        found = self._plan(slug)
         book = self._books.get(slug)
-        if found is None or book is None or book.version != found[0] or book.stale:
+        if book is None or book.causes:
+            return None
+        found = self._plan(slug)
+        if found is None or book.version != found[0]:
             return None
         if self.store.shared and time.monotonic() - book.made_at > BOOK_SECONDS:
             return None  # other processes place and change orders too

@@ -18,7 +18,14 @@ from numpy.typing import NDArray
 
 from launchday.domain.build_queue import BuildQueue
 from launchday.domain.build_schedule import BY_COMPONENT, Schedule, schedule
-from launchday.domain.delivery_promise import Promise, promised_weeks
+from launchday.domain.delivery_promise import (
+    Promise,
+    SetBy,
+    make_promise,
+    order_key,
+    promised_weeks,
+)
+from launchday.domain.order import Order
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan
 from launchday.domain.promise_changes import NONE, PromiseColumns, compare, schedule_promises
@@ -39,8 +46,11 @@ class PromiseBook:
     placed_us: Ints
     index: dict[str, int]
     tail: QueueTail
-    joined: dict[str, Promise] = field(default_factory=dict)
-    joined_seq: dict[int, Promise] = field(default_factory=dict)
+    # The orders that joined the tail, by sequence: build week and first promised week
+    # (NONE past the horizon), place in the queue, and what sets the week. Plain tuples of
+    # numbers and strings, which the garbage collector stops tracking (a named tuple it
+    # tracks for ever): a launch night keeps hundreds of thousands of them.
+    joined: dict[int, tuple[int, int, int, str, str, str | None]] = field(default_factory=dict)
     first_joined: tuple[int, int, int] | None = None  # the place of the first of them
     causes: set[str] = field(default_factory=set)
     made_at: float = field(default_factory=time.monotonic)
@@ -49,6 +59,31 @@ class PromiseBook:
     locking_now: dict[tuple[str, int], Promise] = field(default_factory=dict)
     # ...dated from a placement, per variant, second and minute placed.
     locking_now_dated: dict[tuple[str, int, int], Promise] = field(default_factory=dict)
+
+    def count_in(self, order: Order, locks_at: datetime, promise: Promise) -> None:
+        """An order that joined the tail, promised `promise`."""
+        week, weeks, by = promise.build_week, promise.weeks, promise.set_by
+        self.joined[order.sequence] = (
+            NONE if week is None else week,
+            NONE if weeks is None else weeks[0],
+            promise.queue_position,
+            by.kind,
+            by.id,
+            by.supplier,
+        )
+        if self.first_joined is None:
+            plan = self.schedule.plan
+            self.first_joined = order_key(plan, order.sku, locks_at, order.sequence)
+
+    def joined_promise(self, order: Order) -> Promise | None:
+        """The promise to an order that joined the tail, if it did."""
+        found = self.joined.get(order.sequence)
+        if found is None:
+            return None
+        week, _, position, kind, id, supplier = found
+        plan = self.schedule.plan
+        week = NEVER if week == NONE else week
+        return make_promise(plan, week, order.placed_at, position, SetBy(kind, id, supplier))
 
     def joined_ahead_of(self, key: tuple[int, int, int]) -> bool:
         """Whether an order that joined the tail comes before an order with this place:
@@ -62,16 +97,11 @@ class PromiseBook:
     def given(self) -> PromiseColumns:
         """Every promise this book gave: to the orders it scheduled and those that joined."""
         scheduled = schedule_promises(self.schedule, self.seq, self.placed_us)
-        if not self.joined_seq:
+        if not self.joined:
             return scheduled
-        seqs = np.array(list(self.joined_seq), dtype=np.int64)
-        weeks = [
-            p.build_week if p.build_week is not None else NONE for p in self.joined_seq.values()
-        ]
-        firsts = [p.weeks[0] if p.weeks else NONE for p in self.joined_seq.values()]
-        joined = PromiseColumns.of(
-            seqs, np.array(weeks, dtype=np.int64), np.array(firsts, dtype=np.int64)
-        )
+        columns = np.array([found[:2] for found in self.joined.values()], dtype=np.int64)
+        seqs = np.fromiter(self.joined, dtype=np.int64, count=len(self.joined))
+        joined = PromiseColumns.of(seqs, columns[:, 0], columns[:, 1])
         return joined.with_fallback(scheduled)
 
 
