@@ -12,7 +12,8 @@ import pytest
 
 from launchday.analytics import delivery_figures, waiting_room_figures
 from launchday.analytics import report as analytics_report
-from launchday.api import production_wire, wire
+from launchday.api import payments as payments_api
+from launchday.api import payments_wire, production_wire, wire
 from launchday.app import App, create_app
 from launchday.http import errors as http_errors
 from launchday.http.errors import STATUS_OF_CODE
@@ -86,6 +87,8 @@ def wire_types() -> dict[str, type[msgspec.Struct]]:
         for module in (
             wire,
             production_wire,
+            payments_wire,
+            payments_api,
             http_errors,
             analytics_report,
             waiting_room_figures,

@@ -3,19 +3,26 @@ and the dashboard into one ASGI app. Nothing connects until the app starts."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from launchday.api import api_routes
 from launchday.api.auth import Authenticator
 from launchday.api.context import ApiContext
 from launchday.config import Settings
-from launchday.domain.errors import DomainError
+from launchday.domain.errors import DomainError, PaymentsUnavailable
 from launchday.http.asgi import HttpApp
 from launchday.http.errors import HttpError
 from launchday.http.metrics import Metrics
 from launchday.http.routing import Route
+from launchday.payments.rehearsal import RehearsalProvider
+from launchday.payments.stripe_provider import StripeProvider
+from launchday.payments.webhook_sender import WebhookSender
 from launchday.services import Services, make_services
+from launchday.services.ports.payments import PaymentProvider
 from launchday.services.ports.store import Overloaded, Store, StoreUnavailable
 from launchday.store import open_store
 from launchday.wall_clock import utc_now
@@ -24,6 +31,9 @@ from launchday.web.dashboard import Dashboard
 
 def refusal_of(error: Exception) -> HttpError | None:
     """What the use cases' exceptions mean over HTTP (None: a bug, answered 500)."""
+    if isinstance(error, PaymentsUnavailable):
+        headers = {"Retry-After": str(error.retry_after)}
+        return HttpError(error.code, error.message, error.field, headers=headers)
     if isinstance(error, DomainError):
         return HttpError(error.code, error.message, error.field)
     if isinstance(error, Overloaded):
@@ -40,7 +50,18 @@ class App(HttpApp):
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.services: Services = make_services(store, clock, settings.secret)
+        self.webhooks = WebhookSender()
+        self.rehearsal_payments = RehearsalProvider(
+            Path(settings.rehearsal_records()), settings.secret
+        )
+        self.rehearsal_payments.deliver = self.webhooks.send
+        providers: dict[str, PaymentProvider] = {"rehearsal": self.rehearsal_payments}
+        if settings.stripe_key is not None:
+            providers["stripe"] = StripeProvider(
+                settings.stripe_key, settings.stripe_webhook_secret, settings.stripe_api_base
+            )
+        self.services: Services = make_services(store, clock, settings.secret, providers)
+        self._payments_loop: asyncio.Task[None] | None = None
         self.auth = Authenticator(settings.secret, settings.admin_key)
         metrics = Metrics()
         self.dashboard = Dashboard(self.services, clock)
@@ -67,10 +88,19 @@ class App(HttpApp):
             secret = await self.store.instance_secret()
             self.auth.use_secret(secret)
             self.services.tokens.use_secret(secret)
+            self.rehearsal_payments.use_secret(secret)
+        self._payments_loop = asyncio.ensure_future(self.services.payments.run())
         self._started = True
 
     async def shutdown(self) -> None:
         if self._started:
+            if self._payments_loop is not None:
+                self._payments_loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._payments_loop
+            await self.webhooks.flush()
+            await self.webhooks.aclose()
+            await self.services.payments.aclose()
             await self.store.stop()
             self._started = False
 

@@ -39,6 +39,21 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """`LAUNCHDAY_MAX_BODY_BYTES`: larger request bodies get 413 `too_large` (default 64 KiB)."""
 
+    stripe_key: str | None = None
+    """`LAUNCHDAY_STRIPE_KEY`: the Stripe secret key; launches may then take deposits
+    through Stripe (`payments.provider: stripe`)."""
+
+    stripe_webhook_secret: str = ""
+    """`LAUNCHDAY_STRIPE_WEBHOOK_SECRET`: the signing secret of the Stripe webhook
+    endpoint (`/api/v1/payments/stripe/webhook`)."""
+
+    stripe_api_base: str | None = None
+    """`LAUNCHDAY_STRIPE_API_BASE`: another Stripe API address (a local test server)."""
+
+    rehearsal_payments: str | None = None
+    """`LAUNCHDAY_REHEARSAL_PAYMENTS`: the file the built-in rehearsal provider keeps its
+    records in (default: beside a SQLite database, else in the working directory)."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, db_url: str | None = None) -> Settings:
         """Read the environment (or `env`); `db_url` overrides `LAUNCHDAY_DB`."""
@@ -52,4 +67,26 @@ class Settings:
         if secret is not None and len(secret) < MIN_SECRET_BYTES:
             raise ConfigError(f"LAUNCHDAY_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         max_body = int(env.get("LAUNCHDAY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
-        return cls(url, admin_key, generated, secret, max_body)
+        stripe_key = env.get("LAUNCHDAY_STRIPE_KEY") or None
+        stripe_secret = env.get("LAUNCHDAY_STRIPE_WEBHOOK_SECRET", "")
+        if stripe_key is not None and not stripe_secret:
+            raise ConfigError("LAUNCHDAY_STRIPE_KEY needs LAUNCHDAY_STRIPE_WEBHOOK_SECRET")
+        return cls(
+            url,
+            admin_key,
+            generated,
+            secret,
+            max_body,
+            stripe_key=stripe_key,
+            stripe_webhook_secret=stripe_secret,
+            stripe_api_base=env.get("LAUNCHDAY_STRIPE_API_BASE") or None,
+            rehearsal_payments=env.get("LAUNCHDAY_REHEARSAL_PAYMENTS") or None,
+        )
+
+    def rehearsal_records(self) -> str:
+        """Where the rehearsal provider keeps its records."""
+        if self.rehearsal_payments:
+            return self.rehearsal_payments
+        if self.db_url.startswith("sqlite:///") and self.db_url != "sqlite:///:memory:":
+            return self.db_url.removeprefix("sqlite:///") + ".rehearsal-payments"
+        return "launchday-rehearsal-payments.db"

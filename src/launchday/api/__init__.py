@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from launchday.api import interest, launches, orders, production, queue, reports, system
+from launchday.api import (
+    interest,
+    launches,
+    orders,
+    payments,
+    production,
+    queue,
+    reports,
+    system,
+)
 from launchday.api.context import ApiContext
 from launchday.http.routing import Route
 
@@ -22,6 +31,7 @@ def api_routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[
         *orders.routes(ctx),
         *queue.routes(ctx),
         *production.routes(ctx),
+        *payments.routes(ctx),
         *reports.routes(ctx),
         *system.routes(ctx, every_route),
     ]

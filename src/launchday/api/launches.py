@@ -14,7 +14,9 @@ def routes(ctx: ApiContext) -> list[Route]:
     launches = ctx.services.launches
 
     async def create_launch(request: Request) -> Response:
-        launch = await launches.create(launch_from_spec(decode(request.body, LaunchSpec)))
+        launch = launch_from_spec(decode(request.body, LaunchSpec))
+        ctx.services.payments.check_launch(launch)
+        launch = await launches.create(launch)
         state = launches.state(launch.slug)
         location = {"Location": f"/api/v1/launches/{launch.slug}"}
         return json_response(201, encode(launch_out(state)), location)

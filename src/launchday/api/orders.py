@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 from launchday.api.context import ApiContext, encode
-from launchday.api.views import order_history_out, order_out
+from launchday.api.payments_wire import PaymentOut
+from launchday.api.views import order_history_out, order_out, payment_out
 from launchday.api.wire import OrderHistoryOut, OrderOut, OrderRequest, profile_from_spec
+from launchday.domain.launch import Launch
+from launchday.domain.order import Order
 from launchday.http.bodies import decode
 from launchday.http.errors import HttpError
 from launchday.http.routing import Header, Request, Response, Route, json_response
@@ -25,6 +28,16 @@ _ORDER_ERRORS = ("unauthenticated", "forbidden", "not_found", "overloaded", "una
 def routes(ctx: ApiContext) -> list[Route]:
     orders, launches, clock = ctx.services.orders, ctx.services.launches, ctx.clock
     deliveries = ctx.services.deliveries
+    payments = ctx.services.payments
+
+    def paying(order: Order, launch: Launch) -> PaymentOut | None:
+        """The order's payment as stored, for a launch with payments."""
+        if launch.payments is None:
+            return None
+        payment = payments.store.reads.payment_of(order.id)
+        if payment is None:
+            return None
+        return payment_out(payment, payments.store.reads.refund_of(order.id))
 
     async def place_order(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
@@ -61,14 +74,19 @@ def routes(ctx: ApiContext) -> list[Route]:
             promised = deliveries.placed_at_once(placed.order, now)
             if promised is None:
                 promised = await deliveries.placed(placed.order)
-        out = order_out(placed.order, launch, now, promised)
+        paying = None
+        if launch.payments is not None:
+            prepared = await payments.prepare(placed.order)
+            paying = payment_out(prepared) if prepared is not None else None
+        out = order_out(placed.order, launch, now, promised, paying)
         return json_response(201, encode(out), headers)
 
     async def get_order(request: Request) -> Response:
         order = orders.get(request.params["id"], request.caller.customer)
         launch = launches.get(order.launch)
         promised = await deliveries.estimate(order)
-        return json_response(200, encode(order_out(order, launch, clock(), promised)))
+        out = order_out(order, launch, clock(), promised, paying(order, launch))
+        return json_response(200, encode(out))
 
     async def order_history(request: Request) -> Response:
         order, events = orders.history(request.params["id"], request.caller.customer)
@@ -80,13 +98,18 @@ def routes(ctx: ApiContext) -> list[Route]:
         deliveries.changed(order, "an order locked early")
         launch = launches.get(order.launch)
         promised = await deliveries.estimate(order)
-        return json_response(200, encode(order_out(order, launch, clock(), promised)))
+        out = order_out(order, launch, clock(), promised, paying(order, launch))
+        return json_response(200, encode(out))
 
     async def cancel_order(request: Request) -> Response:
-        order = await orders.cancel(request.params["id"], request.customer)
+        known = orders.get(request.params["id"], request.customer)
+        await payments.before_cancel(known)  # an unpaid deposit withdrawn first
+        order = await orders.cancel(known.id, request.customer)
         deliveries.changed(order, "an order was cancelled")
         launch = launches.get(order.launch)
-        return json_response(200, encode(order_out(order, launch, clock())))
+        return json_response(
+            200, encode(order_out(order, launch, clock(), None, paying(order, launch)))
+        )
 
     return [
         Route(
@@ -114,6 +137,7 @@ def routes(ctx: ApiContext) -> list[Route]:
                 "too_large",
                 "overloaded",
                 "unavailable",
+                "payments_unavailable",
             ),
             headers=(
                 Header(
@@ -160,7 +184,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             summary="Lock early: the deposit is no longer refundable",
             auth="customer",
             response=OrderOut,
-            errors=(*_ORDER_ERRORS, "cancelled"),
+            errors=(*_ORDER_ERRORS, "cancelled", "expired", "not_paid"),
         ),
         Route(
             method="POST",
@@ -170,6 +194,6 @@ def routes(ctx: ApiContext) -> list[Route]:
             summary="Cancel inside the window, with refund",
             auth="customer",
             response=OrderOut,
-            errors=(*_ORDER_ERRORS, "locked"),
+            errors=(*_ORDER_ERRORS, "locked", "expired", "payments_unavailable"),
         ),
     ]

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from launchday.api.payments_wire import PaymentOut, PaymentsSpec, RefundOut
 from launchday.api.wire import (
     AdmissionOut,
     AdmissionSpec,
@@ -36,10 +37,12 @@ from launchday.domain.delivery_promise import Promise, SetBy
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
 from launchday.domain.order import Order, OrderEvent, delivery_window
+from launchday.domain.payment import Payment
 from launchday.domain.quota import available
 from launchday.services.delivery import Estimate
 from launchday.services.launches import LaunchState, VariantTally
 from launchday.services.ports.delivery import PromiseMove
+from launchday.services.ports.payment_records import RefundRecord
 from launchday.services.waiting_room import TicketReading
 
 
@@ -113,8 +116,34 @@ def _lead_time_estimate(order: Order, launch: Launch) -> DeliveryEstimate | None
     )
 
 
+def payment_out(payment: Payment, refund: RefundRecord | None = None) -> PaymentOut:
+    """An order's payment as its buyer's app reads it."""
+    return PaymentOut(
+        provider=payment.provider,
+        status=payment.status.value,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        hold_until=rfc3339(payment.hold_until),
+        intent_id=payment.intent_id,
+        client_secret=payment.client_secret,
+        paid_at=_rfc(payment.paid_at),
+        refund=None
+        if refund is None
+        else RefundOut(
+            refund.status,  # type: ignore[arg-type]
+            refund.amount_minor,
+            refund.attempts,
+            refund.last_error,
+        ),
+    )
+
+
 def order_out(
-    order: Order, launch: Launch, now: datetime, promised: Estimate | None = None
+    order: Order,
+    launch: Launch,
+    now: datetime,
+    promised: Estimate | None = None,
+    payment: PaymentOut | None = None,
 ) -> OrderOut:
     """The order as of real time `now` (its status read on the launch clock), with its
     promise from the production plan (`promised`) or else its variant's lead time."""
@@ -141,6 +170,7 @@ def order_out(
         cancelled_at=_rfc(order.cancelled_at),
         refund=refund,
         delivery_estimate=estimate,
+        payment=payment,
     )
 
 
@@ -232,6 +262,11 @@ def launch_out(state: LaunchState) -> LaunchOut:
         deposit=_deposit(launch.deposit),
         admission=admission,
         report_milestones=list(launch.report_milestones),
+        payments=(
+            PaymentsSpec(launch.payments.provider, launch.payments.hold_minutes)  # type: ignore[arg-type]
+            if launch.payments is not None
+            else None
+        ),
         variants=variants,
         counts=LaunchCounts(
             placed=total_placed,

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from launchday.domain.launch import Admission, DepositPolicy, Launch, Variant
+from launchday.api.payments_wire import PaymentOut, PaymentsSpec
+from launchday.domain.launch import Admission, DepositPolicy, Launch, PaymentPolicy, Variant
 from launchday.domain.order import Profile
 
 # Bounds that keep absurd numbers out: 10^12 whole currency units covers any price,
@@ -28,6 +29,7 @@ Slug = Annotated[
 ]
 Sku = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?!\n)$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
+OrderStatusName = Literal["pending_payment", "reserved", "locked", "cancelled", "expired"]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}(?!\n)$", description="ISO 4217 code")]
 Hours = Annotated[float, Meta(ge=0, le=8784, description="refundable window in hours")]
 Stock = Annotated[int, Meta(ge=0, le=1_000_000_000)]
@@ -89,6 +91,7 @@ class LaunchSpec(msgspec.Struct, **_STRICT):
     interest_opens_at: Instant | None = None
     admission: AdmissionSpec | None = None
     report_milestones: Annotated[list[Seconds], Meta(max_length=100)] = []
+    payments: PaymentsSpec | None = None
 
 
 class ProfileSpec(msgspec.Struct, **_STRICT):
@@ -155,7 +158,7 @@ class OrderOut(msgspec.Struct, frozen=True):
     launch: str
     sku: str
     customer: str
-    status: Literal["reserved", "locked", "cancelled"]
+    status: OrderStatusName
     deposit: MoneyOut
     placed_at: str
     refundable_until: str
@@ -164,6 +167,7 @@ class OrderOut(msgspec.Struct, frozen=True):
     cancelled_at: str | None = None
     refund: MoneyOut | None = None
     delivery_estimate: DeliveryEstimate | None = None
+    payment: PaymentOut | None = None
 
 
 class PromiseMoveOut(msgspec.Struct, frozen=True):
@@ -181,8 +185,8 @@ class OrderEventOut(msgspec.Struct, frozen=True):
     `status` is then the order's status at that time)."""
 
     at: str
-    status: Literal["reserved", "locked", "cancelled"]
-    by: Literal["customer", "window", "production"]
+    status: OrderStatusName
+    by: Literal["customer", "window", "production", "payment"]
     detail: str | None = None
     delivery: PromiseMoveOut | None = None
 
@@ -232,6 +236,7 @@ class LaunchOut(msgspec.Struct, frozen=True):
     deposit: DepositSpec
     admission: AdmissionSpec | None
     report_milestones: list[int]
+    payments: PaymentsSpec | None
     variants: list[VariantOut]
     counts: LaunchCounts
 
@@ -386,6 +391,11 @@ def launch_from_spec(spec: LaunchSpec) -> Launch:
             else None
         ),
         report_milestones=tuple(spec.report_milestones),
+        payments=(
+            PaymentPolicy(spec.payments.provider, spec.payments.hold_minutes)
+            if spec.payments
+            else None
+        ),
     )
 
 

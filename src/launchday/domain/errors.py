@@ -10,7 +10,10 @@
     ├── IdempotencyConflict          idempotency_conflict  key reused with another body
     ├── AdmissionRequired            admission_required  no valid admission token
     ├── Locked                       locked            the order is locked: no cancel
-    └── AlreadyCancelled             cancelled         the order is cancelled: no lock
+    ├── AlreadyCancelled             cancelled         the order is cancelled: no lock
+    ├── OrderExpired                 expired           the order was not paid in time
+    ├── NotPaid                      not_paid          the deposit is not paid yet: no lock
+    └── PaymentsUnavailable          payments_unavailable  the payment provider is down
 
 The API maps codes to HTTP statuses in one place (`launchday.http.errors`).
 """
@@ -67,3 +70,22 @@ class Locked(DomainError):
 
 class AlreadyCancelled(DomainError):
     code = "cancelled"
+
+
+class OrderExpired(DomainError):
+    code = "expired"
+
+
+class NotPaid(DomainError):
+    code = "not_paid"
+
+
+class PaymentsUnavailable(DomainError):
+    """The payment provider did not answer; the caller may retry after `retry_after`
+    seconds with the same Idempotency-Key (nothing is charged twice)."""
+
+    code = "payments_unavailable"
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -48,6 +48,19 @@ class Admission:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentPolicy:
+    """Deposits paid through a payment provider (launchday.domain.payment): which one,
+    and how long (in launch time) a new order holds its unit while the buyer pays."""
+
+    provider: str
+    hold_minutes: float = 15
+
+    @property
+    def hold(self) -> timedelta:
+        return timedelta(minutes=self.hold_minutes)
+
+
+@dataclass(frozen=True, slots=True)
 class Launch:
     """A launch as the brand configured it. Immutable once created."""
 
@@ -62,6 +75,7 @@ class Launch:
     interest_opens_at: datetime | None = None
     admission: Admission | None = None
     report_milestones: tuple[int, ...] = field(default_factory=tuple)
+    payments: PaymentPolicy | None = None
     # Worked out once: every order is checked against them.
     _quotas: tuple[Quota, ...] = field(default=(), init=False, repr=False, compare=False)
 
@@ -141,5 +155,7 @@ def validate_launch(launch: Launch) -> None:
         )
     if launch.time_scale <= 0:
         raise ValidationFailed("time_scale must be positive", field="time_scale")
+    if launch.payments is not None and launch.payments.hold_minutes <= 0:
+        raise ValidationFailed("hold_minutes must be positive", field="payments.hold_minutes")
     if launch.per_customer_limit < 1:
         raise ValidationFailed("per_customer_limit must be at least 1", field="per_customer_limit")

@@ -72,8 +72,15 @@ def terms_for(launch: Launch, sku: str, placed_at: datetime) -> NewOrder:
     variant = launch.variant(sku)
     policy = launch.deposit_for(variant)
     until = placed_at + policy.window
-    # A zero-hour window locks on payment: the order is firm from its first instant.
-    status = OrderStatus.LOCKED if until <= placed_at else OrderStatus.RESERVED
+    if launch.payments is not None:
+        # Paid later through the provider: the window starts again when it is paid
+        # (launchday.domain.payment); until then the order holds its unit unpaid.
+        status = OrderStatus.PENDING_PAYMENT
+    elif until <= placed_at:
+        # A zero-hour window locks on payment: the order is firm from its first instant.
+        status = OrderStatus.LOCKED
+    else:
+        status = OrderStatus.RESERVED
     return NewOrder(
         sku=sku,
         deposit_amount=policy.amount,

@@ -7,6 +7,7 @@ import msgspec
 STATUS_OF_CODE: dict[str, int] = {
     "invalid_body": 400,
     "missing_header": 400,
+    "invalid_signature": 400,
     "unauthenticated": 401,
     "forbidden": 403,
     "admission_required": 403,
@@ -19,11 +20,14 @@ STATUS_OF_CODE: dict[str, int] = {
     "idempotency_conflict": 409,
     "locked": 409,
     "cancelled": 409,
+    "expired": 409,
+    "not_paid": 409,
     "too_large": 413,
     "unsupported_media_type": 415,
     "validation": 422,
     "overloaded": 503,
     "unavailable": 503,
+    "payments_unavailable": 503,
     "internal": 500,
 }
 

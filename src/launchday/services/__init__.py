@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,8 @@ from launchday.services.delivery import Deliveries
 from launchday.services.interest import InterestRegistry
 from launchday.services.launches import Launches
 from launchday.services.orders import Orders
+from launchday.services.payments import Payments
+from launchday.services.ports.payments import PaymentProvider
 from launchday.services.ports.store import Store
 from launchday.services.supply import Supply
 from launchday.services.waiting_room import WaitingRooms
@@ -33,10 +35,14 @@ class Services:
     tokens: AdmissionTokens
     deliveries: Deliveries
     supply: Supply
+    payments: Payments
 
 
 def make_services(
-    store: Store, clock: Callable[[], datetime], secret: bytes | None = None
+    store: Store,
+    clock: Callable[[], datetime],
+    secret: bytes | None = None,
+    providers: Mapping[str, PaymentProvider] | None = None,
 ) -> Services:
     """The use cases over `store`; the tokens' secret may be given later
     (`tokens.use_secret`), once the store can be asked for it."""
@@ -54,4 +60,5 @@ def make_services(
         tokens=tokens,
         deliveries=deliveries,
         supply=Supply(deliveries),
+        payments=Payments(launches, providers or {}),
     )

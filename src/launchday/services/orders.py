@@ -8,20 +8,23 @@ The wall clock is read only through the injected `clock`; the domain gets `now`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import msgspec
 
-from launchday.domain.errors import NotFound
+from launchday.domain.errors import NotFound, NotPaid
+from launchday.domain.ledger import TransferKind
 from launchday.domain.lifecycle import OrderStatus, transition
 from launchday.domain.order import Order, OrderEvent, Profile
 from launchday.domain.order_book import Replay, decide
+from launchday.domain.payment import Payment, PaymentStatus
 from launchday.services.ids import new_id
 from launchday.services.launches import Launches
-from launchday.services.ports.orders import ORDER_BOOK, OrderWrites
+from launchday.services.payments import new_payment
+from launchday.services.ports.orders import ORDER_BOOK
 from launchday.services.ports.orders import customer as customer_lock
-from launchday.services.ports.store import WriteScope
+from launchday.services.ports.store import WriteScope, WriteTx
 from launchday.services.waiting_room import WaitingRooms
 
 
@@ -75,13 +78,17 @@ class Orders:
         # The variants sharing a quota with this one: what the order book must count.
         skus = {s for quota in launch.quotas_of(sku) for s in quota.skus}
 
-        def place(tx: OrderWrites, now: datetime) -> Placed:
+        def place(tx: WriteTx, now: datetime) -> Placed:
             at = launch.clock(now)
             decision = decide(launch, sku, digest, tx.order_book(slug, customer, key, skus), at)
             if isinstance(decision, Replay):
                 return Placed(decision.order, replayed=True)
             terms = decision.terms
             order = tx.insert_order(slug, customer, key, digest, order_id, terms, profile)
+            if terms.status is OrderStatus.PENDING_PAYMENT:
+                tx.insert_payment(order, new_payment(launch, order))
+                tx.record_event(order, terms.status, terms.placed_at, "customer", "placed")
+                return Placed(order, replayed=False)
             tx.record_event(order, OrderStatus.RESERVED, terms.placed_at, "customer", "placed")
             if terms.status is OrderStatus.LOCKED:
                 tx.record_event(
@@ -122,16 +129,42 @@ class Orders:
         known = self.get(order_id, customer)
         launch = self.launches.get(known.launch)
 
-        def change(tx: OrderWrites, now: datetime) -> Order:
+        def change(tx: WriteTx, now: datetime) -> Order:
             order = tx.order(order_id)
             assert order is not None  # orders are never deleted
             at = launch.clock(now)
-            if not transition(order.status_at(at), target):
+            current = order.status_at(at)
+            if current is OrderStatus.PENDING_PAYMENT and target is OrderStatus.LOCKED:
+                raise NotPaid("the deposit is not paid yet: pay it first", field="id")
+            if not transition(current, target):
                 return order  # a retry of a change already made
-            refund = order.deposit_amount if target is OrderStatus.CANCELLED else None
+            payment = tx.payment(order) if launch.payments is not None else None
+            paid = payment is not None and payment.status is PaymentStatus.SUCCEEDED
+            refund = None
+            if target is OrderStatus.CANCELLED and (payment is None or paid):
+                refund = order.deposit_amount
             changed = tx.set_status(order, target, at, refund)
-            detail = f"refund {refund} {launch.currency}" if refund is not None else "early lock"
+            if paid and payment is not None:
+                _move_deposit(tx, order, target, payment, at)
+            elif payment is not None:  # cancelled before paying: nothing to give back
+                tx.set_payment(order, replace(payment, status=PaymentStatus.CANCELED))
+            detail = f"refund {refund} {launch.currency}" if refund is not None else None
+            if detail is None:
+                detail = "early lock" if target is OrderStatus.LOCKED else "cancelled unpaid"
             tx.record_event(changed, target, at, "customer", detail)
             return changed
 
         return await self.store.write(change, WriteScope(known.launch, (customer_lock(customer),)))
+
+
+def _move_deposit(
+    tx: WriteTx, order: Order, target: OrderStatus, payment: Payment, at: datetime
+) -> None:
+    """A paid deposit's transfers when its order locks early or is cancelled: the
+    window's scheduled lock moved to now, or withdrawn and the deposit owed back."""
+    if target is OrderStatus.LOCKED:
+        tx.move_transfer(order, TransferKind.LOCKED, at)
+        return
+    tx.withdraw_transfer(order, TransferKind.LOCKED)
+    tx.add_transfer(order, TransferKind.CANCELLED, payment.amount_minor, at)
+    tx.owe_refund(order, payment.amount_minor, at)

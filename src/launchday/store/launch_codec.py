@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from launchday.domain.launch import Admission, DepositPolicy, Launch, Variant
+from launchday.domain.launch import Admission, DepositPolicy, Launch, PaymentPolicy, Variant
 
 
 class _Deposit(msgspec.Struct, frozen=True):
@@ -34,6 +34,11 @@ class _Admission(msgspec.Struct, frozen=True):
     rejoin_grace_seconds: int | None = None
 
 
+class _Payments(msgspec.Struct, frozen=True):
+    provider: str
+    hold_minutes: float = 15
+
+
 class _Launch(msgspec.Struct, frozen=True):
     slug: str
     name: str
@@ -46,6 +51,7 @@ class _Launch(msgspec.Struct, frozen=True):
     interest_opens_at: datetime | None = None
     admission: _Admission | None = None
     report_milestones: tuple[int, ...] = ()
+    payments: _Payments | None = None
 
 
 _decode = msgspec.json.Decoder(_Launch).decode
@@ -84,6 +90,9 @@ def encode_launch(launch: Launch) -> bytes:
                 admission.rejoin_grace_seconds,
             ),
             report_milestones=launch.report_milestones,
+            payments=None
+            if launch.payments is None
+            else _Payments(launch.payments.provider, launch.payments.hold_minutes),
         )
     )
 
@@ -122,6 +131,9 @@ def decode_launch(data: bytes) -> Launch:
             else admission.rejoin_grace_seconds,
         ),
         report_milestones=stored.report_milestones,
+        payments=None
+        if stored.payments is None
+        else PaymentPolicy(stored.payments.provider, stored.payments.hold_minutes),
     )
 
 

@@ -189,6 +189,57 @@ _DELIVERY = (
     "CREATE INDEX delivery_changes_by_order ON delivery_changes (order_seq)",
 )
 
+# Deposits paid through a payment provider (launchday.domain.payment, .ledger): each
+# order's payment and the hold on its unit, the provider's events taken (each once:
+# the key refuses a second), the ledger's transfers (one of each kind per order: never
+# two refunds for one deposit) and the refunds owed, with their attempts.
+_PAYMENTS = (
+    """CREATE TABLE payments (
+        order_seq {int} PRIMARY KEY REFERENCES orders(seq),
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        amount_minor {int} NOT NULL,
+        currency TEXT NOT NULL,
+        hold_until_us {int} NOT NULL,
+        intent_id TEXT UNIQUE,
+        client_secret TEXT,
+        paid_at_us {int},
+        updated_at_us {int} NOT NULL
+    )""",
+    "CREATE INDEX payments_by_hold ON payments (launch_id, status, hold_until_us)",
+    """CREATE TABLE payment_events (
+        provider TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        received_at_us {int} NOT NULL,
+        PRIMARY KEY (provider, event_id)
+    ){compact}""",
+    """CREATE TABLE ledger_transfers (
+        id {id},
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        order_seq {int} NOT NULL REFERENCES orders(seq),
+        kind TEXT NOT NULL,
+        amount_minor {int} NOT NULL,
+        at_us {int} NOT NULL,
+        UNIQUE (order_seq, kind)
+    )""",
+    "CREATE INDEX ledger_transfers_by_launch ON ledger_transfers (launch_id, at_us)",
+    """CREATE TABLE refunds (
+        order_seq {int} PRIMARY KEY REFERENCES orders(seq),
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        status TEXT NOT NULL,
+        amount_minor {int} NOT NULL,
+        provider_refund_id TEXT,
+        attempts {int} NOT NULL DEFAULT 0,
+        next_attempt_at_us {int} NOT NULL,
+        last_error TEXT,
+        updated_at_us {int} NOT NULL
+    )""",
+    "CREATE INDEX refunds_by_status ON refunds (status, next_attempt_at_us)",
+    "ALTER TABLE variants ADD COLUMN expired {int} NOT NULL DEFAULT 0",
+)
+
 STEPS: tuple[Step, ...] = (
     Step(
         "0001_core",
@@ -335,4 +386,5 @@ STEPS: tuple[Step, ...] = (
         ),
     ),
     Step("0006_delivery", both=_DELIVERY),
+    Step("0007_payments", both=_PAYMENTS),
 )

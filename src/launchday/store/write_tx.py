@@ -25,7 +25,7 @@ from launchday.domain.clock import from_micros, to_micros
 from launchday.domain.errors import AlreadyExists
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
-from launchday.domain.lifecycle import OrderStatus
+from launchday.domain.lifecycle import LIVE, OrderStatus
 from launchday.domain.order import NewOrder, Order, Profile
 from launchday.domain.order_book import BookSnapshot
 from launchday.domain.waiting_room import QueuedTicket, QueueRejoin
@@ -42,6 +42,7 @@ from launchday.store.bulk_insert import (
 from launchday.store.delivery_tx import DeliveryTx
 from launchday.store.launch_codec import encode_launch
 from launchday.store.launch_ids import LaunchIds
+from launchday.store.payments_tx import PaymentsTx
 from launchday.store.row_mapping import ORDER_COLUMNS, ORDER_SELECT, order_from_row, profile_columns
 
 # A customer's orders in a launch, as a batch knows them: (order, idempotency key, digest).
@@ -54,7 +55,7 @@ CUSTOMER_ORDERS_SQL = (
 )
 
 
-class SqlWriteTx(DeliveryTx, ABC):
+class SqlWriteTx(DeliveryTx, PaymentsTx, ABC):
     """The write operations inside one batch's transaction (see the module)."""
 
     def __init__(self, ids: LaunchIds) -> None:
@@ -68,6 +69,7 @@ class SqlWriteTx(DeliveryTx, ABC):
         self._unwritten: dict[int, int] = {}  # sequence -> its row in _new_orders
         self._new_events: list[tuple[Any, ...]] = []
         self._new_tickets: list[tuple[Any, ...]] = []
+        self._new_payments = {}
 
     # --- what each database does its own way -----------------------------------------
 
@@ -118,6 +120,8 @@ class SqlWriteTx(DeliveryTx, ABC):
             self.insert_all(ORDERS, self._new_orders)
         if self._new_events:
             self.insert_all(EVENTS, self._new_events)
+        if self._new_payments:
+            self.flush_payments()
         if self._counter_deltas:
             self.execute_many(
                 "UPDATE variants SET placed = placed + ?, cancelled = cancelled + ?"
@@ -153,6 +157,7 @@ class SqlWriteTx(DeliveryTx, ABC):
         self._unwritten.clear()
         self._new_events.clear()
         self._new_tickets.clear()
+        self._new_payments.clear()
 
     def launch_id(self, slug: str) -> int:
         return self._ids.require(slug, self._lookup_launch)
@@ -190,7 +195,8 @@ class SqlWriteTx(DeliveryTx, ABC):
         live = self._variant_live.get(key)
         if live is None:
             row = self.execute(
-                "SELECT placed - cancelled FROM variants WHERE launch_id = ? AND sku = ?", key
+                "SELECT placed - cancelled - expired FROM variants WHERE launch_id = ? AND sku = ?",
+                key,
             ).fetchone()
             live = self._variant_live[key] = int(row[0])
         return live
@@ -207,7 +213,7 @@ class SqlWriteTx(DeliveryTx, ABC):
         for order, stored_key, digest in orders:
             if stored_key == key:
                 earlier = (order, digest)
-            if order.status is not OrderStatus.CANCELLED:
+            if order.status in LIVE:
                 live += 1
         by_sku = {sku: self._live_of_variant(launch_id, sku) for sku in skus}
         return BookSnapshot(earlier, live, by_sku)
@@ -301,10 +307,18 @@ class SqlWriteTx(DeliveryTx, ABC):
             changed = replace(order, status=status, cancelled_at=at, refund_amount=refund_amount)
         else:
             raise ValueError(f"cannot set status {status}")
+        self.forget_customer_order(changed)
+        return changed
+
+    def forget_customer_order(self, order: Order) -> None:
         known = self._customers.get((self.launch_id(order.launch), order.customer))
         if known is not None:
-            known[:] = [(changed if o.id == order.id else o, k, h) for o, k, h in known]
-        return changed
+            known[:] = [(order if o.id == order.id else o, k, h) for o, k, h in known]
+
+    def give_back_unit(self, order: Order) -> None:
+        key = (self.launch_id(order.launch), order.sku)
+        if key in self._variant_live:
+            self._variant_live[key] -= 1
 
     def _change_unwritten(
         self, seq: int, status: OrderStatus, columns: dict[int, int | None]

@@ -18,18 +18,25 @@ from launchday.services.ports.interest import InterestWrites
 from launchday.services.ports.launches import LaunchReads, LaunchWrites
 from launchday.services.ports.locks import Lock, WriteScope
 from launchday.services.ports.orders import OrderReads, OrderWrites
+from launchday.services.ports.payment_records import PaymentReads, PaymentWrites
 from launchday.services.ports.waiting_room import WaitingRoomReads, WaitingRoomWrites
 
 T = TypeVar("T")
 
 
 class WriteTx(
-    LaunchWrites, OrderWrites, InterestWrites, WaitingRoomWrites, DeliveryWrites, Protocol
+    LaunchWrites,
+    OrderWrites,
+    InterestWrites,
+    WaitingRoomWrites,
+    DeliveryWrites,
+    PaymentWrites,
+    Protocol,
 ):
     """Everything a write transaction offers: each aggregate's writes."""
 
 
-class ReadModel(LaunchReads, OrderReads, WaitingRoomReads, DeliveryReads, Protocol):
+class ReadModel(LaunchReads, OrderReads, WaitingRoomReads, DeliveryReads, PaymentReads, Protocol):
     """Everything the services read outside a transaction, never waiting for the writer."""
 
 

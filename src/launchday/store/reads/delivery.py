@@ -38,7 +38,8 @@ class DeliveryReads(PointReads):
             rows = db.all(
                 "SELECT seq, id, sku, placed_at_us,"
                 " coalesce(locked_at_us, refundable_until_us) FROM orders"
-                " WHERE launch_id = :launch AND status != 'cancelled' ORDER BY seq",
+                " WHERE launch_id = :launch AND status != 'cancelled'"
+                " AND status != 'expired' ORDER BY seq",
                 {"launch": launch_id},
             )
             return [QueuedOrderRow(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
@@ -95,7 +96,7 @@ class DeliveryReads(PointReads):
                     "SELECT o.sku, p.weeks_from, count(*) FROM delivery_promises p"
                     " JOIN orders o ON o.seq = p.order_seq"
                     " JOIN launches l ON l.id = p.launch_id"
-                    " WHERE l.slug = :slug AND o.status != 'cancelled'"
+                    " WHERE l.slug = :slug AND o.status != 'cancelled' AND o.status != 'expired'"
                     " GROUP BY o.sku, p.weeks_from",
                     {"slug": launch},
                 )

@@ -65,8 +65,9 @@ class PointReads:
     def variant_counts(self, launch: str) -> dict[str, tuple[int, int]]:
         def read(db: ReadConnection) -> list[tuple[Any, ...]]:
             launch_id = self._launch_id(db, launch)
+            # Given back counts the cancelled and the expired (not paid in time) alike.
             return db.all(
-                "SELECT sku, placed, cancelled FROM variants WHERE launch_id = :launch",
+                "SELECT sku, placed, cancelled + expired FROM variants WHERE launch_id = :launch",
                 {"launch": launch_id},
             )
 

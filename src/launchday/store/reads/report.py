@@ -35,7 +35,7 @@ from launchday.analytics.report import US, InterestTally, OrderTally, ProfileTal
 from launchday.store.sql import ReadConnection
 
 _LOCK_TIME: Final = "coalesce(locked_at_us, refundable_until_us)"
-_LIVE: Final = "status != 'cancelled'"
+_LIVE: Final = "status != 'cancelled' AND status != 'expired'"
 # Below any stored time: the open lower bound of the first interval.
 _BEFORE_ALL: Final = -(2**63)
 
@@ -100,13 +100,14 @@ class ReportQueries:
                 count(*), {buyers}, count(i.customer),
                 count(*) FILTER (WHERE o.cancelled_at_us <= :t),
                 coalesce(sum(o.refund_amount) FILTER (WHERE o.cancelled_at_us <= :t), 0),
-                count(*) FILTER (WHERE o.status != 'cancelled' AND o.locked_at_us = o.placed_at_us),
-                count(*) FILTER (WHERE o.status != 'cancelled'
+                count(*) FILTER (WHERE o.status NOT IN ('cancelled', 'expired')
+                                 AND o.locked_at_us = o.placed_at_us),
+                count(*) FILTER (WHERE o.status NOT IN ('cancelled', 'expired')
                                  AND o.locked_at_us > o.placed_at_us AND o.locked_at_us <= :t),
-                count(*) FILTER (WHERE o.status != 'cancelled'
+                count(*) FILTER (WHERE o.status NOT IN ('cancelled', 'expired')
                                  AND o.locked_at_us IS NULL AND o.refundable_until_us <= :t),
                 coalesce(sum(o.deposit_amount) FILTER (
-                    WHERE o.status != 'cancelled'
+                    WHERE o.status NOT IN ('cancelled', 'expired')
                     AND coalesce(o.locked_at_us, o.refundable_until_us) <= :t), 0)
                 {by_sku}
             FROM orders o

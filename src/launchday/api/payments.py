@@ -1,0 +1,128 @@
+"""Payments over HTTP: the providers' webhooks, the built-in rehearsal provider's pay
+endpoint (what a buyer's app calls there), and a launch's ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from launchday.api.context import ApiContext
+from launchday.api.payments_wire import LedgerOut
+from launchday.domain.clock import rfc3339
+from launchday.http.bodies import decode
+from launchday.http.errors import HttpError
+from launchday.http.routing import Request, Response, Route, json_response
+from launchday.payments.rehearsal import RehearsalProvider
+from launchday.services.ports.payments import BadSignature, ProviderRefused
+
+_encode = msgspec.json.Encoder().encode
+
+
+class WebhookAnswer(msgspec.Struct, frozen=True):
+    """What the webhook did: paid, processing, duplicate, ignored..."""
+
+    result: str
+
+
+class ProviderEvent(msgspec.Struct, frozen=True):
+    """A provider's event as it sends it (Stripe's shape; more fields are allowed): read
+    only once its `Stripe-Signature` header is verified over the raw body."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+
+class RehearsalPay(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The body of a rehearsal payment: the intent's client secret, as a buyer's app
+    would hand it to a real provider."""
+
+    client_secret: str
+
+
+class RehearsalPaid(msgspec.Struct, frozen=True):
+    intent: str
+    status: str
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    payments = ctx.services.payments
+
+    async def webhook(request: Request) -> Response:
+        try:
+            result = await payments.webhook(
+                request.params["provider"], request.body, request.headers
+            )
+        except BadSignature as error:
+            raise HttpError("invalid_signature", str(error), "Stripe-Signature") from error
+        return json_response(200, _encode(WebhookAnswer(result)))
+
+    async def rehearsal_pay(request: Request) -> Response:
+        provider = payments.providers.get("rehearsal")
+        if not isinstance(provider, RehearsalProvider):
+            raise HttpError("not_found", "the rehearsal provider is not configured")
+        body = decode(request.body, RehearsalPay)
+        host = request.headers.get("host", "127.0.0.1")
+        provider.webhook_url = f"http://{host}/api/v1/payments/rehearsal/webhook"
+        try:
+            intent = await provider.pay(request.params["intent"], body.client_secret)
+        except ProviderRefused as error:
+            raise HttpError("forbidden", str(error), "client_secret") from error
+        return json_response(200, _encode(RehearsalPaid(intent.id, intent.status.value)))
+
+    async def ledger(request: Request) -> Response:
+        slug = request.params["slug"]
+        at, balance, expected, broken = payments.ledger(slug)
+        out = LedgerOut(
+            launch=slug,
+            currency=ctx.services.launches.get(slug).currency,
+            at=rfc3339(at),
+            balances=balance,
+            expected={
+                "deposits_held": expected.held,
+                "deposits_locked": expected.locked,
+                "refunds_payable": expected.refunds_owed,
+                "refunded": expected.refunded,
+                "provider_clearing": expected.paid,
+            },
+            discrepancies=broken,
+            holds=not broken,
+        )
+        return json_response(200, _encode(out))
+
+    return [
+        Route(
+            method="POST",
+            path="/api/v1/payments/{provider}/webhook",
+            handler=webhook,
+            name="payment_webhook",
+            body=ProviderEvent,
+            summary="A payment provider's webhook: verified by its signature, its object"
+            " read again from the provider, its effect taken once",
+            response=WebhookAnswer,
+            errors=("invalid_signature", "not_found", "unavailable", "overloaded"),
+            headers=(),
+        ),
+        Route(
+            method="POST",
+            path="/api/v1/rehearsal-payments/{intent}/pay",
+            handler=rehearsal_pay,
+            name="rehearsal_pay",
+            summary="Pay a deposit at the built-in rehearsal provider with its client"
+            " secret (what a buyer's app does at a real provider)",
+            body=RehearsalPay,
+            response=RehearsalPaid,
+            errors=("invalid_body", "validation", "forbidden", "not_found"),
+        ),
+        Route(
+            method="GET",
+            path="/api/v1/launches/{slug}/ledger",
+            handler=ledger,
+            name="launch_ledger",
+            summary="The deposits' double-entry ledger: balances and its invariants",
+            auth="admin",
+            response=LedgerOut,
+            errors=("unauthenticated", "forbidden", "not_found"),
+        ),
+    ]

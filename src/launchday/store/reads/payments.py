@@ -1,0 +1,139 @@
+"""Reads of payments: an order's payment and refund, the holds and refunds due, and a
+launch's ledger beside what its orders say it must hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from launchday.domain.clock import to_micros
+from launchday.domain.ledger import TransferKind
+from launchday.domain.order import Order
+from launchday.domain.payment import Payment
+from launchday.services.ports.payment_records import LedgerFigures, RefundRecord
+from launchday.store.payments_tx import (
+    PAYMENT_COLUMNS,
+    REFUND_COLUMNS,
+    payment_from_row,
+    refund_from_row,
+)
+from launchday.store.reads.point import PointReads
+from launchday.store.row_mapping import ORDER_COLUMNS, order_from_row
+from launchday.store.sql import ReadConnection
+
+_PAID = "p.status = 'succeeded'"
+
+
+class PaymentReads(PointReads):
+    """Implements the payments read port."""
+
+    def payment_of(self, order_id: str) -> Payment | None:
+        row = self._session.run(
+            lambda db: db.one(
+                f"SELECT {PAYMENT_COLUMNS} FROM payments"
+                " WHERE order_seq = (SELECT seq FROM orders WHERE id = :id)",
+                {"id": order_id},
+            )
+        )
+        return None if row is None else payment_from_row(order_id, row)
+
+    def refund_of(self, order_id: str) -> RefundRecord | None:
+        row = self._session.run(
+            lambda db: db.one(
+                f"SELECT {REFUND_COLUMNS}, l.slug FROM refunds r"
+                " JOIN orders o ON o.seq = r.order_seq JOIN launches l ON l.id = r.launch_id"
+                " WHERE o.id = :id",
+                {"id": order_id},
+            )
+        )
+        return None if row is None else refund_from_row(order_id, row[6], row)
+
+    def order_of_intent(self, intent_id: str) -> str | None:
+        row = self._session.run(
+            lambda db: db.one(
+                "SELECT o.id FROM payments p JOIN orders o ON o.seq = p.order_seq"
+                " WHERE p.intent_id = :intent",
+                {"intent": intent_id},
+            )
+        )
+        return None if row is None else str(row[0])
+
+    def due_holds(self, launch: str, at: datetime, limit: int) -> list[tuple[Order, Payment]]:
+        def read(db: ReadConnection) -> list[tuple[Order, Payment]]:
+            launch_id = self._launch_id(db, launch)
+            rows = db.all(
+                f"SELECT {ORDER_COLUMNS}, p.status, p.amount_minor, p.currency,"
+                " p.hold_until_us, p.intent_id, p.client_secret, p.paid_at_us, p.provider"
+                " FROM payments p JOIN orders o ON o.seq = p.order_seq"
+                " JOIN launches l ON l.id = o.launch_id"
+                " WHERE p.launch_id = :launch AND p.status IN ('awaiting', 'processing')"
+                " AND p.hold_until_us <= :at AND o.status = 'pending_payment'"
+                " ORDER BY p.hold_until_us LIMIT :limit",
+                {"launch": launch_id, "at": to_micros(at), "limit": limit},
+            )
+            width = len(ORDER_COLUMNS.split(","))
+            found = []
+            for row in rows:
+                order = order_from_row(row[:width])
+                found.append((order, payment_from_row(order.id, row[width:])))
+            return found
+
+        return self._session.run(read)
+
+    def due_refunds(self, at_us: dict[str, int], limit: int) -> list[RefundRecord]:
+        def read(db: ReadConnection) -> list[RefundRecord]:
+            found: list[RefundRecord] = []
+            for launch, at in at_us.items():
+                launch_id = self._launch_id(db, launch)
+                rows = db.all(
+                    f"SELECT {REFUND_COLUMNS}, o.id FROM refunds r"
+                    " JOIN orders o ON o.seq = r.order_seq"
+                    " WHERE r.launch_id = :launch AND r.status IN ('owed', 'failed')"
+                    " AND r.next_attempt_at_us <= :at ORDER BY r.next_attempt_at_us LIMIT :limit",
+                    {"launch": launch_id, "at": at, "limit": limit},
+                )
+                found += [refund_from_row(row[6], launch, row) for row in rows]
+            return found
+
+        return self._session.run(read)
+
+    def ledger_figures(self, launch: str, at: datetime) -> LedgerFigures:
+        def read(db: ReadConnection) -> LedgerFigures:
+            launch_id = self._launch_id(db, launch)
+            params = {"launch": launch_id, "at": to_micros(at)}
+            rows = db.all(
+                "SELECT kind, sum(amount_minor) FROM ledger_transfers"
+                " WHERE launch_id = :launch AND at_us <= :at GROUP BY kind",
+                params,
+            )
+            totals = dict.fromkeys(TransferKind, 0)
+            totals.update({TransferKind(kind): int(total) for kind, total in rows})
+            # What the orders say, as of `at`: a paid reserved order whose window has
+            # ended reads as locked, as its status does.
+            row = db.first(
+                "SELECT"
+                f" coalesce(sum(CASE WHEN {_PAID} AND o.status = 'reserved'"
+                "   AND o.refundable_until_us > :at THEN p.amount_minor END), 0),"
+                f" coalesce(sum(CASE WHEN {_PAID} AND (o.status = 'locked'"
+                "   OR (o.status = 'reserved' AND o.refundable_until_us <= :at))"
+                "   THEN p.amount_minor END), 0),"
+                f" coalesce(sum(CASE WHEN {_PAID} THEN p.amount_minor END), 0)"
+                " FROM payments p JOIN orders o ON o.seq = p.order_seq"
+                " WHERE p.launch_id = :launch",
+                params,
+            )
+            refunds = db.first(
+                "SELECT coalesce(sum(CASE WHEN status != 'succeeded' THEN amount_minor END), 0),"
+                " coalesce(sum(CASE WHEN status = 'succeeded' THEN amount_minor END), 0)"
+                " FROM refunds WHERE launch_id = :launch",
+                params,
+            )
+            return LedgerFigures(
+                totals=totals,
+                held=int(row[0]),
+                locked=int(row[1]),
+                refunds_owed=int(refunds[0]),
+                refunded=int(refunds[1]),
+                paid=int(row[2]),
+            )
+
+        return self._session.run(read)

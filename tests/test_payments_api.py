@@ -1,0 +1,217 @@
+"""Deposits paid through the built-in rehearsal provider, over real loopback HTTP on
+SQLite and PostgreSQL: pending until paid, paid by the provider's signed webhook (sent
+by the server to itself), refunded on cancellation, expired when the hold ends unpaid,
+and the ledger's invariants after each step."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from launchday.payments.rehearsal import RehearsalProvider
+from launchday.payments.signature import sign
+from tests.support import ADMIN_KEY, SECRET, Database, customer_token, launch_body, loopback_server
+
+SLUG = "yu7-2025"
+DEPOSIT_MINOR = 500_000  # 5,000 yuan in fen
+LIMITED_MINOR = 2_000_000  # the launch edition's 20,000 yuan
+
+
+@pytest.fixture
+def server(database: Database, tmp_path: Path) -> Iterator[httpx.Client]:
+    settings = database.settings(rehearsal_payments=str(tmp_path / "provider.db"))
+    with loopback_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+def admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def create(client: httpx.Client, hold_minutes: float = 15, stock: int = 5000) -> None:
+    body = launch_body(payments={"provider": "rehearsal", "hold_minutes": hold_minutes})
+    body["variants"][1]["stock"] = stock
+    answer = client.post("/api/v1/launches", json=body, headers=admin())
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["payments"] == {"provider": "rehearsal", "hold_minutes": hold_minutes}
+
+
+def place(client: httpx.Client, customer: str, sku: str = "YU7-MAX") -> httpx.Response:
+    headers = {
+        "Authorization": f"Bearer {customer_token(customer)}",
+        "Idempotency-Key": f"{customer}-{sku}",
+    }
+    return client.post(f"/api/v1/launches/{SLUG}/orders", json={"sku": sku}, headers=headers)
+
+
+def order_of(client: httpx.Client, order: dict[str, Any]) -> dict[str, Any]:
+    answer = client.get(
+        f"/api/v1/orders/{order['id']}",
+        headers={"Authorization": f"Bearer {customer_token(order['customer'])}"},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def pay(client: httpx.Client, payment: dict[str, Any], secret: str | None = None) -> httpx.Response:
+    return client.post(
+        f"/api/v1/rehearsal-payments/{payment['intent_id']}/pay",
+        json={"client_secret": secret or payment["client_secret"]},
+    )
+
+
+def ledger(client: httpx.Client) -> dict[str, Any]:
+    answer = client.get(f"/api/v1/launches/{SLUG}/ledger", headers=admin())
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def until(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> Any:
+    """Poll `read` until `done` says so (the webhooks and the sweep run in the background)."""
+    deadline = time.monotonic() + 20
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value}"
+        time.sleep(0.05)
+
+
+def test_a_deposit_is_pending_until_the_provider_says_it_is_paid(server: httpx.Client) -> None:
+    create(server)
+    placed = place(server, "c-1")
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert order["status"] == "pending_payment"
+    payment = order["payment"]
+    assert payment["provider"] == "rehearsal"
+    assert payment["status"] == "awaiting"
+    assert (payment["amount_minor"], payment["currency"]) == (DEPOSIT_MINOR, "CNY")
+    assert payment["client_secret"].startswith(payment["intent_id"] + "_secret_")
+    assert ledger(server)["balances"]["provider_clearing"] == 0
+    locked = server.post(
+        f"/api/v1/orders/{order['id']}/lock",
+        headers={"Authorization": f"Bearer {customer_token('c-1')}"},
+    )
+    assert locked.status_code == 409
+    assert locked.json()["error"]["code"] == "not_paid"
+
+    assert pay(server, payment, secret=payment["client_secret"] + "x").status_code == 403
+    assert order_of(server, order)["status"] == "pending_payment"
+    assert pay(server, payment).status_code == 200
+    paid = until(lambda: order_of(server, order), lambda o: o["status"] == "reserved")
+    assert paid["payment"]["status"] == "succeeded"
+    assert paid["refundable_until"] > order["refundable_until"]  # the window starts on payment
+    books = ledger(server)
+    assert books["holds"], books["discrepancies"]
+    assert books["balances"]["provider_clearing"] == DEPOSIT_MINOR
+    assert books["balances"]["deposits_held"] == -DEPOSIT_MINOR
+    assert books["expected"]["deposits_held"] == DEPOSIT_MINOR
+
+
+def test_webhooks_take_effect_once_and_forged_ones_change_nothing(
+    server: httpx.Client, tmp_path: Path
+) -> None:
+    create(server)
+    order = place(server, "c-2").json()
+    assert pay(server, order["payment"]).status_code == 200
+    until(lambda: order_of(server, order), lambda o: o["status"] == "reserved")
+    provider = RehearsalProvider(tmp_path / "unused.db", SECRET)
+    event = {
+        "id": "evt_replayed",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"object": "payment_intent", "id": order["payment"]["intent_id"]}},
+    }
+    body = json.dumps(event).encode()
+    results = []
+    for _ in range(10):  # at least once: the same event again and again
+        signature = sign(provider.webhook_secret, body, int(time.time()))
+        answer = server.post(
+            "/api/v1/payments/rehearsal/webhook",
+            content=body,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200, answer.text
+        results.append(answer.json()["result"])
+    assert results[0] in ("already paid", "duplicate")
+    assert set(results[1:]) == {"duplicate"}
+    before = ledger(server)
+    for signature in (
+        sign("whsec_forged", body, int(time.time())),
+        sign(provider.webhook_secret, body, int(time.time()) - 301),  # stale
+        "t=1,v1=00",
+    ):
+        answer = server.post(
+            "/api/v1/payments/rehearsal/webhook",
+            content=body,
+            headers={"Stripe-Signature": signature},
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == "invalid_signature"
+    after = ledger(server)
+    assert after | {"at": None} == before | {"at": None}
+    assert before["balances"]["provider_clearing"] == DEPOSIT_MINOR
+
+
+def test_cancelling_a_paid_deposit_refunds_it_through_the_provider(server: httpx.Client) -> None:
+    create(server)
+    order = place(server, "c-3").json()
+    assert pay(server, order["payment"]).status_code == 200
+    until(lambda: order_of(server, order), lambda o: o["status"] == "reserved")
+    headers = {"Authorization": f"Bearer {customer_token('c-3')}"}
+    cancelled = server.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    refunded = until(
+        lambda: order_of(server, order),
+        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
+    )
+    assert refunded["payment"]["refund"]["amount_minor"] == DEPOSIT_MINOR
+    again = server.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers)
+    assert again.status_code == 200  # a retry changes nothing: never two refunds
+    books = until(lambda: ledger(server), lambda b: b["balances"]["refunded"] != 0)
+    assert books["holds"], books["discrepancies"]
+    assert books["balances"] == {
+        "provider_clearing": DEPOSIT_MINOR,
+        "deposits_held": 0,
+        "deposits_locked": 0,
+        "refunds_payable": 0,
+        "refunded": -DEPOSIT_MINOR,
+    }
+
+
+def test_an_unpaid_order_expires_at_the_end_of_its_hold_and_frees_its_unit(
+    server: httpx.Client,
+) -> None:
+    create(server, hold_minutes=0.02, stock=1)  # a hold of 1.2 s, one launch edition
+    first = place(server, "c-4", "YU7-LTD")
+    assert first.status_code == 201, first.text
+    assert place(server, "c-5", "YU7-LTD").json()["error"]["code"] == "sold_out"
+    expired = until(lambda: order_of(server, first.json()), lambda o: o["status"] == "expired")
+    assert expired["payment"]["status"] == "canceled"
+    # Withdrawn at the provider: paying it now is too late, and changes nothing.
+    late = pay(server, first.json()["payment"])
+    assert late.status_code == 200
+    assert late.json()["status"] == "canceled"
+    second = place(server, "c-5", "YU7-LTD")
+    assert second.status_code == 201, second.text
+    assert pay(server, second.json()["payment"]).status_code == 200
+    paid = until(lambda: order_of(server, second.json()), lambda o: o["status"] == "locked")
+    assert paid["payment"]["status"] == "succeeded"
+    books = ledger(server)
+    assert books["holds"], books["discrepancies"]
+    assert books["balances"]["deposits_locked"] == -LIMITED_MINOR  # no cooling-off window
+    assert books["balances"]["provider_clearing"] == LIMITED_MINOR
+
+
+def test_a_launch_with_a_provider_the_server_lacks_is_refused(server: httpx.Client) -> None:
+    body = launch_body(payments={"provider": "stripe"})
+    answer = server.post("/api/v1/launches", json=body, headers=admin())
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] == "payments.provider"
