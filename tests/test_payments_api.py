@@ -5,20 +5,39 @@ and the ledger's invariants after each step."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from launchday.payments.rehearsal import RehearsalProvider
 from launchday.payments.signature import sign
-from tests.support import ADMIN_KEY, SECRET, Database, customer_token, launch_body, loopback_server
+from tests.payments_support import (
+    SLUG,
+    admin,
+    create,
+    ledger,
+    order_of,
+    pay,
+    place,
+    until,
+)
+from tests.support import (
+    ADMIN_KEY,
+    SECRET,
+    Database,
+    customer_token,
+    launch_body,
+    loopback_server,
+)
 
-SLUG = "yu7-2025"
 DEPOSIT_MINOR = 500_000  # 5,000 yuan in fen
 LIMITED_MINOR = 2_000_000  # the launch edition's 20,000 yuan
 
@@ -28,59 +47,6 @@ def server(database: Database, tmp_path: Path) -> Iterator[httpx.Client]:
     settings = database.settings(rehearsal_payments=str(tmp_path / "provider.db"))
     with loopback_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client
-
-
-def admin() -> dict[str, str]:
-    return {"Authorization": f"Bearer {ADMIN_KEY}"}
-
-
-def create(client: httpx.Client, hold_minutes: float = 15, stock: int = 5000) -> None:
-    body = launch_body(payments={"provider": "rehearsal", "hold_minutes": hold_minutes})
-    body["variants"][1]["stock"] = stock
-    answer = client.post("/api/v1/launches", json=body, headers=admin())
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["payments"] == {"provider": "rehearsal", "hold_minutes": hold_minutes}
-
-
-def place(client: httpx.Client, customer: str, sku: str = "YU7-MAX") -> httpx.Response:
-    headers = {
-        "Authorization": f"Bearer {customer_token(customer)}",
-        "Idempotency-Key": f"{customer}-{sku}",
-    }
-    return client.post(f"/api/v1/launches/{SLUG}/orders", json={"sku": sku}, headers=headers)
-
-
-def order_of(client: httpx.Client, order: dict[str, Any]) -> dict[str, Any]:
-    answer = client.get(
-        f"/api/v1/orders/{order['id']}",
-        headers={"Authorization": f"Bearer {customer_token(order['customer'])}"},
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
-
-
-def pay(client: httpx.Client, payment: dict[str, Any], secret: str | None = None) -> httpx.Response:
-    return client.post(
-        f"/api/v1/rehearsal-payments/{payment['intent_id']}/pay",
-        json={"client_secret": secret or payment["client_secret"]},
-    )
-
-
-def ledger(client: httpx.Client) -> dict[str, Any]:
-    answer = client.get(f"/api/v1/launches/{SLUG}/ledger", headers=admin())
-    assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
-
-
-def until(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> Any:
-    """Poll `read` until `done` says so (the webhooks and the sweep run in the background)."""
-    deadline = time.monotonic() + 20
-    while True:
-        value = read()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"still {value}"
-        time.sleep(0.05)
 
 
 def test_a_deposit_is_pending_until_the_provider_says_it_is_paid(server: httpx.Client) -> None:
@@ -215,3 +181,60 @@ def test_a_launch_with_a_provider_the_server_lacks_is_refused(server: httpx.Clie
     answer = server.post("/api/v1/launches", json=body, headers=admin())
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "payments.provider"
+
+
+def launchday(*args: str, base: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LAUNCHDAY_URL": base, "LAUNCHDAY_ADMIN_KEY": ADMIN_KEY, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "launchday", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_ledger_check_and_the_reconciliation_from_the_command_line(
+    server: httpx.Client, tmp_path: Path
+) -> None:
+    create(server)
+    base = str(server.base_url)
+    orders = [place(server, f"r-{n}").json() for n in range(3)]
+    for order in orders[:2]:
+        assert pay(server, order["payment"]).status_code == 200
+        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "reserved")
+    headers = {"Authorization": f"Bearer {customer_token('r-1')}"}
+    assert (
+        server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code == 200
+    )
+    until(
+        lambda: order_of(server, orders[1]),
+        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
+    )
+    checked = launchday("ledger", "check", "--launch", SLUG, base=base)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "the ledger holds" in checked.stdout
+    assert "provider_clearing" in checked.stdout
+    assert "1,000,000" in checked.stdout  # two deposits of 500,000 fen paid
+    matched = launchday("reconcile", "--launch", SLUG, base=base)
+    assert matched.returncode == 0, matched.stdout + matched.stderr
+    assert "2 intents and 1 refunds" in matched.stdout
+
+    # The third deposit paid at the provider, its webhook lost: the reconciliation says so.
+    records = tmp_path / "provider.db"
+    provider = RehearsalProvider(records, SECRET)  # the provider's own records, no webhook
+    intent = orders[2]["payment"]
+    asyncio.run(provider.pay(intent["intent_id"], intent["client_secret"]))
+    differs = launchday("reconcile", "--launch", SLUG, base=base)
+    assert differs.returncode == 1, differs.stdout + differs.stderr
+    assert orders[2]["id"] in differs.stdout
+    assert "paid_at_provider_only" in differs.stdout
+    answer = server.get(f"/api/v1/launches/{SLUG}/reconciliation", headers=admin())
+    assert answer.json()["differences"] == [
+        {
+            "order": orders[2]["id"],
+            "kind": "paid_at_provider_only",
+            "detail": "the provider took 500000",
+        }
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from launchday.api.context import ApiContext
-from launchday.api.payments_wire import LedgerOut
+from launchday.api.payments_wire import DifferenceOut, LedgerOut, ReconciliationOut
 from launchday.domain.clock import rfc3339
 from launchday.http.bodies import decode
 from launchday.http.errors import HttpError
@@ -91,7 +91,37 @@ def routes(ctx: ApiContext) -> list[Route]:
         )
         return json_response(200, _encode(out))
 
+    async def reconciliation(request: Request) -> Response:
+        slug = request.params["slug"]
+        launch = ctx.services.launches.get(slug)
+        intents, refunds, found = await payments.reconcile(slug)
+        out = ReconciliationOut(
+            launch=slug,
+            provider=launch.payments.provider if launch.payments else "",
+            provider_intents=intents,
+            provider_refunds=refunds,
+            differences=[DifferenceOut(d.order_id, d.kind, d.detail) for d in found],  # type: ignore[arg-type]
+            matches=not found,
+        )
+        return json_response(200, _encode(out))
+
     return [
+        Route(
+            method="GET",
+            path="/api/v1/launches/{slug}/reconciliation",
+            handler=reconciliation,
+            name="launch_reconciliation",
+            summary="The launch's deposits beside the payment provider's own records",
+            auth="admin",
+            response=ReconciliationOut,
+            errors=(
+                "unauthenticated",
+                "forbidden",
+                "not_found",
+                "validation",
+                "payments_unavailable",
+            ),
+        ),
         Route(
             method="POST",
             path="/api/v1/payments/{provider}/webhook",

@@ -58,3 +58,32 @@ class LedgerOut(msgspec.Struct, frozen=True):
     expected: dict[str, int]
     discrepancies: list[str]
     holds: bool
+
+
+class DifferenceOut(msgspec.Struct, frozen=True):
+    """One order whose deposit the two sides record differently."""
+
+    order: str
+    kind: Literal[
+        "paid_at_provider_only",
+        "paid_here_only",
+        "amount_differs",
+        "refunded_twice",
+        "refunded_at_provider_only",
+        "refunded_here_only",
+        "refund_differs",
+    ]
+    detail: str
+
+
+class ReconciliationOut(msgspec.Struct, frozen=True):
+    """The launch's deposits beside the provider's records of its orders: how many
+    intents and refunds the provider holds for them, and every difference (none when
+    `matches`)."""
+
+    launch: str
+    provider: str
+    provider_intents: int
+    provider_refunds: int
+    differences: list[DifferenceOut]
+    matches: bool

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
 from launchday.cli.app import app, console
+from launchday.cli.server_calls import KeyOption, LaunchOption, UrlOption, call_server
 
 production = typer.Typer(help="A launch's production plan.", no_args_is_help=True)
 supply = typer.Typer(
@@ -19,40 +19,6 @@ supply = typer.Typer(
 )
 app.add_typer(production, name="production")
 app.add_typer(supply, name="supply")
-
-UrlOption = Annotated[
-    str,
-    typer.Option(envvar="LAUNCHDAY_URL", help="Base URL of the launchday server"),
-]
-KeyOption = Annotated[
-    str, typer.Option(envvar="LAUNCHDAY_ADMIN_KEY", help="The server's admin key")
-]
-LaunchOption = Annotated[str, typer.Option(help="The launch's slug")]
-
-
-def _call(method: str, url: str, key: str, path: str, body: Any = None) -> Any:
-    """The server's answer as JSON; its error, or a failed connection, ends with status 2."""
-    try:
-        response = httpx.request(
-            method,
-            url.rstrip("/") + path,
-            json=body,
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=120,
-        )
-    except httpx.HTTPError as error:
-        console.print(f"[red]cannot reach {url}: {error}[/red]")
-        raise typer.Exit(2) from None
-    if response.status_code >= 400:
-        try:
-            refusal = response.json()["error"]
-            where = f" ({refusal['field']})" if refusal.get("field") else ""
-            code, message = refusal["code"], refusal["message"]
-            console.print(f"[red]{response.status_code} {code}: {message}{where}[/red]")
-        except (ValueError, KeyError, TypeError):
-            console.print(f"[red]{response.status_code}: {response.text[:500]}[/red]")
-        raise typer.Exit(2)
-    return response.json()
 
 
 @production.command("set")
@@ -68,8 +34,8 @@ def set_plan(
     except ValueError as error:
         console.print(f"[red]{file} is not JSON: {error}[/red]")
         raise typer.Exit(2) from None
-    _call("PUT", url, admin_key, f"/api/v1/launches/{launch}/production", body)
-    quotes = _call("GET", url, admin_key, f"/api/v1/launches/{launch}/delivery")
+    call_server("PUT", url, admin_key, f"/api/v1/launches/{launch}/production", body)
+    quotes = call_server("GET", url, admin_key, f"/api/v1/launches/{launch}/delivery")
     table = Table(title=f"{launch}: what a new order is promised now")
     table.add_column("variant")
     table.add_column("weeks", justify="right")
@@ -92,7 +58,9 @@ def show_plan(
 ) -> None:
     """Print the launch's production plan as JSON."""
     typer.echo(
-        json.dumps(_call("GET", url, admin_key, f"/api/v1/launches/{launch}/production"), indent=2)
+        json.dumps(
+            call_server("GET", url, admin_key, f"/api/v1/launches/{launch}/production"), indent=2
+        )
     )
 
 
@@ -104,7 +72,7 @@ def risk(
     outage_weeks: Annotated[int, typer.Option(min=1, max=520, help="How long each loss lasts")] = 4,
 ) -> None:
     """Suppliers ranked by the buyer-weeks of delay losing each would cause."""
-    found = _call(
+    found = call_server(
         "GET", url, admin_key, f"/api/v1/launches/{launch}/supply/risk?outage_weeks={outage_weeks}"
     )
     table = Table(title=f"{launch}: losing a supplier for {outage_weeks} weeks from now")
@@ -147,7 +115,7 @@ def what_if(
     if not changes:
         console.print("[red]name at least one --outage or --line-loss[/red]")
         raise typer.Exit(2)
-    found = _call(
+    found = call_server(
         "POST", url, admin_key, f"/api/v1/launches/{launch}/supply/what-if", {"changes": changes}
     )
     table = Table(title=f"{launch}: what the changes would do")

@@ -42,6 +42,7 @@ from launchday.domain.payment import (
     paid,
     refund_on_payment,
 )
+from launchday.domain.reconciliation import Difference, Side, reconcile
 from launchday.services.launches import Launches
 from launchday.services.ports.payment_records import PAYMENTS, RefundRecord
 from launchday.services.ports.payments import (
@@ -353,6 +354,34 @@ class Payments:
             return status.value
 
         return await self.store.write(answered, WriteScope(launch.slug, (PAYMENTS,)))
+
+    async def reconcile(self, slug: str) -> tuple[int, int, list[Difference]]:
+        """The launch's deposits here beside the provider's records of them: how many
+        intents and refunds the provider holds for the launch's orders, and every
+        difference (launchday.domain.reconciliation)."""
+        launch = self.launches.get(slug)
+        if launch.payments is None:
+            raise ValidationFailed(f"launch {slug!r} takes no payments", field="slug")
+        provider = self._provider(launch.payments.provider)
+        recorded = self.store.reads.deposits_of(slug)
+        try:
+            intents = [i for i in await provider.intents() if i.order_id in recorded]
+            refunds = [r for r in await provider.refunds() if r.order_id in recorded]
+        except ProviderUnavailable as error:
+            raise PaymentsUnavailable(f"the provider did not answer ({error})") from error
+        ours = {
+            order: Side(paid, () if refunded is None else (refunded,))
+            for order, (paid, refunded) in recorded.items()
+        }
+        theirs: dict[str, Side] = {}
+        for intent in intents:
+            if intent.status is IntentStatus.SUCCEEDED and intent.order_id is not None:
+                theirs[intent.order_id] = Side(intent.amount, ())
+        for refund in refunds:
+            if refund.status is RefundStatus.SUCCEEDED and refund.order_id is not None:
+                side = theirs.get(refund.order_id, Side())
+                theirs[refund.order_id] = Side(side.paid, (*side.refunds, refund.amount))
+        return len(intents), len(refunds), reconcile(ours, theirs)
 
     # --- the ledger ----------------------------------------------------------------------
 

@@ -99,5 +99,9 @@ class PaymentReads(Protocol):
     def order_of_intent(self, intent_id: str) -> str | None:
         """The order whose payment is this intent."""
 
+    def deposits_of(self, launch: str) -> dict[str, tuple[int | None, int | None]]:
+        """Per order of the launch with a payment: the amount paid and the amount
+        refunded (None where none succeeded), in minor units."""
+
     def ledger_figures(self, launch: str, at: datetime) -> LedgerFigures:
         """The launch's ledger and its orders' deposits as of launch time `at`."""

@@ -137,3 +137,21 @@ class PaymentReads(PointReads):
             )
 
         return self._session.run(read)
+
+    def deposits_of(self, launch: str) -> dict[str, tuple[int | None, int | None]]:
+        """Per order of the launch with a payment: the amount paid (None if not) and
+        the amount refunded (None if no refund succeeded)."""
+
+        def read(db: ReadConnection) -> dict[str, tuple[int | None, int | None]]:
+            launch_id = self._launch_id(db, launch)
+            rows = db.all(
+                "SELECT o.id, CASE WHEN p.status = 'succeeded' THEN p.amount_minor END,"
+                " CASE WHEN r.status = 'succeeded' THEN r.amount_minor END"
+                " FROM payments p JOIN orders o ON o.seq = p.order_seq"
+                " LEFT JOIN refunds r ON r.order_seq = p.order_seq"
+                " WHERE p.launch_id = :launch",
+                {"launch": launch_id},
+            )
+            return {str(r[0]): (r[1], r[2]) for r in rows}
+
+        return self._session.run(read)
