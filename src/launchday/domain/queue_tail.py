@@ -29,6 +29,7 @@ from launchday.domain.production_plan import Component, rate_in
 
 # Entries of the per-minute memos before they start again: a launch's burst needs a few.
 MEMO_SIZE = 1024
+_new_tuple = tuple.__new__
 MINUTE_US = 60_000_000
 UNBOUNDED = 1 << 62  # a run no part bounds
 
@@ -166,8 +167,10 @@ class QueueTail:
         self.joined += 1
         made = run.promise
         position = len(self.schedule.queue) + self.joined
-        return Promise(
-            made.build_week, made.weeks, made.first_day, made.last_day, position, made.set_by
+        # The tuple made directly: a named tuple's own constructor is a Python function.
+        return _new_tuple(
+            Promise,
+            (made.build_week, made.weeks, made.first_day, made.last_day, position, made.set_by),
         )
 
     def peek(
