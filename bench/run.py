@@ -12,6 +12,8 @@ from core 1 (64 connections, a warm-up run, then 3 runs; medians reported):
   c2  the same through a waiting room: every customer joined first and orders with
       its admission token
   c3  the same with a production plan: every 201 carries the order's delivery promise
+  c4  the same with deposits through the rehearsal provider: every 201 is pending_payment
+      with the intent its buyer pays (made after the order's commit: a second write)
   d   the same on PostgreSQL (a throwaway cluster from Debian's binaries, on the server core)
   e   the waiting room's ticket poll
   f   the launch report over a launch of 1,000,000 orders
@@ -44,7 +46,7 @@ from harness.tokens import mint_tokens
 from harness.wrk import require_wrk
 from rich.console import Console
 
-SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "d", "e", "f", "replay")
+SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "d", "e", "f", "replay")
 RESULTS = BENCH / "results"
 Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 
@@ -52,7 +54,7 @@ Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run launchday's benchmark scenarios side by side.",
-        epilog="Scenarios: a, b, c, c2, c3, d, e, f, replay (see the module docstring).",
+        epilog="Scenarios: a, b, c, c2, c3, c4, d, e, f, replay (see the module docstring).",
     )
     parser.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     parser.add_argument("--only", help="comma-separated scenarios to run, e.g. a,b,c")
@@ -122,6 +124,9 @@ def runners() -> dict[str, Runner]:
         "c3": lambda bench, _: http.order_path(
             bench, "c3", "(c) + delivery promise", http.ORDER_RATE_CEILING, plan=True
         ),
+        "c4": lambda bench, _: http.order_path(
+            bench, "c4", "(c) + deposits to pay", http.ORDER_RATE_CEILING, payments=True
+        ),
         "d": lambda bench, _: http.postgres(bench, http.ORDER_RATE_CEILING),
         "e": lambda bench, _: http.ticket_poll(bench),
         "f": lambda bench, _: launch_report(bench),
@@ -145,7 +150,7 @@ def make_bench(
         threads=args.threads,
         report_orders=args.report_orders,
     )
-    needs_tokens = any(name in names for name in ("a", "b", "c", "c2", "c3", "d", "e"))
+    needs_tokens = any(name in names for name in ("a", "b", "c", "c2", "c3", "c4", "d", "e"))
     count = draft.tokens_needed(http.ORDER_RATE_CEILING) if needs_tokens else 0
     if count:
         started = time.perf_counter()

@@ -73,9 +73,12 @@ def production_plan() -> dict[str, Any]:
     }
 
 
-def launch_body(slug: str, admission: dict[str, Any] | None = None) -> dict[str, Any]:
+def launch_body(
+    slug: str, admission: dict[str, Any] | None = None, payments: bool = False
+) -> dict[str, Any]:
     """A launch open since a minute ago: one build-to-order variant (never sold out),
-    one order per customer, a waiting room only when `admission` is given."""
+    one order per customer, a waiting room only when `admission` is given, deposits
+    through the built-in rehearsal provider with `payments`."""
     opens_at = datetime.now(UTC) - timedelta(minutes=1)
     return {
         "slug": slug,
@@ -89,6 +92,7 @@ def launch_body(slug: str, admission: dict[str, Any] | None = None) -> dict[str,
             {"sku": SKU, "name": "YU7 Max", "price": 329900, "stock": None, "lead_weeks": [39, 42]}
         ],
         "admission": admission,
+        "payments": {"provider": "rehearsal", "hold_minutes": 60} if payments else None,
     }
 
 
@@ -277,6 +281,7 @@ def order_path(
     database: str | None = None,
     database_cpu: Callable[[], float] | None = None,
     plan: bool = False,
+    payments: bool = False,
 ) -> ScenarioResult:
     """launchday's full order path on a fresh SQLite database (or `database`, a fresh
     PostgreSQL database's URL).
@@ -284,17 +289,19 @@ def order_path(
     With `admission`, the launch has a waiting room that admits at once; every
     benchmark customer joins it before the runs and orders with its admission token.
     With `plan`, the launch has a production plan and every 201 carries the order's
-    delivery promise.
+    delivery promise. With `payments`, deposits are paid through the rehearsal provider:
+    every 201 is `pending_payment` with the intent its buyer pays (docs/payments.md).
     """
     result = ScenarioResult(key, title)
     slug = "bench-room" if admission else "bench-plan" if plan else "bench"
+    slug = "bench-pay" if payments else slug
     db: Database = database or bench.scratch / f"{key}.db"
     port = free_port()
     server = launchday_server(key, db, port, bench.scratch / f"{key}.server.log", ADMIN_KEY, SECRET)
     server.database_cpu = database_cpu
     try:
         server.wait_ready()
-        create_launch(server, launch_body(slug, INSTANT_ADMISSION if admission else None))
+        create_launch(server, launch_body(slug, INSTANT_ADMISSION if admission else None, payments))
         if plan:
             put_plan(server, slug, production_plan())
         slices = bench.slices(bench.tokens, rate)

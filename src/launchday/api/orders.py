@@ -76,7 +76,9 @@ def routes(ctx: ApiContext) -> list[Route]:
                 promised = await deliveries.placed(placed.order)
         paying = None
         if launch.payments is not None:
-            prepared = await payments.prepare(placed.order)
+            prepared = placed.payment
+            if prepared is None or prepared.intent_id is None:  # made at the provider now
+                prepared = await payments.prepare(placed.order)
             paying = payment_out(prepared) if prepared is not None else None
         out = order_out(placed.order, launch, now, promised, paying)
         return json_response(201, encode(out), headers)

@@ -73,6 +73,18 @@ class RehearsalProvider:
         except ValueError:
             raise ProviderRefused(f"no intent {intent_id!r}") from None
 
+    def intent_at_once(self, order_id: str, amount: int, currency: str) -> Intent | None:
+        """Derived from the order: made with it, nothing to ask."""
+        intent_id = self._intent_id(order_id, amount, currency)
+        return Intent(
+            intent_id,
+            IntentStatus.AWAITING,
+            amount,
+            currency,
+            order_id,
+            self.client_secret(intent_id),
+        )
+
     async def create_intent(
         self, order_id: str, amount: int, currency: str, idempotency_key: str
     ) -> Intent:

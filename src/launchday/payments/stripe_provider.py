@@ -188,6 +188,10 @@ class StripeProvider:
         """Close the connections kept open to Stripe."""
         await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated upstream
 
+    def intent_at_once(self, order_id: str, amount: int, currency: str) -> Intent | None:
+        """Stripe makes its intents: none without asking it."""
+        return None
+
     async def create_intent(
         self, order_id: str, amount: int, currency: str, idempotency_key: str
     ) -> Intent:

@@ -50,15 +50,16 @@ def make_services(
     tokens = AdmissionTokens(secret)
     rooms = WaitingRooms(store, clock, tokens, launches.get)
     deliveries = Deliveries(launches)
+    payments = Payments(launches, providers or {})
     return Services(
         store=store,
         clock=clock,
         launches=launches,
         interest=InterestRegistry(launches),
         waiting_rooms=rooms,
-        orders=Orders(launches, rooms),
+        orders=Orders(launches, rooms, payments),
         tokens=tokens,
         deliveries=deliveries,
         supply=Supply(deliveries),
-        payments=Payments(launches, providers or {}),
+        payments=payments,
     )

@@ -21,7 +21,7 @@ from launchday.domain.order_book import Replay, decide
 from launchday.domain.payment import Payment, PaymentStatus
 from launchday.services.ids import new_id
 from launchday.services.launches import Launches
-from launchday.services.payments import new_payment
+from launchday.services.payments import Payments
 from launchday.services.ports.orders import ORDER_BOOK
 from launchday.services.ports.orders import customer as customer_lock
 from launchday.services.ports.store import WriteScope, WriteTx
@@ -34,6 +34,7 @@ class Placed:
 
     order: Order
     replayed: bool
+    payment: Payment | None = None  # a new order's, for a launch with payments
 
 
 def new_order_id() -> str:
@@ -49,9 +50,10 @@ def request_hash(sku: str, profile: Profile | None) -> bytes:
 class Orders:
     """The order books of every launch in one store."""
 
-    def __init__(self, launches: Launches, rooms: WaitingRooms) -> None:
+    def __init__(self, launches: Launches, rooms: WaitingRooms, payments: Payments) -> None:
         self.launches = launches
         self.rooms = rooms
+        self.payments = payments
         self.store = launches.store
         self.clock = launches.clock
         self.new_id = new_order_id
@@ -86,9 +88,10 @@ class Orders:
             terms = decision.terms
             order = tx.insert_order(slug, customer, key, digest, order_id, terms, profile)
             if terms.status is OrderStatus.PENDING_PAYMENT:
-                tx.insert_payment(order, new_payment(launch, order))
+                payment = self.payments.new_payment(launch, order)
+                tx.insert_payment(order, payment)
                 tx.record_event(order, terms.status, terms.placed_at, "customer", "placed")
-                return Placed(order, replayed=False)
+                return Placed(order, replayed=False, payment=payment)
             tx.record_event(order, OrderStatus.RESERVED, terms.placed_at, "customer", "placed")
             if terms.status is OrderStatus.LOCKED:
                 tx.record_event(

@@ -71,19 +71,6 @@ _STATUS_OF_INTENT = {
 }
 
 
-def new_payment(launch: Launch, order: Order) -> Payment:
-    """The payment a new order of a launch with payments starts with."""
-    assert launch.payments is not None
-    return Payment(
-        order_id=order.id,
-        provider=launch.payments.provider,
-        status=PaymentStatus.AWAITING,
-        amount_minor=to_minor(order.deposit_amount, launch.currency),
-        currency=launch.currency,
-        hold_until=hold_until(launch, order.placed_at),
-    )
-
-
 class Payments:
     """The deposits of every launch of one store, through the providers configured."""
 
@@ -99,6 +86,25 @@ class Payments:
             close = getattr(provider, "aclose", None)
             if close is not None:
                 await close()
+
+    def new_payment(self, launch: Launch, order: Order) -> Payment:
+        """The payment a new order of a launch with payments starts with (in the write
+        that places it), with its intent when the provider makes one without asking."""
+        assert launch.payments is not None
+        amount = to_minor(order.deposit_amount, launch.currency)
+        intent = self._provider(launch.payments.provider).intent_at_once(
+            order.id, amount, launch.currency
+        )
+        return Payment(
+            order_id=order.id,
+            provider=launch.payments.provider,
+            status=PaymentStatus.AWAITING,
+            amount_minor=amount,
+            currency=launch.currency,
+            hold_until=hold_until(launch, order.placed_at),
+            intent_id=None if intent is None else intent.id,
+            client_secret=None if intent is None else intent.client_secret,
+        )
 
     def check_launch(self, launch: Launch) -> None:
         """Refuse a launch whose payment provider this server does not have."""

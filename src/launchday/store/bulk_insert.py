@@ -110,3 +110,23 @@ PROMISE_MOVES = BulkInsert(
     ),
     ("bigint", "bigint", "bigint", "text", "integer", "integer", "integer", "integer"),
 )
+
+# A new order's payment, written after its order (its row refers to the order's).
+PAYMENT_ROWS = BulkInsert(
+    "payments",
+    (
+        "order_seq",
+        "launch_id",
+        "provider",
+        "status",
+        "amount_minor",
+        "currency",
+        "hold_until_us",
+        "intent_id",
+        "client_secret",
+        "paid_at_us",
+        "updated_at_us",
+    ),
+    ("bigint", "bigint", "text", "text", "bigint", "text", "bigint", "text", "text", "bigint",
+     "bigint"),
+)  # fmt: skip

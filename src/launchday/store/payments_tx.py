@@ -15,6 +15,7 @@ from launchday.domain.lifecycle import OrderStatus
 from launchday.domain.order import Order
 from launchday.domain.payment import Payment, PaymentStatus
 from launchday.services.ports.payment_records import RefundRecord
+from launchday.store.bulk_insert import PAYMENT_ROWS, BulkInsert
 
 PAYMENT_COLUMNS = (
     "status, amount_minor, currency, hold_until_us, intent_id, client_secret, paid_at_us, provider"
@@ -66,6 +67,9 @@ class PaymentsTx:
     def launch_id(self, slug: str) -> int: ...
 
     @abstractmethod
+    def insert_all(self, insert: BulkInsert, rows: list[tuple[Any, ...]]) -> None: ...
+
+    @abstractmethod
     def order(self, order_id: str) -> Order | None: ...
 
     @abstractmethod
@@ -85,11 +89,9 @@ class PaymentsTx:
         self._new_payments[order.sequence] = (order, payment)
 
     def flush_payments(self) -> None:
-        for order, payment in self._new_payments.values():
-            self.execute(
-                "INSERT INTO payments (order_seq, launch_id, provider, status, amount_minor,"
-                " currency, hold_until_us, intent_id, client_secret, paid_at_us, updated_at_us)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.insert_all(
+            PAYMENT_ROWS,
+            [
                 (
                     order.sequence,
                     self.launch_id(order.launch),
@@ -102,8 +104,10 @@ class PaymentsTx:
                     payment.client_secret,
                     None if payment.paid_at is None else to_micros(payment.paid_at),
                     to_micros(order.placed_at),
-                ),
-            )
+                )
+                for order, payment in self._new_payments.values()
+            ],
+        )
         self._new_payments.clear()
 
     def payment(self, order: Order) -> Payment | None:

@@ -85,6 +85,12 @@ class PaymentProvider(Protocol):
 
     name: str
 
+    def intent_at_once(self, order_id: str, amount: int, currency: str) -> Intent | None:
+        """The intent for a deposit when the provider's intents can be made without
+        asking it (written with the order: no second write); None when it must be
+        created at the provider, after the order's commit (`create_intent`)."""
+        ...
+
     async def create_intent(
         self, order_id: str, amount: int, currency: str, idempotency_key: str
     ) -> Intent: ...
