@@ -37,6 +37,7 @@ from tests.support import (
     launch_body,
     loopback_server,
 )
+from tests.test_dashboard import events
 
 DEPOSIT_MINOR = 500_000  # 5,000 yuan in fen
 LIMITED_MINOR = 2_000_000  # the launch edition's 20,000 yuan
@@ -238,3 +239,63 @@ def test_the_ledger_check_and_the_reconciliation_from_the_command_line(
             "detail": "the provider took 500000",
         }
     ]
+
+
+def test_the_dashboard_counts_paid_orders_with_the_placed_beside_them(
+    server: httpx.Client,
+) -> None:
+    create(server, hold_minutes=0.02)
+    orders = [place(server, f"d-{n}").json() for n in range(3)]
+    assert pay(server, orders[0]["payment"]).status_code == 200
+    until(lambda: order_of(server, orders[0]), lambda o: o["status"] == "reserved")
+    for order in orders[1:]:
+        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "expired")
+    with server.stream("GET", f"/launches/{SLUG}/live") as stream:
+        assert stream.status_code == 200
+        event = next(events(stream))
+    counts = event["orders"]
+    assert (counts["placed"], counts["paid"], counts["expired"]) == (3, 1, 2)
+    assert counts["live"] == 1  # the expired gave their units back
+    page = server.get(f"/launches/{SLUG}")
+    assert page.status_code == 200
+    assert "Paid orders" in page.text
+    assert 'id="counter" data-value="1"' in page.text
+
+
+def test_the_report_counts_deposits_placed_paid_expired_and_refunded(
+    server: httpx.Client,
+) -> None:
+    create(server, hold_minutes=0.02)
+    orders = [place(server, f"p-{n}").json() for n in range(4)]
+    for order in orders[:2]:
+        assert pay(server, order["payment"]).status_code == 200
+    for order in orders[:2]:
+        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "reserved")
+    headers = {"Authorization": f"Bearer {customer_token('p-1')}"}
+    assert (
+        server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code == 200
+    )
+    until(
+        lambda: order_of(server, orders[1]),
+        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
+    )
+    for order in orders[2:]:
+        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "expired")
+    report = server.get(f"/api/v1/launches/{SLUG}/report", headers=admin())
+    assert report.status_code == 200, report.text
+    figures = report.json()["payments"]
+    assert figures == {
+        "provider": "rehearsal",
+        "currency": "CNY",
+        "placed": 4,
+        "paid": 2,
+        "pending": 0,
+        "expired": 2,
+        "paid_minor": 2 * 500_000,
+        "refunds_sent": 1,
+        "refunds_owed": 0,
+        "refunds_failed": 0,
+        "refunded_minor": 500_000,
+        "ledger_holds": True,
+        "ledger_discrepancies": [],
+    }

@@ -15,6 +15,7 @@ from typing import Protocol
 import msgspec
 
 from launchday.analytics.delivery_figures import delivery_figures
+from launchday.analytics.payment_figures import payment_figures
 from launchday.analytics.report import (
     MINUTE_SERIES_SECONDS,
     SECOND_SERIES_SECONDS,
@@ -50,6 +51,7 @@ from launchday.domain.waiting_room import (
     WaitingRoom,
     rebuild_room,
 )
+from launchday.services.ports.payment_records import LedgerFigures
 
 
 class ReportReads(Protocol):
@@ -82,6 +84,10 @@ class ReportReads(Protocol):
     def orders_of_queued_customers(self, launch_id: int, t: int) -> list[tuple[str, int]]: ...
 
     def production_plan(self, launch: str) -> tuple[bytes, int] | None: ...
+
+    def payment_report(self, launch: str) -> dict[str, int]: ...
+
+    def ledger_figures(self, launch: str, at: datetime) -> LedgerFigures: ...
 
     def promised_weeks(self, launch: str) -> list[tuple[str, int | None, int]]: ...
 
@@ -273,6 +279,14 @@ def build_report(
             promised = reads.promised_weeks(slug)
             delivery = delivery_figures(skus, promised, reads.promise_moves_by_cause(slug))
             report = msgspec.structs.replace(report, delivery=delivery)
+        if launch.payments is not None:
+            figures = payment_figures(
+                launch.payments.provider,
+                launch.currency,
+                reads.payment_report(slug),
+                reads.ledger_figures(slug, as_of),
+            )
+            report = msgspec.structs.replace(report, payments=figures)
         if compare is None:
             return report
         other, aligned = other_launch(reads, compare, now, offsets, window_us)

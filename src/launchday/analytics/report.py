@@ -34,6 +34,7 @@ from typing import Final
 import msgspec
 
 from launchday.analytics.delivery_figures import DeliveryFigures
+from launchday.analytics.payment_figures import PaymentFigures
 from launchday.analytics.waiting_room_figures import WaitingRoomFigures
 from launchday.domain.clock import rfc3339
 from launchday.domain.launch import Launch
@@ -202,6 +203,7 @@ class Report(msgspec.Struct, **_OUT):
     compare: Comparison | None = None
     waiting_room: WaitingRoomFigures | None = None
     delivery: DeliveryFigures | None = None
+    payments: PaymentFigures | None = None
 
 
 # --- counts, as a store's queries return them --------------------------------------

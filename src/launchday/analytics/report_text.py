@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from launchday.analytics.delivery_figures import DeliveryFigures
+from launchday.analytics.payment_figures import PaymentFigures
 from launchday.analytics.report import Report
 
 
@@ -83,6 +84,9 @@ def print_report(report: Report, console: Console) -> None:
     if report.delivery is not None:
         _print_delivery(report.delivery, console)
 
+    if report.payments is not None:
+        _print_payments(report.payments, console)
+
     if report.compare is not None:
         compare = report.compare
         table = Table(title=f"{report.launch} against {compare.launch}")
@@ -120,3 +124,20 @@ def _print_delivery(delivery: DeliveryFigures, console: Console) -> None:
 
 def _weeks(value: int | None) -> str:
     return "-" if value is None else str(value)
+
+
+def _print_payments(payments: PaymentFigures, console: Console) -> None:
+    """Deposits through the provider: placed, paid, expired, refunds, the ledger."""
+    console.print(
+        f"deposits ({payments.provider}): {payments.placed:,} placed, {payments.paid:,} paid"
+        f" ({payments.paid_minor:,} {payments.currency} minor units), {payments.pending:,}"
+        f" pending, {payments.expired:,} expired unpaid"
+    )
+    console.print(
+        f"refunds: {payments.refunds_sent:,} sent ({payments.refunded_minor:,}),"
+        f" {payments.refunds_owed:,} owed, {payments.refunds_failed:,} failed"
+    )
+    if payments.ledger_holds:
+        console.print("ledger: holds (the accounts sum to zero and match the orders)")
+    for problem in payments.ledger_discrepancies:
+        console.print(f"[red]ledger: {problem}[/red]")

@@ -152,6 +152,10 @@ class PaymentsTx:
             "UPDATE orders SET status = ?, refundable_until_us = ?, locked_at_us = ? WHERE seq = ?",
             (status.value, to_micros(refundable_until), locked_at, order.sequence),
         )
+        self.execute(
+            "UPDATE variants SET paid = paid + 1 WHERE launch_id = ? AND sku = ?",
+            (self.launch_id(order.launch), order.sku),
+        )
         changed = replace(
             order,
             status=status,

@@ -238,6 +238,7 @@ _PAYMENTS = (
     )""",
     "CREATE INDEX refunds_by_status ON refunds (status, next_attempt_at_us)",
     "ALTER TABLE variants ADD COLUMN expired {int} NOT NULL DEFAULT 0",
+    "ALTER TABLE variants ADD COLUMN paid {int} NOT NULL DEFAULT 0",
 )
 
 STEPS: tuple[Step, ...] = (

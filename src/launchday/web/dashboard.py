@@ -136,6 +136,11 @@ class Dashboard:
             opens_at=rfc3339(launch.opens_at),
             opened=state.is_open,
             placed=sum(v.placed for v in variants),
+            paid=(
+                None
+                if launch.payments is None
+                else self.launches.store.reads.payment_counts(launch.slug)[0]
+            ),
             live=sum(v.live for v in variants),
             cancelled=sum(v.cancelled for v in variants),
             variants=variants,

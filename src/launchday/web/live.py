@@ -70,10 +70,14 @@ def read_new_orders(
 _OUT = {"frozen": True, "forbid_unknown_fields": True}
 
 
-class OrdersLive(msgspec.Struct, **_OUT):
+class OrdersLive(msgspec.Struct, omit_defaults=True, **_OUT):
     placed: int  # every order taken, cancelled ones included: the big counter
-    live: int  # reserved or locked
-    cancelled: int
+    live: int  # holding a unit: pending payment, reserved or locked
+    cancelled: int  # given back: cancelled, or expired unpaid
+    # With deposits paid through a provider: the orders paid (the big counter then) and
+    # those expired unpaid; left out without payments.
+    paid: int | None = None
+    expired: int | None = None
 
 
 class VariantLive(msgspec.Struct, **_OUT):
@@ -175,6 +179,7 @@ def live_event(
     queue: QueueSnapshot | None,
     tick: int,
     production: ProductionLive | None = None,
+    payments: tuple[int, int] | None = None,
 ) -> LiveEvent:
     """The dashboard's view of a launch at one tick."""
     launch = state.launch
@@ -194,7 +199,13 @@ def live_event(
         time_scale=launch.time_scale,
         opened=state.is_open,
         elapsed_seconds=elapsed_us / US,
-        orders=OrdersLive(placed=placed, live=placed - cancelled, cancelled=cancelled),
+        orders=OrdersLive(
+            placed=placed,
+            live=placed - cancelled,
+            cancelled=cancelled,
+            paid=None if payments is None else payments[0],
+            expired=None if payments is None else payments[1],
+        ),
         variants=variants,
         rate=RateLive(
             now=rate_now(series, elapsed_us),
@@ -325,7 +336,10 @@ class LaunchFeed:
         )
         self.ticks += 1
         queue = self.services.waiting_rooms.snapshot(self.slug)
-        event = live_event(state, self.series, queue, self.ticks, production)
+        payments = None
+        if launch.payments is not None:
+            payments = self.store.reads.payment_counts(self.slug)
+        event = live_event(state, self.series, queue, self.ticks, production, payments)
         return sse(_encode(event))
 
     async def _run(self) -> None:

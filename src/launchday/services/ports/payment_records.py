@@ -96,6 +96,13 @@ class PaymentReads(Protocol):
         """Refunds owed or failed whose next attempt is due (per launch, by its own
         launch time in microseconds), oldest first."""
 
+    def payment_counts(self, launch: str) -> tuple[int, int]:
+        """The launch's orders paid (ever) and expired unpaid: two counters."""
+
+    def payment_report(self, launch: str) -> dict[str, int]:
+        """Counts of the launch's orders with payments (placed, paid, pending, expired)
+        and of its refunds (refunds_sent, refunds_owed, refunds_failed)."""
+
     def order_of_intent(self, intent_id: str) -> str | None:
         """The order whose payment is this intent."""
 

@@ -47,6 +47,18 @@ class PaymentReads(PointReads):
         )
         return None if row is None else refund_from_row(order_id, row[6], row)
 
+    def payment_counts(self, launch: str) -> tuple[int, int]:
+        def read(db: ReadConnection) -> tuple[int, int]:
+            launch_id = self._launch_id(db, launch)
+            row = db.first(
+                "SELECT coalesce(sum(paid), 0), coalesce(sum(expired), 0) FROM variants"
+                " WHERE launch_id = :launch",
+                {"launch": launch_id},
+            )
+            return int(row[0]), int(row[1])
+
+        return self._session.run(read)
+
     def order_of_intent(self, intent_id: str) -> str | None:
         row = self._session.run(
             lambda db: db.one(
@@ -153,5 +165,35 @@ class PaymentReads(PointReads):
                 {"launch": launch_id},
             )
             return {str(r[0]): (r[1], r[2]) for r in rows}
+
+        return self._session.run(read)
+
+    def payment_report(self, launch: str) -> dict[str, int]:
+        """The report's counts of a launch's orders and refunds (see PaymentFigures)."""
+
+        def read(db: ReadConnection) -> dict[str, int]:
+            launch_id = self._launch_id(db, launch)
+            params = {"launch": launch_id}
+            orders = db.first(
+                "SELECT count(*),"
+                " count(CASE WHEN p.status = 'succeeded' THEN 1 END),"
+                " count(CASE WHEN o.status = 'pending_payment' THEN 1 END),"
+                " count(CASE WHEN o.status = 'expired' THEN 1 END)"
+                " FROM payments p JOIN orders o ON o.seq = p.order_seq"
+                " WHERE p.launch_id = :launch",
+                params,
+            )
+            refunds = db.first(
+                "SELECT count(CASE WHEN status = 'succeeded' THEN 1 END),"
+                " count(CASE WHEN status IN ('owed', 'pending') THEN 1 END),"
+                " count(CASE WHEN status = 'failed' THEN 1 END)"
+                " FROM refunds WHERE launch_id = :launch",
+                params,
+            )
+            names = ("placed", "paid", "pending", "expired")
+            counts = {name: int(value) for name, value in zip(names, orders, strict=True)}
+            sent = ("refunds_sent", "refunds_owed", "refunds_failed")
+            counts.update({name: int(value) for name, value in zip(sent, refunds, strict=True)})
+            return counts
 
         return self._session.run(read)

@@ -19,6 +19,9 @@
     elapsed: $("elapsed"),
     conn: $("conn"),
     counter: $("counter"),
+    ordersLabel: $("orders-label"),
+    placed: $("placed"),
+    placedBox: $("placed-box"),
     live: $("live"),
     cancelled: $("cancelled"),
     interest: $("interest"),
@@ -302,7 +305,12 @@
     clockBase = { elapsed: data.elapsed_seconds, at: performance.now(), scale: data.time_scale };
     tickClock();
 
-    setNumber(el.counter, data.orders.placed);
+    // With payments the big counter is the orders paid; the orders placed beside it.
+    const paying = data.orders.paid !== null && data.orders.paid !== undefined;
+    setNumber(el.counter, paying ? data.orders.paid : data.orders.placed);
+    el.ordersLabel.textContent = paying ? "Paid orders" : "Orders";
+    el.placedBox.hidden = !paying;
+    setNumber(el.placed, data.orders.placed);
     setNumber(el.live, data.orders.live);
     setNumber(el.cancelled, data.orders.cancelled);
     setNumber(el.interest, data.interest);
