@@ -299,3 +299,55 @@ def test_the_report_counts_deposits_placed_paid_expired_and_refunded(
         "ledger_holds": True,
         "ledger_discrepancies": [],
     }
+
+
+def test_a_hold_whose_payment_is_processing_is_extended_not_dropped(
+    server: httpx.Client,
+) -> None:
+    create(server, hold_minutes=0.02)  # a hold of 1.2 s
+    order = place(server, "b-1").json()
+    payment = order["payment"]
+    debit = server.post(
+        f"/api/v1/rehearsal-payments/{payment['intent_id']}/pay",
+        json={"client_secret": payment["client_secret"], "method": "bank_debit"},
+    )
+    assert debit.json()["status"] == "processing"
+    processing = until(
+        lambda: order_of(server, order), lambda o: o["payment"]["status"] == "processing"
+    )
+    assert processing["payment"]["hold_until"] > payment["hold_until"]
+    time.sleep(3)  # past the first hold and the next: the bank has not answered yet
+    waiting = order_of(server, order)
+    assert waiting["status"] == "pending_payment"
+    assert waiting["payment"]["hold_until"] > processing["payment"]["hold_until"]
+    answered = server.post(
+        f"/api/v1/rehearsal-payments/{payment['intent_id']}/bank",
+        json={"paid": True},
+        headers=admin(),
+    )
+    assert answered.json()["status"] == "succeeded"
+    paid = until(lambda: order_of(server, order), lambda o: o["status"] == "reserved")
+    assert paid["payment"]["status"] == "succeeded"
+    assert ledger(server)["holds"]
+
+
+def test_a_refused_bank_debit_expires_the_order_at_the_end_of_its_hold(
+    server: httpx.Client,
+) -> None:
+    create(server, hold_minutes=0.02)
+    order = place(server, "b-2").json()
+    payment = order["payment"]
+    server.post(
+        f"/api/v1/rehearsal-payments/{payment['intent_id']}/pay",
+        json={"client_secret": payment["client_secret"], "method": "bank_debit"},
+    )
+    until(lambda: order_of(server, order), lambda o: o["payment"]["status"] == "processing")
+    refused = server.post(
+        f"/api/v1/rehearsal-payments/{payment['intent_id']}/bank",
+        json={"paid": False},
+        headers=admin(),
+    )
+    assert refused.json()["status"] == "awaiting"
+    expired = until(lambda: order_of(server, order), lambda o: o["status"] == "expired")
+    assert expired["payment"]["status"] == "canceled"
+    assert ledger(server)["balances"]["provider_clearing"] == 0

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from launchday.cli import free_port
 from tests.localstripe_server import DECLINED_CARD, Buyer, LocalStripe, localstripe_process
-from tests.payments_support import SLUG, create, ledger, order_of, place, until
+from tests.payments_support import SLUG, admin, create, ledger, order_of, place, until
 from tests.support import Database, customer_token, loopback_server
 
 WEBHOOK_SECRET = "whsec_launchday_tests"
@@ -137,3 +138,58 @@ def test_a_provider_that_is_down_gets_the_buyer_a_503_and_one_order(
             "s-3",
         )
         assert rows == [("pending_payment", None)]  # one order, holding its unit, no intent
+
+
+def test_a_refund_the_provider_cannot_take_is_retried_until_it_can(
+    database: Database, stripe: LocalStripe, tmp_path: Path
+) -> None:
+    """Paid at Stripe; cancelled while Stripe is unreachable (the refund fails, is shown
+    to the admin and retried with backoff); sent once Stripe answers again."""
+
+    def settings(api_base: str) -> Any:
+        return database.settings(
+            stripe_key=stripe.api_key,
+            stripe_webhook_secret=WEBHOOK_SECRET,
+            stripe_api_base=api_base,
+            rehearsal_payments=str(tmp_path / "rehearsal.db"),
+        )
+
+    with loopback_server(settings(stripe.base_url)) as base, httpx.Client(base_url=base) as up:
+        webhook = f"{base}/api/v1/payments/stripe/webhook"
+        stripe.register_webhook("launchday", webhook, WEBHOOK_SECRET)
+        create(up, provider="stripe")
+        order = place(up, "s-4").json()
+        assert buyer_pays(stripe, order["payment"]["intent_id"]) == 200
+        until(lambda: order_of(up, order), lambda o: o["status"] == "reserved")
+        stripe.silence_webhook("launchday", webhook)
+
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    with loopback_server(settings(unreachable)) as base, httpx.Client(base_url=base) as down:
+        headers = {"Authorization": f"Bearer {customer_token('s-4')}"}
+        cancelled = down.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers)
+        assert cancelled.json()["status"] == "cancelled"
+        failed = until(
+            lambda: down.get(
+                f"/api/v1/launches/{SLUG}/refunds?status=failed", headers=admin()
+            ).json(),
+            lambda found: bool(found["refunds"]),
+        )["refunds"][0]
+        assert failed["order"] == order["id"]
+        assert failed["attempts"] >= 1
+        assert failed["last_error"]
+        assert failed["next_attempt_at"] > cancelled.json()["cancelled_at"]
+        books = ledger(down)
+        assert books["holds"], books["discrepancies"]
+        assert books["balances"]["refunds_payable"] == -DEPOSIT_MINOR  # owed, not yet sent
+
+    with loopback_server(settings(stripe.base_url)) as base, httpx.Client(base_url=base) as back:
+        sent = until(
+            lambda: order_of(back, order),
+            lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
+        )
+        assert sent["payment"]["refund"]["attempts"] >= 1
+        at_stripe = stripe_refunds(stripe, order["payment"]["intent_id"])
+        assert [(r["amount"], r["status"]) for r in at_stripe] == [(DEPOSIT_MINOR, "succeeded")]
+        books = ledger(back)
+        assert books["holds"], books["discrepancies"]
+        assert books["balances"]["refunded"] == -DEPOSIT_MINOR

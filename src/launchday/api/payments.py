@@ -3,16 +3,23 @@ endpoint (what a buyer's app calls there), and a launch's ledger."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qs
 
 import msgspec
 
 from launchday.api.context import ApiContext
-from launchday.api.payments_wire import DifferenceOut, LedgerOut, ReconciliationOut
+from launchday.api.payments_wire import (
+    DifferenceOut,
+    LaunchRefundOut,
+    LedgerOut,
+    ReconciliationOut,
+    RefundList,
+)
 from launchday.domain.clock import rfc3339
 from launchday.http.bodies import decode
 from launchday.http.errors import HttpError
-from launchday.http.routing import Request, Response, Route, json_response
+from launchday.http.routing import QueryParam, Request, Response, Route, json_response
 from launchday.payments.rehearsal import RehearsalProvider
 from launchday.services.ports.payments import BadSignature, ProviderRefused
 
@@ -39,6 +46,14 @@ class RehearsalPay(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     would hand it to a real provider."""
 
     client_secret: str
+    # A bank debit stays `processing` until the bank answers (`.../bank`).
+    method: Literal["card", "bank_debit"] = "card"
+
+
+class BankAnswer(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The bank's answer to a rehearsal's processing debit."""
+
+    paid: bool
 
 
 class RehearsalPaid(msgspec.Struct, frozen=True):
@@ -66,10 +81,47 @@ def routes(ctx: ApiContext) -> list[Route]:
         host = request.headers.get("host", "127.0.0.1")
         provider.webhook_url = f"http://{host}/api/v1/payments/rehearsal/webhook"
         try:
-            intent = await provider.pay(request.params["intent"], body.client_secret)
+            intent = await provider.pay(
+                request.params["intent"], body.client_secret, body.method == "bank_debit"
+            )
         except ProviderRefused as error:
             raise HttpError("forbidden", str(error), "client_secret") from error
         return json_response(200, _encode(RehearsalPaid(intent.id, intent.status.value)))
+
+    async def rehearsal_bank(request: Request) -> Response:
+        provider = payments.providers.get("rehearsal")
+        if not isinstance(provider, RehearsalProvider):
+            raise HttpError("not_found", "the rehearsal provider is not configured")
+        body = decode(request.body, BankAnswer)
+        try:
+            intent = await provider.bank_answers(request.params["intent"], body.paid)
+        except ProviderRefused as error:
+            raise HttpError("not_found", str(error), "intent") from error
+        return json_response(200, _encode(RehearsalPaid(intent.id, intent.status.value)))
+
+    async def refunds(request: Request) -> Response:
+        slug = request.params["slug"]
+        ctx.services.launches.get(slug)
+        status = parse_qs(request.query).get("status", [None])[-1]
+        if status is not None and status not in ("owed", "pending", "succeeded", "failed"):
+            raise HttpError("validation", "status is owed, pending, succeeded or failed", "status")
+        found = payments.store.reads.refunds_of(slug, status, 1000)
+        out = RefundList(
+            slug,
+            [
+                LaunchRefundOut(
+                    order=r.order_id,
+                    status=r.status,  # type: ignore[arg-type]
+                    amount_minor=r.amount_minor,
+                    attempts=r.attempts,
+                    next_attempt_at=rfc3339(r.next_attempt_at),
+                    last_error=r.last_error,
+                    provider_refund_id=r.provider_refund_id,
+                )
+                for r in found
+            ],
+        )
+        return json_response(200, _encode(out))
 
     async def ledger(request: Request) -> Response:
         slug = request.params["slug"]
@@ -144,6 +196,35 @@ def routes(ctx: ApiContext) -> list[Route]:
             body=RehearsalPay,
             response=RehearsalPaid,
             errors=("invalid_body", "validation", "forbidden", "not_found"),
+        ),
+        Route(
+            method="POST",
+            path="/api/v1/rehearsal-payments/{intent}/bank",
+            handler=rehearsal_bank,
+            name="rehearsal_bank_answer",
+            summary="The bank's answer to a rehearsal's processing bank debit (admin)",
+            auth="admin",
+            body=BankAnswer,
+            response=RehearsalPaid,
+            errors=("invalid_body", "validation", "unauthenticated", "forbidden", "not_found"),
+        ),
+        Route(
+            method="GET",
+            path="/api/v1/launches/{slug}/refunds",
+            handler=refunds,
+            name="launch_refunds",
+            summary="The launch's refunds and where each stands (failed ones are retried)",
+            auth="admin",
+            response=RefundList,
+            query=(
+                QueryParam(
+                    "status",
+                    False,
+                    "Only the refunds standing so",
+                    {"enum": ["owed", "pending", "succeeded", "failed"]},
+                ),
+            ),
+            errors=("unauthenticated", "forbidden", "not_found", "validation"),
         ),
         Route(
             method="GET",

@@ -87,3 +87,21 @@ class ReconciliationOut(msgspec.Struct, frozen=True):
     provider_refunds: int
     differences: list[DifferenceOut]
     matches: bool
+
+
+class LaunchRefundOut(msgspec.Struct, frozen=True):
+    """A refund owed for an order: where it stands, its attempts, the last error, and
+    when it is tried again (a failed one is retried with backoff)."""
+
+    order: str
+    status: Literal["owed", "pending", "succeeded", "failed"]
+    amount_minor: int
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None = None
+    provider_refund_id: str | None = None
+
+
+class RefundList(msgspec.Struct, frozen=True):
+    launch: str
+    refunds: list[LaunchRefundOut]

@@ -109,17 +109,28 @@ class RehearsalProvider:
         await self._records.settle(intent_id, order_id, amount, currency, "canceled")
         return await self.intent(intent_id)
 
-    async def pay(self, intent_id: str, client_secret: str) -> Intent:
+    async def pay(self, intent_id: str, client_secret: str, bank_debit: bool = False) -> Intent:
         """The buyer's app pays the intent: refused with a wrong secret or when the
-        intent was withdrawn; paying twice is paying once. Sends the webhook."""
+        intent was withdrawn; paying twice is paying once. Sends the webhook. A bank
+        debit is `processing` until the bank answers (`bank_answers`)."""
         order_id, amount, currency = self._parse(intent_id)
         if not hmac.compare_digest(client_secret, self.client_secret(intent_id)):
             raise ProviderRefused("the client secret does not match the intent")
-        await self._records.settle(intent_id, order_id, amount, currency, "succeeded")
+        status = "processing" if bank_debit else "succeeded"
+        await self._records.settle(intent_id, order_id, amount, currency, status)
         intent = await self.intent(intent_id)
-        if intent.status is IntentStatus.SUCCEEDED:
-            self._notify("payment_intent.succeeded", "payment_intent", intent_id)
+        if intent.status.value == status:
+            self._notify(f"payment_intent.{status}", "payment_intent", intent_id)
         return intent
+
+    async def bank_answers(self, intent_id: str, paid: bool) -> Intent:
+        """The bank's answer to a processing debit: paid, or refused (the intent awaits
+        payment again, as Stripe's goes back to requiring a payment method)."""
+        self._parse(intent_id)
+        if await self._records.resolve(intent_id, "succeeded" if paid else None):
+            kind = "succeeded" if paid else "payment_failed"
+            self._notify(f"payment_intent.{kind}", "payment_intent", intent_id)
+        return await self.intent(intent_id)
 
     async def refund(
         self, intent_id: str, amount: int, order_id: str, idempotency_key: str

@@ -65,6 +65,22 @@ class RehearsalRecords:
             (intent_id, order_id, amount, currency, status, time.time()),
         )
 
+    async def resolve(self, intent_id: str, status: str | None) -> bool:
+        """A processing intent paid (`status`) or refused (None: unrecorded, so it
+        awaits payment again); False if it was not processing."""
+        if status is None:
+            rows = await self._run(
+                "DELETE FROM intents WHERE id = ? AND status = 'processing' RETURNING id",
+                (intent_id,),
+            )
+        else:
+            rows = await self._run(
+                "UPDATE intents SET status = ?, updated = ? WHERE id = ?"
+                " AND status = 'processing' RETURNING id",
+                (status, time.time(), intent_id),
+            )
+        return bool(rows)
+
     async def status(self, intent_id: str) -> str | None:
         rows = await self._run("SELECT status FROM intents WHERE id = ?", (intent_id,))
         return str(rows[0][0]) if rows else None

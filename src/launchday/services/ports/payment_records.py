@@ -103,6 +103,9 @@ class PaymentReads(Protocol):
         """Counts of the launch's orders with payments (placed, paid, pending, expired)
         and of its refunds (refunds_sent, refunds_owed, refunds_failed)."""
 
+    def refunds_of(self, launch: str, status: str | None, limit: int) -> list[RefundRecord]:
+        """The launch's refunds (of one status, if given), the latest attempts first."""
+
     def order_of_intent(self, intent_id: str) -> str | None:
         """The order whose payment is this intent."""
 

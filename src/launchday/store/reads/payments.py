@@ -197,3 +197,20 @@ class PaymentReads(PointReads):
             return counts
 
         return self._session.run(read)
+
+    def refunds_of(self, launch: str, status: str | None, limit: int) -> list[RefundRecord]:
+        """The launch's refunds (of one status, if given), the latest attempts first."""
+
+        def read(db: ReadConnection) -> list[RefundRecord]:
+            launch_id = self._launch_id(db, launch)
+            where = "" if status is None else " AND r.status = :status"
+            rows = db.all(
+                f"SELECT {REFUND_COLUMNS}, o.id FROM refunds r"
+                " JOIN orders o ON o.seq = r.order_seq"
+                f" WHERE r.launch_id = :launch{where}"
+                " ORDER BY r.updated_at_us DESC, r.order_seq LIMIT :limit",
+                {"launch": launch_id, "status": status, "limit": limit},
+            )
+            return [refund_from_row(row[6], launch, row) for row in rows]
+
+        return self._session.run(read)
