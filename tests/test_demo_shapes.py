@@ -98,3 +98,23 @@ def test_the_demo_meets_every_milestone_without_a_waiting_room(
     assert status == 0, output
     assert " off " not in output.replace("│", " "), output
     assert report["waiting_room"] is None
+
+
+@pytest.mark.slow
+def test_the_demo_pays_every_deposit_through_the_rehearsal_provider(tmp_path: Path) -> None:
+    """`--pay`: every order is placed pending_payment and paid over HTTP at the built-in
+    provider, whose signed webhooks pay them; the milestones still hold, and the report
+    counts every deposit paid with the ledger holding."""
+    status, output, report = run_demo(tmp_path, str(SCENARIOS / "half-day.toml"), "--pay")
+    assert status == 0, output
+    assert " off " not in output.replace("│", " "), output
+    payments = report["payments"]
+    assert isinstance(payments, dict)
+    orders = report["orders"]["total"]  # type: ignore[index]
+    assert payments["placed"] == orders
+    assert payments["paid"] == orders
+    assert payments["pending"] == 0
+    assert payments["ledger_holds"] is True
+    paid = re.search(r"deposits paid over HTTP through the rehearsal provider: ([\d,]+) of", output)
+    assert paid is not None, output
+    assert int(paid.group(1).replace(",", "")) == orders

@@ -26,8 +26,9 @@ from launchday.cli.rehearse import token_minter
 from launchday.sim import rehearsal
 from launchday.sim.admission_plan import peak_rate
 from launchday.sim.display import ReplayProgress, milestone_table, summary_lines
-from launchday.sim.driver import LoadDriver, ReplayStats
+from launchday.sim.driver import LoadDriver
 from launchday.sim.rehearsal import RehearsalResult, plan_options, plan_rehearsal
+from launchday.sim.replay_stats import ReplayStats
 from launchday.sim.scenario_file import load_scenario
 
 SCENARIO = "yu7-2025"

@@ -63,6 +63,7 @@ def _plan(
     admission_rate: float | None = None,
     lapse_share: float | None = None,
     replay_seconds: float = 90.0,
+    pay: bool = False,
 ) -> RehearsalPlan:
     """The rehearsal the command line asks for, drawn before anything starts; or a clear
     message and exit status 2 (a bad scenario, or options that cannot meet it)."""
@@ -85,6 +86,7 @@ def _plan(
             admission_rate=admission_rate,
             lapse_share=lapse_share,
             replay_seconds=replay_seconds,
+            pay=pay,
         )
         return plan_rehearsal(options)
     except (ScenarioError, ValueError) as error:
@@ -132,6 +134,12 @@ def demo(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL only)")] = 1,
+    pay: Annotated[
+        bool,
+        typer.Option(
+            "--pay", help="Pay every deposit through the built-in rehearsal provider, over HTTP"
+        ),
+    ] = False,
 ) -> None:
     """Rehearse a real launch against an embedded server and report how it held."""
     from launchday.cli.rehearse import (
@@ -166,6 +174,7 @@ def demo(
         admission_rate,
         lapse_share,
         replay_seconds,
+        pay,
     )
     options = plan.options
     out.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,8 @@ from launchday.analytics.report import Report
 from launchday.analytics.report_files import write_report_files
 from launchday.api.auth import mint_customer_token
 from launchday.sim.display import ReplayProgress, milestone_table, quote_table, summary_lines
-from launchday.sim.driver import ReplayStats
 from launchday.sim.rehearsal import RehearsalPlan, RehearsalResult, rehearse
+from launchday.sim.replay_stats import ReplayStats
 from launchday.sim.scenario import scaled_milestones
 from launchday.store.sqlite import sqlite_path
 

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from launchday.sim.driver import ReplayStats
 from launchday.sim.rehearsal import RehearsalResult
+from launchday.sim.replay_stats import ReplayStats
 
 
 def clock_text(seconds: float) -> str:
@@ -134,6 +134,11 @@ def summary_lines(result: RehearsalResult) -> list[str]:
         f" {stats.fallbacks:,} buyers switched variant after sold_out,"
         f" {stats.skipped:,} locks or cancels skipped (order refused)",
     ]
+    if options.pay:
+        lines.append(
+            f"deposits paid over HTTP through the rehearsal provider: {stats.payments:,} of"
+            f" {stats.orders_acked:,} orders ({stats.paid_minor:,} in minor units)"
+        )
     if stats.queue_joined:
         lines.append(
             f"waiting room at {options.admission_rate:g}/s, tokens for"

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +37,7 @@ from launchday.sim.admission_plan import Lapse
 from launchday.sim.customers import Event, PlannedOrder, SimCustomer
 from launchday.sim.http import HttpClient, TransportError
 from launchday.sim.lead import Lead
+from launchday.sim.replay_stats import ReplayStats
 
 _encode = msgspec.json.encode
 # Retries for an order refused as overloaded (429/503) or cut off by the network. The
@@ -51,46 +50,11 @@ MAX_REJOINS = 3
 # Bounds of the send-early corrections (launchday.sim.lead).
 MAX_LEAD_SECONDS = 0.02
 MAX_QUEUE_LEAD_SECONDS = 0.1
+# Tries of a lock sent before the payment's webhook reached the server (20 ms apart).
+PAID_PATIENCE = 100
 # The shortest wait a ticket is told before polling again (launchday.api.views): part of
 # every journey through a waiting room, so the journeys' lead starts from it.
 POLL_FLOOR_SECONDS = 0.005
-
-
-@dataclass
-class ReplayStats:
-    """What the replay did so far; read by progress displays while it runs."""
-
-    due: int = 0
-    sent: int = 0
-    orders_acked: int = 0
-    orders_failed: int = 0
-    fallbacks: int = 0
-    locks: int = 0
-    cancels: int = 0
-    skipped: int = 0
-    retries: int = 0
-    refusals: Counter[str] = field(default_factory=Counter)
-    transport_errors: int = 0
-    late: int = 0
-    max_lag: float = 0.0
-    lags: list[float] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    launch_elapsed: float = 0.0
-    lead: float = 0.0  # seconds each action is sent early to arrive on time (see module)
-    queue_lead: float = 0.0  # ...and each waiting-room journey starts early
-    queue_joined: int = 0
-    queue_polls: int = 0
-    queue_admitted: int = 0
-    queue_lapses: int = 0  # admissions planned to lapse, let go
-    queue_rejoined: int = 0  # lapsed tickets brought back into the room
-    queue_waiting: int | None = None  # as the server counts it, when a rehearsal asks
-
-    def lag_quantile(self, q: float) -> float:
-        """The q-quantile of how late actions were sent, in real seconds."""
-        if not self.lags:
-            return 0.0
-        ordered = sorted(self.lags)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class Refused(Exception):
@@ -115,8 +79,12 @@ class LoadDriver:
         waiting_room: bool = False,
         pre_queue_seconds: float = 0.0,
         lapses: Mapping[str, Lapse] | None = None,
+        pay: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Pay each deposit at the rehearsal provider as soon as the order is answered.
+        self.pay = pay
+        self._paying: dict[str, asyncio.Future[None]] = {}
         self.slug = slug
         self._token_for = token_for
         self._tokens: dict[str, str] = {}
@@ -234,6 +202,11 @@ class LoadDriver:
         )
         if status != 201:
             raise Refused(status, _code(answer))
+        if self.pay and answer.get("payment"):
+            # Paid beside the schedule, as a buyer's app does: the next actions wait not.
+            task = asyncio.ensure_future(self._pay(answer["payment"]))
+            self._paying[customer] = task
+            task.add_done_callback(lambda _: self._paying.pop(customer, None))
         if at is not None and self._opens_at is not None:
             placed = datetime.fromisoformat(answer["placed_at"])
             residual = ((placed - self._opens_at).total_seconds() - at) / self._speed
@@ -245,20 +218,46 @@ class LoadDriver:
             )
         return str(answer["id"])
 
+    async def _pay(self, payment: dict[str, Any]) -> None:
+        """What the buyer's app does next: pay the deposit with the intent's secret."""
+        status, answer = await self.request(
+            "POST",
+            f"/api/v1/rehearsal-payments/{payment['intent_id']}/pay",
+            body={"client_secret": payment["client_secret"]},
+        )
+        if status == 200:
+            self.stats.payments += 1
+            self.stats.paid_minor += int(payment["amount_minor"])
+        else:
+            self.stats.refusals[f"pay:{_code(answer)}"] += 1
+
+    async def payments_sent(self) -> None:
+        """Wait for the payments still on their way."""
+        while self._paying:
+            await asyncio.wait(list(self._paying.values()))
+
     async def change(self, customer: str, action: str) -> None:
-        """Lock or cancel the customer's order (once the order itself has been answered)."""
+        """Lock or cancel the customer's order (once the order itself has been answered,
+        and paid: a lock before the provider's word reaches the server is retried)."""
         answered = self._in_flight.get(customer)
         if answered is not None:
             await answered.wait()
+        paying = self._paying.get(customer)
+        if paying is not None:
+            await paying
         order_id = self.order_ids.get(customer)
         if order_id is None:
             self.stats.skipped += 1  # the order itself was refused: nothing to change
             return
-        status, answer = await self.request(
-            "POST",
-            f"/api/v1/orders/{order_id}/{action}",
-            headers={"Authorization": self._bearer(customer)},
-        )
+        for _ in range(PAID_PATIENCE):
+            status, answer = await self.request(
+                "POST",
+                f"/api/v1/orders/{order_id}/{action}",
+                headers={"Authorization": self._bearer(customer)},
+            )
+            if not (self.pay and status == 409 and _code(answer) == "not_paid"):
+                break
+            await asyncio.sleep(0.02)
         if status != 200:
             self.stats.refusals[f"{action}:{_code(answer)}"] += 1
         elif action == "lock":

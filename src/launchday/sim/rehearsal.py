@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from launchday.api.payments_wire import PaymentsSpec
 from launchday.api.wire import AdmissionSpec
 from launchday.domain.clock import rfc3339
 from launchday.sim.admission_plan import (
@@ -44,24 +45,25 @@ from launchday.sim.customers import (
     timeline,
 )
 from launchday.sim.delivery_quotes import QuoteCheck, quote_checks
-from launchday.sim.driver import LoadDriver, ReplayStats
+from launchday.sim.driver import LoadDriver
+from launchday.sim.replay_stats import ReplayStats
 from launchday.sim.scenario import Milestone, Scenario, launch_spec, scaled_locks, scaled_milestones
 from launchday.sim.scenario_production import quote_moment, replay_plan
+from launchday.sim.server_calls import clock_skew, import_registrations, payments_settled
 
 TARGET_REPLAY_SECONDS = 90.0
 PEAK_BUDGET_PER_SECOND = 2000.0
 # A buyer through a waiting room writes twice (the join, then the order).
 WRITES_PER_BUYER_IN_ROOM = 2
-IMPORT_CHUNK = 20_000
 # Tokens signed before the opening: enough for the first burst.
 WARM_TOKENS = 20_000
 # Fidelity: a replayed milestone is within 5% of the scenario's figure, or 3 orders.
 TOLERANCE_SHARE = 0.05
 TOLERANCE_ORDERS = 3
-# Round trips to the server's clock; the shortest gives the skew (see _clock_skew).
-SKEW_SAMPLES = 8
 # Real time between the opening and the first milestone, at least (see default_speed).
 FIRST_MILESTONE_REAL_SECONDS = 0.1
+# The longest hold a launch takes (PaymentsSpec), in launch minutes.
+MAX_HOLD_MINUTES = 10_080.0
 
 
 def default_until(scenario: Scenario) -> float:
@@ -78,10 +80,13 @@ def default_speed(
     return max(1.0, min(until / replay_seconds, first_milestone / FIRST_MILESTONE_REAL_SECONDS))
 
 
-def default_scale(scenario: Scenario, speed: float, *, waiting_room: bool = False) -> float:
+def default_scale(
+    scenario: Scenario, speed: float, *, waiting_room: bool = False, pay: bool = False
+) -> float:
     """The largest scale (at most 1) whose peak requests stay under PEAK_BUDGET_PER_SECOND:
-    an order each, or through a waiting room a join and an order each (two writes)."""
-    requests = WRITES_PER_BUYER_IN_ROOM if waiting_room else 1
+    an order each, or through a waiting room a join and an order each (two writes); a
+    payment each besides when the deposits are paid."""
+    requests = (WRITES_PER_BUYER_IN_ROOM if waiting_room else 1) + (1 if pay else 0)
     scale = PEAK_BUDGET_PER_SECOND / (peak_rate(scenario) * speed * requests)
     # Two significant digits read better in a report than 0.0137254...
     digits = max(0, 1 - math.floor(math.log10(scale))) if scale < 1 else 0
@@ -103,6 +108,8 @@ class RehearsalOptions:
     rejoin_grace_seconds: int | None = None  # None: as long as the token lives
     # The share of buyers who let an admission lapse and come back (see admission_plan).
     lapse_share: float = 0.0
+    # Every deposit paid through the built-in rehearsal provider (docs/payments.md).
+    pay: bool = False
 
     @property
     def pre_queue_seconds(self) -> float:
@@ -192,6 +199,7 @@ def plan_options(
     admission_rate: float | None = None,
     lapse_share: float | None = None,
     replay_seconds: float = TARGET_REPLAY_SECONDS,
+    pay: bool = False,
 ) -> RehearsalOptions:
     """Fill in the defaults that keep a rehearsal short on a small machine and follow the
     scenario's curve through the waiting room (launchday.sim.admission_plan)."""
@@ -200,7 +208,9 @@ def plan_options(
     chosen_speed = default_speed(span, replay_seconds, first) if speed is None else speed
     room = waiting_room or admission_rate is not None
     chosen_scale = (
-        default_scale(scenario, chosen_speed, waiting_room=room) if scale is None else scale
+        default_scale(scenario, chosen_speed, waiting_room=room, pay=pay)
+        if scale is None
+        else scale
     )
     rate = admission_rate
     if rate is None and waiting_room:
@@ -216,6 +226,7 @@ def plan_options(
         admission_rate=rate,
         token_ttl_seconds=default_token_ttl(chosen_speed),
         lapse_share=lapses,
+        pay=pay,
     )
 
 
@@ -320,8 +331,9 @@ async def rehearse(
         waiting_room=options.admission_rate is not None,
         pre_queue_seconds=options.pre_queue_seconds,
         lapses=plan.lapses,
+        pay=options.pay,
     ) as driver:
-        skew = await _clock_skew(driver)
+        skew = await clock_skew(driver)
         # Time enough to import the registrations before the opening minute.
         lead = 2.0 + len(registered) / 25_000
         opens_at = (datetime.now(UTC) + skew + timedelta(seconds=lead)).replace(microsecond=0)
@@ -340,6 +352,10 @@ async def rehearse(
                     options.admission_rate, options.token_ttl_seconds, options.grace_seconds
                 ),
             )
+        if options.pay:
+            # A hold of at least a minute of real time (launch minutes pass fast at speed).
+            hold = min(MAX_HOLD_MINUTES, max(15.0, options.speed))
+            spec = msgspec.structs.replace(spec, payments=PaymentsSpec("rehearsal", hold))
         await tick("creating the launch")
         status, answer = await driver.request(
             "POST", "/api/v1/launches", body=msgspec.to_builtins(spec), headers=admin
@@ -356,12 +372,12 @@ async def rehearse(
             if status != 200:
                 raise RuntimeError(f"the server refused the production plan: {status} {answer}")
         await tick("importing registrations")
-        await _import(driver, spec.slug, registered, opens_at, admin)
+        await import_registrations(driver, spec.slug, registered, opens_at, admin)
         await tick("warming up")
         await driver.warm_up(event.customer.id for event in events[:WARM_TOKENS])
         await tick("orders open")
         # Read again on a warm server: the opening's orders must not arrive before it.
-        skew = await _clock_skew(driver)
+        skew = await clock_skew(driver)
         opens_in = (opens_at - (datetime.now(UTC) + skew)).total_seconds()
 
         asked = 0.0
@@ -389,6 +405,9 @@ async def rehearse(
             datetime.now(UTC) + skew
         )
         await asyncio.sleep(max(0.0, end.total_seconds()) + 0.05)
+        if options.pay:
+            await tick("waiting for the payments' webhooks")
+            await payments_settled(driver, spec.slug, admin)
         await tick("reading the report")
         status, report = await driver.request(
             "GET", f"/api/v1/launches/{spec.slug}/report", headers=admin
@@ -436,53 +455,3 @@ def milestone_checks(
                 continue
             checks.append(MilestoneCheck(kind, milestone.after_seconds, milestone.orders, at[kind]))
     return checks
-
-
-async def _clock_skew(driver: LoadDriver) -> timedelta:
-    """The server's clock minus ours, so the opening minute is the server's.
-
-    Read as NTP does: of several round trips, the shortest bounds the error best. One
-    read alone is off by up to half its round trip, and the first request to a server
-    just started can wait tens of milliseconds (at x6000 a minute of launch time, enough
-    to send the opening's orders before the doors open).
-    """
-    samples: list[tuple[float, timedelta]] = []
-    for _ in range(SKEW_SAMPLES):
-        before = datetime.now(UTC)
-        status, answer = await driver.request("GET", "/api/v1/time")
-        after = datetime.now(UTC)
-        if status == 200:
-            server = datetime.fromisoformat(answer["now"])
-            samples.append(
-                ((after - before).total_seconds(), server - (before + (after - before) / 2))
-            )
-    return min(samples, key=lambda sample: sample[0])[1] if samples else timedelta(0)
-
-
-async def _import(
-    driver: LoadDriver,
-    slug: str,
-    registered: list[SimCustomer],
-    opens_at: datetime,
-    admin: dict[str, str],
-) -> None:
-    """Send the registrations (times relative to the opening) in NDJSON chunks."""
-    for start in range(0, len(registered), IMPORT_CHUNK):
-        lines = [
-            msgspec.json.encode(
-                {
-                    "customer": customer.id,
-                    "registered_at": opens_at + timedelta(seconds=customer.registered_at or 0.0),
-                    "profile": customer.profile,
-                }
-            )
-            for customer in registered[start : start + IMPORT_CHUNK]
-        ]
-        status, answer = await driver.request(
-            "POST",
-            f"/api/v1/launches/{slug}/interest/import",
-            raw=b"\n".join(lines),
-            headers={**admin, "Content-Type": "application/x-ndjson"},
-        )
-        if status != 200 or answer["rejected_count"]:
-            raise RuntimeError(f"the interest import failed: {status} {answer}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _SCHEMA = (
@@ -35,25 +35,34 @@ RefundRow = tuple[str, str, str, int, str, str]
 
 
 class RehearsalRecords:
-    """The file, one connection per thread; each call runs in a worker thread."""
+    """The file, on one connection in one thread of its own: SQLite takes one writer at
+    a time, and writers of one process waiting on each other's locks would back off for
+    up to a tenth of a second each (its busy handler sleeps)."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._local = threading.local()
+        self._db_of_thread: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="rehearsal-records")
 
     def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        db = self._db_of_thread
         if db is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
+            # Durable across a crash of the processes (what the tests kill), not of the
+            # host: a rehearsal's stand-in for a provider need not wait for the disk.
+            db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 db.execute(statement)
-            self._local.db = db
+            self._db_of_thread = db
         return db
 
     async def _run(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        return await asyncio.to_thread(lambda: self._db().execute(sql, params).fetchall())
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._thread, lambda: self._db().execute(sql, params).fetchall()
+        )
 
     async def settle(
         self, intent_id: str, order_id: str, amount: int, currency: str, status: str
