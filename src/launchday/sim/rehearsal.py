@@ -84,9 +84,9 @@ def default_scale(
     scenario: Scenario, speed: float, *, waiting_room: bool = False, pay: bool = False
 ) -> float:
     """The largest scale (at most 1) whose peak requests stay under PEAK_BUDGET_PER_SECOND:
-    an order each, or through a waiting room a join and an order each (two writes); a
-    payment each besides when the deposits are paid."""
-    requests = (WRITES_PER_BUYER_IN_ROOM if waiting_room else 1) + (1 if pay else 0)
+    an order each, or through a waiting room a join and an order each (two writes); and
+    when the deposits are paid, the payment and its webhook's write besides."""
+    requests = (WRITES_PER_BUYER_IN_ROOM if waiting_room else 1) + (2 if pay else 0)
     scale = PEAK_BUDGET_PER_SECOND / (peak_rate(scenario) * speed * requests)
     # Two significant digits read better in a report than 0.0137254...
     digits = max(0, 1 - math.floor(math.log10(scale))) if scale < 1 else 0
