@@ -50,6 +50,14 @@ def empty_database(
 
 
 @pytest.fixture
+def sqlite_database(tmp_path: Path, postgres: PgServer | None) -> Iterator[Database]:
+    """A fresh SQLite database, for tests whose subject is not the database (the same
+    paths run on both databases in the tests beside them)."""
+    with fresh_database("sqlite", tmp_path, postgres) as database:
+        yield database
+
+
+@pytest.fixture
 def pg_database(tmp_path: Path, postgres: PgServer | None) -> Iterator[Database]:
     """A fresh PostgreSQL database, for the tests that are about PostgreSQL alone."""
     with fresh_database("postgresql", tmp_path, postgres) as database:

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from launchday.domain.errors import AlreadyCancelled, DomainError, Locked
+from launchday.domain.errors import AlreadyCancelled, DomainError, Locked, OrderExpired
 from launchday.domain.lifecycle import ALLOWED, OrderStatus, effective_status, transition
 from launchday.domain.order import Order
 
 RESERVED, LOCKED, CANCELLED = OrderStatus.RESERVED, OrderStatus.LOCKED, OrderStatus.CANCELLED
+PENDING, EXPIRED = OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED
 PLACED_AT = datetime(2026, 11, 22, 15, 0, 5, tzinfo=UTC)
 UNTIL = PLACED_AT + timedelta(hours=168)
 TICK = timedelta(microseconds=1)
@@ -18,6 +19,22 @@ TICK = timedelta(microseconds=1)
 # Every (from, to) pair, with what the table says: True (a change), False (a retry),
 # or the refusal raised.
 TABLE: list[tuple[OrderStatus, OrderStatus, bool | type[DomainError]]] = [
+    (PENDING, PENDING, False),
+    (PENDING, RESERVED, True),  # paid
+    (PENDING, LOCKED, True),  # paid, with no cooling-off window
+    (PENDING, CANCELLED, True),  # nothing paid, nothing to refund
+    (PENDING, EXPIRED, True),  # not paid in time
+    (RESERVED, PENDING, DomainError),
+    (RESERVED, EXPIRED, DomainError),
+    (LOCKED, PENDING, Locked),
+    (LOCKED, EXPIRED, Locked),
+    (CANCELLED, PENDING, AlreadyCancelled),
+    (CANCELLED, EXPIRED, AlreadyCancelled),
+    (EXPIRED, PENDING, OrderExpired),
+    (EXPIRED, RESERVED, OrderExpired),
+    (EXPIRED, LOCKED, OrderExpired),
+    (EXPIRED, CANCELLED, OrderExpired),
+    (EXPIRED, EXPIRED, False),
     (RESERVED, RESERVED, False),
     (RESERVED, LOCKED, True),
     (RESERVED, CANCELLED, True),
@@ -68,7 +85,8 @@ def test_each_transition_is_allowed_a_retry_or_refused_for_a_reason(
         return
     with pytest.raises(outcome) as refused:
         transition(current, target)
-    assert refused.value.code == {Locked: "locked", AlreadyCancelled: "cancelled"}[outcome]
+    codes = {Locked: "locked", AlreadyCancelled: "cancelled", OrderExpired: "expired"}
+    assert refused.value.code == codes.get(outcome, "error")
     assert current.value in refused.value.message
     assert target.value in refused.value.message
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -43,10 +44,25 @@ DEPOSIT_MINOR = 500_000  # 5,000 yuan in fen
 LIMITED_MINOR = 2_000_000  # the launch edition's 20,000 yuan
 
 
-@pytest.fixture
-def server(database: Database, tmp_path: Path) -> Iterator[httpx.Client]:
+@contextmanager
+def serving(database: Database, tmp_path: Path) -> Iterator[httpx.Client]:
     settings = database.settings(rehearsal_payments=str(tmp_path / "provider.db"))
     with loopback_server(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def server(database: Database, tmp_path: Path) -> Iterator[httpx.Client]:
+    """On both databases: the paths that write payments, the ledger and refunds."""
+    with serving(database, tmp_path) as client:
+        yield client
+
+
+@pytest.fixture
+def sqlite_server(sqlite_database: Database, tmp_path: Path) -> Iterator[httpx.Client]:
+    """On SQLite: what reads those same rows (the CLI, the dashboard, the report) and
+    the provider's own behaviour, whose writes the tests above cover on both."""
+    with serving(sqlite_database, tmp_path) as client:
         yield client
 
 
@@ -197,20 +213,21 @@ def launchday(*args: str, base: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_ledger_check_and_the_reconciliation_from_the_command_line(
-    server: httpx.Client, tmp_path: Path
+    sqlite_server: httpx.Client, tmp_path: Path
 ) -> None:
-    create(server)
-    base = str(server.base_url)
-    orders = [place(server, f"r-{n}").json() for n in range(3)]
+    create(sqlite_server)
+    base = str(sqlite_server.base_url)
+    orders = [place(sqlite_server, f"r-{n}").json() for n in range(3)]
     for order in orders[:2]:
-        assert pay(server, order["payment"]).status_code == 200
-        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "reserved")
+        assert pay(sqlite_server, order["payment"]).status_code == 200
+        until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "reserved")
     headers = {"Authorization": f"Bearer {customer_token('r-1')}"}
     assert (
-        server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code == 200
+        sqlite_server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code
+        == 200
     )
     until(
-        lambda: order_of(server, orders[1]),
+        lambda: order_of(sqlite_server, orders[1]),
         lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
     )
     checked = launchday("ledger", "check", "--launch", SLUG, base=base)
@@ -231,7 +248,7 @@ def test_the_ledger_check_and_the_reconciliation_from_the_command_line(
     assert differs.returncode == 1, differs.stdout + differs.stderr
     assert orders[2]["id"] in differs.stdout
     assert "paid_at_provider_only" in differs.stdout
-    answer = server.get(f"/api/v1/launches/{SLUG}/reconciliation", headers=admin())
+    answer = sqlite_server.get(f"/api/v1/launches/{SLUG}/reconciliation", headers=admin())
     assert answer.json()["differences"] == [
         {
             "order": orders[2]["id"],
@@ -242,46 +259,47 @@ def test_the_ledger_check_and_the_reconciliation_from_the_command_line(
 
 
 def test_the_dashboard_counts_paid_orders_with_the_placed_beside_them(
-    server: httpx.Client,
+    sqlite_server: httpx.Client,
 ) -> None:
-    create(server, hold_minutes=0.02)
-    orders = [place(server, f"d-{n}").json() for n in range(3)]
-    assert pay(server, orders[0]["payment"]).status_code == 200
-    until(lambda: order_of(server, orders[0]), lambda o: o["status"] == "reserved")
+    create(sqlite_server, hold_minutes=0.02)
+    orders = [place(sqlite_server, f"d-{n}").json() for n in range(3)]
+    assert pay(sqlite_server, orders[0]["payment"]).status_code == 200
+    until(lambda: order_of(sqlite_server, orders[0]), lambda o: o["status"] == "reserved")
     for order in orders[1:]:
-        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "expired")
-    with server.stream("GET", f"/launches/{SLUG}/live") as stream:
+        until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "expired")
+    with sqlite_server.stream("GET", f"/launches/{SLUG}/live") as stream:
         assert stream.status_code == 200
         event = next(events(stream))
     counts = event["orders"]
     assert (counts["placed"], counts["paid"], counts["expired"]) == (3, 1, 2)
     assert counts["live"] == 1  # the expired gave their units back
-    page = server.get(f"/launches/{SLUG}")
+    page = sqlite_server.get(f"/launches/{SLUG}")
     assert page.status_code == 200
     assert "Paid orders" in page.text
     assert 'id="counter" data-value="1"' in page.text
 
 
 def test_the_report_counts_deposits_placed_paid_expired_and_refunded(
-    server: httpx.Client,
+    sqlite_server: httpx.Client,
 ) -> None:
-    create(server, hold_minutes=0.02)
-    orders = [place(server, f"p-{n}").json() for n in range(4)]
+    create(sqlite_server, hold_minutes=0.02)
+    orders = [place(sqlite_server, f"p-{n}").json() for n in range(4)]
     for order in orders[:2]:
-        assert pay(server, order["payment"]).status_code == 200
+        assert pay(sqlite_server, order["payment"]).status_code == 200
     for order in orders[:2]:
-        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "reserved")
+        until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "reserved")
     headers = {"Authorization": f"Bearer {customer_token('p-1')}"}
     assert (
-        server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code == 200
+        sqlite_server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code
+        == 200
     )
     until(
-        lambda: order_of(server, orders[1]),
+        lambda: order_of(sqlite_server, orders[1]),
         lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
     )
     for order in orders[2:]:
-        until(lambda o=order: order_of(server, o), lambda o: o["status"] == "expired")
-    report = server.get(f"/api/v1/launches/{SLUG}/report", headers=admin())
+        until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "expired")
+    report = sqlite_server.get(f"/api/v1/launches/{SLUG}/report", headers=admin())
     assert report.status_code == 200, report.text
     figures = report.json()["payments"]
     assert figures == {
@@ -332,22 +350,22 @@ def test_a_hold_whose_payment_is_processing_is_extended_not_dropped(
 
 
 def test_a_refused_bank_debit_expires_the_order_at_the_end_of_its_hold(
-    server: httpx.Client,
+    sqlite_server: httpx.Client,
 ) -> None:
-    create(server, hold_minutes=0.02)
-    order = place(server, "b-2").json()
+    create(sqlite_server, hold_minutes=0.02)
+    order = place(sqlite_server, "b-2").json()
     payment = order["payment"]
-    server.post(
+    sqlite_server.post(
         f"/api/v1/rehearsal-payments/{payment['intent_id']}/pay",
         json={"client_secret": payment["client_secret"], "method": "bank_debit"},
     )
-    until(lambda: order_of(server, order), lambda o: o["payment"]["status"] == "processing")
-    refused = server.post(
+    until(lambda: order_of(sqlite_server, order), lambda o: o["payment"]["status"] == "processing")
+    refused = sqlite_server.post(
         f"/api/v1/rehearsal-payments/{payment['intent_id']}/bank",
         json={"paid": False},
         headers=admin(),
     )
     assert refused.json()["status"] == "awaiting"
-    expired = until(lambda: order_of(server, order), lambda o: o["status"] == "expired")
+    expired = until(lambda: order_of(sqlite_server, order), lambda o: o["status"] == "expired")
     assert expired["payment"]["status"] == "canceled"
-    assert ledger(server)["balances"]["provider_clearing"] == 0
+    assert ledger(sqlite_server)["balances"]["provider_clearing"] == 0

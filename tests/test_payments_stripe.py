@@ -30,8 +30,12 @@ def stripe() -> Iterator[LocalStripe]:
 
 
 @pytest.fixture
-def server(database: Database, stripe: LocalStripe, tmp_path: Path) -> Iterator[httpx.Client]:
-    settings = database.settings(
+def server(
+    sqlite_database: Database, stripe: LocalStripe, tmp_path: Path
+) -> Iterator[httpx.Client]:
+    """On SQLite: these tests are about Stripe's protocol; the rehearsal provider's tests
+    run the same payment paths on both databases."""
+    settings = sqlite_database.settings(
         stripe_key=stripe.api_key,
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_api_base=stripe.base_url,
@@ -115,8 +119,9 @@ def test_a_declined_card_leaves_the_order_pending(
 
 
 def test_a_provider_that_is_down_gets_the_buyer_a_503_and_one_order(
-    database: Database, tmp_path: Path
+    sqlite_database: Database, tmp_path: Path
 ) -> None:
+    database = sqlite_database
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = database.settings(
         stripe_key="sk_test_down",

@@ -42,7 +42,7 @@ _ADMIN_ERRORS = ("unauthenticated", "forbidden", "not_found")
 
 def _moment(query: str, name: str) -> datetime | None:
     """A query parameter holding an RFC 3339 time with a zone; None if absent."""
-    values = parse_qs(query).get(name)
+    values = parse_qs(query, keep_blank_values=True).get(name)
     if not values:
         return None
     try:

@@ -367,7 +367,7 @@ class Payments:
         difference (launchday.domain.reconciliation)."""
         launch = self.launches.get(slug)
         if launch.payments is None:
-            raise ValidationFailed(f"launch {slug!r} takes no payments", field="slug")
+            raise NotFound(f"launch {slug!r} takes no payments", field="slug")
         provider = self._provider(launch.payments.provider)
         recorded = self.store.reads.deposits_of(slug)
         try:
