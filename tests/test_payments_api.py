@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,13 +28,13 @@ from tests.payments_support import (
     until,
 )
 from tests.support import (
-    ADMIN_KEY,
     SECRET,
     Database,
     customer_token,
     launch_body,
     loopback_server,
 )
+from tests.test_cli_supply import launchday
 from tests.test_dashboard import events
 
 DEPOSIT_MINOR = 500_000  # 5,000 yuan in fen
@@ -198,18 +195,6 @@ def test_a_launch_with_a_provider_the_server_lacks_is_refused(server: httpx.Clie
     answer = server.post("/api/v1/launches", json=body, headers=admin())
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "payments.provider"
-
-
-def launchday(*args: str, base: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LAUNCHDAY_URL": base, "LAUNCHDAY_ADMIN_KEY": ADMIN_KEY, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "launchday", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_the_ledger_check_and_the_reconciliation_from_the_command_line(

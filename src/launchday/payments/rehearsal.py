@@ -75,19 +75,14 @@ class RehearsalProvider:
 
     def intent_at_once(self, order_id: str, amount: int, currency: str) -> Intent | None:
         """Derived from the order: made with it, nothing to ask."""
-        intent_id = self._intent_id(order_id, amount, currency)
-        return Intent(
-            intent_id,
-            IntentStatus.AWAITING,
-            amount,
-            currency,
-            order_id,
-            self.client_secret(intent_id),
-        )
+        return self._derived(order_id, amount, currency)
 
     async def create_intent(
         self, order_id: str, amount: int, currency: str, idempotency_key: str
     ) -> Intent:
+        return self._derived(order_id, amount, currency)
+
+    def _derived(self, order_id: str, amount: int, currency: str) -> Intent:
         intent_id = self._intent_id(order_id, amount, currency)
         return Intent(
             intent_id,

@@ -180,9 +180,7 @@ class Payments:
 
         def settle(tx: WriteTx, now: datetime) -> str:
             at = launch.clock(now)
-            if event is not None and not tx.take_event(
-                self._provider_of(launch), event.id, event.type, now
-            ):
+            if not _first_time(tx, launch, event, now):
                 return "duplicate"
             order = tx.order(known.id)
             payment = tx.payment(order) if order is not None else None
@@ -199,10 +197,6 @@ class Payments:
             return status.value
 
         return await self.store.write(settle, WriteScope(launch.slug, (PAYMENTS,)))
-
-    def _provider_of(self, launch: Launch) -> str:
-        assert launch.payments is not None
-        return launch.payments.provider
 
     async def before_cancel(self, order: Order) -> None:
         """An unpaid order about to be cancelled: its intent withdrawn at the provider
@@ -304,18 +298,7 @@ class Payments:
     async def _refund_failed(self, launch: Launch, record: RefundRecord, error: str) -> str:
         def failed(tx: WriteTx, now: datetime) -> str:
             at = launch.clock(now)
-            attempts = record.attempts + 1
-            wait = timedelta(seconds=min(2**attempts, REFUND_BACKOFF_CAP))
-            tx.set_refund(
-                replace(
-                    record,
-                    status="failed",
-                    attempts=attempts,
-                    next_attempt_at=at + wait,
-                    last_error=error[:500],
-                ),
-                now,
-            )
+            tx.set_refund(_failed(record, at, error), now)
             return "failed"
 
         return await self.store.write(failed, WriteScope(launch.slug, (PAYMENTS,)))
@@ -331,28 +314,15 @@ class Payments:
 
         def answered(tx: WriteTx, now: datetime) -> str:
             at = launch.clock(now)
-            if event is not None and not tx.take_event(
-                self._provider_of(launch), event.id, event.type, now
-            ):
+            if not _first_time(tx, launch, event, now):
                 return "duplicate"
             order = tx.order(record.order_id)
             current = tx.refund(order) if order is not None else None
             if order is None or current is None or current.status == "succeeded":
                 return "unchanged"
             if status is RefundStatus.FAILED:
-                attempts = current.attempts + 1
-                wait = timedelta(seconds=min(2**attempts, REFUND_BACKOFF_CAP))
-                tx.set_refund(
-                    replace(
-                        current,
-                        status="failed",
-                        provider_refund_id=refund_id,
-                        attempts=attempts,
-                        next_attempt_at=at + wait,
-                        last_error="the provider failed the refund",
-                    ),
-                    now,
-                )
+                failed = _failed(current, at, "the provider failed the refund")
+                tx.set_refund(replace(failed, provider_refund_id=refund_id), now)
                 return "failed"
             tx.set_refund(replace(current, status=status.value, provider_refund_id=refund_id), now)
             if status is RefundStatus.SUCCEEDED:
@@ -459,3 +429,25 @@ def _record_payment(
         tx.record_event(order, order.status, at, "payment", "paid after it ended: refund owed")
         return "refund owed"
     return "already paid"
+
+
+def _first_time(tx: WriteTx, launch: Launch, event: WebhookEvent | None, now: datetime) -> bool:
+    """Record the provider's event as taken, in the transaction of its effect: False if
+    it was taken before (a replay). Without an event (launchday asked itself): True."""
+    if event is None:
+        return True
+    assert launch.payments is not None
+    return tx.take_event(launch.payments.provider, event.id, event.type, now)
+
+
+def _failed(record: RefundRecord, at: datetime, error: str) -> RefundRecord:
+    """A refund that failed at launch time `at`: tried again after 2, 4, 8 ... seconds."""
+    attempts = record.attempts + 1
+    wait = timedelta(seconds=min(2**attempts, REFUND_BACKOFF_CAP))
+    return replace(
+        record,
+        status="failed",
+        attempts=attempts,
+        next_attempt_at=at + wait,
+        last_error=error[:500],
+    )
