@@ -139,6 +139,87 @@ def test_webhooks_take_effect_once_and_forged_ones_change_nothing(
     assert before["balances"]["provider_clearing"] == DEPOSIT_MINOR
 
 
+def signed_event(
+    provider: RehearsalProvider, type: str, kind: str, object_id: str
+) -> dict[str, str]:
+    body = json.dumps(
+        {
+            "id": f"evt_{object_id}",
+            "type": type,
+            "data": {"object": {"object": kind, "id": object_id}},
+        }
+    )
+    return {
+        "body": body,
+        "signature": sign(provider.webhook_secret, body.encode(), int(time.time())),
+    }
+
+
+def deliver(server: httpx.Client, event: dict[str, str]) -> str:
+    answer = server.post(
+        "/api/v1/payments/rehearsal/webhook",
+        content=event["body"],
+        headers={"Stripe-Signature": event["signature"]},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["result"]  # type: ignore[no-any-return]
+
+
+def test_a_refund_webhook_before_its_payment_webhook_is_handled(
+    server: httpx.Client, tmp_path: Path
+) -> None:
+    create(server)
+    provider = RehearsalProvider(tmp_path / "provider.db", SECRET)  # its records, no webhooks
+    cancelled, kept = (place(server, f"w-{n}").json() for n in range(2))
+    for order in (cancelled, kept):  # paid at the provider, the webhooks still on their way
+        paid = asyncio.run(
+            provider.pay(order["payment"]["intent_id"], order["payment"]["client_secret"])
+        )
+        assert paid.status.value == "succeeded"
+    assert order_of(server, kept)["status"] == "pending_payment"
+
+    # One buyer cancels: launchday asks the provider, learns of the payment, refunds it.
+    headers = {"Authorization": f"Bearer {customer_token('w-0')}"}
+    assert (
+        server.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=headers).status_code == 200
+    )
+    until(
+        lambda: order_of(server, cancelled),
+        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
+    )
+    # The other deposit is refunded in the provider's own console, not by launchday.
+    asyncio.run(provider.refund(kept["payment"]["intent_id"], DEPOSIT_MINOR, kept["id"], "console"))
+    refund_ids = {refund.order_id: refund.id for refund in asyncio.run(provider.refunds())}
+
+    # Then the webhooks come, each refund's before its payment's.
+    results = {}
+    for order in (cancelled, kept):
+        intent = order["payment"]["intent_id"]
+        refund = signed_event(provider, "refund.updated", "refund", refund_ids[order["id"]])
+        payment = signed_event(provider, "payment_intent.succeeded", "payment_intent", intent)
+        results[order["id"]] = [deliver(server, event) for event in (refund, payment, refund)]
+    assert results == {
+        cancelled["id"]: ["unchanged", "already paid", "duplicate"],
+        kept["id"]: ["not sent by launchday", "already paid", "not sent by launchday"],
+    }
+    assert order_of(server, cancelled)["status"] == "cancelled"
+    settled = order_of(server, kept)
+    assert settled["status"] == "reserved"  # its payment settled from the provider's record
+    assert settled["payment"]["refund"] is None  # launchday sent none: never two refunds
+    books = ledger(server)
+    assert books["holds"], books["discrepancies"]
+    assert books["balances"]["refunded"] == -DEPOSIT_MINOR
+    assert books["balances"]["deposits_held"] == -DEPOSIT_MINOR
+    differences = server.get(f"/api/v1/launches/{SLUG}/reconciliation", headers=admin())
+    assert differences.json()["differences"] == [
+        {
+            "order": kept["id"],
+            "kind": "refunded_at_provider_only",
+            "detail": f"the provider sent {DEPOSIT_MINOR}",
+        }
+    ]
+
+
 def test_cancelling_a_paid_deposit_refunds_it_through_the_provider(server: httpx.Client) -> None:
     create(server)
     order = place(server, "c-3").json()

@@ -160,14 +160,26 @@ class Payments:
             intent = await provider.intent(event.object_id)
             return await self._settle(intent, event)
         if event.object_kind == "refund":
-            refund = await provider.refund_of(event.object_id)
-            if refund.order_id is None:
-                return "ignored"
-            record = self.store.reads.refund_of(refund.order_id)
-            if record is None:
-                return "ignored"
-            return await self._refund_answered(record, refund.id, refund.status, event)
+            return await self._refund_event(provider, event)
         return "ignored"
+
+    async def _refund_event(self, provider: PaymentProvider, event: WebhookEvent) -> str:
+        """A refund's webhook. It may come before its payment's (webhooks arrive in any
+        order): the payment is then settled first, from the provider's record of it. A
+        refund launchday did not send (made in the provider's own console) changes no
+        order here; the reconciliation names it."""
+        refund = await provider.refund_of(event.object_id)
+        intent = await provider.intent(refund.intent_id)
+        order_id = refund.order_id or intent.order_id or self.store.reads.order_of_intent(intent.id)
+        if order_id is None:
+            return "ignored"
+        record = self.store.reads.refund_of(order_id)
+        if record is None:
+            payment = self.store.reads.payment_of(order_id)
+            if payment is not None and payment.status is not PaymentStatus.SUCCEEDED:
+                await self._settle(intent, None)
+            return "not sent by launchday"
+        return await self._refund_answered(record, refund.id, refund.status, event)
 
     async def _settle(self, intent: Intent, event: WebhookEvent | None) -> str:
         """Write what the provider says of an intent: paid, processing or withdrawn."""
