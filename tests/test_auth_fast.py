@@ -11,6 +11,7 @@ import pytest
 from launchday.api.auth import Authenticator
 from launchday.http.errors import HttpError
 from tests.support import SECRET
+from tests.test_auth_cache import customer_of
 
 NOW = int(time.time())
 OTHER_SECRET = b"another-secret-0123456789abcdef-012345"
@@ -18,7 +19,7 @@ OTHER_SECRET = b"another-secret-0123456789abcdef-012345"
 
 def outcome(auth: Authenticator, token: str) -> str:
     try:
-        return f"ok {auth.caller(f'Bearer {token}').customer}"
+        return f"ok {customer_of(auth, token)}"
     except HttpError as error:
         return f"{error.code}: {error.message}"
 

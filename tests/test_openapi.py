@@ -12,6 +12,7 @@ import pytest
 
 from launchday.analytics import delivery_figures, waiting_room_figures
 from launchday.analytics import report as analytics_report
+from launchday.api import access as access_api
 from launchday.api import payments as payments_api
 from launchday.api import payments_wire, production_wire, wire
 from launchday.app import App, create_app
@@ -89,6 +90,7 @@ def wire_types() -> dict[str, type[msgspec.Struct]]:
             production_wire,
             payments_wire,
             payments_api,
+            access_api,
             http_errors,
             analytics_report,
             waiting_room_figures,

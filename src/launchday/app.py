@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +14,13 @@ from launchday.api import api_routes
 from launchday.api.auth import Authenticator
 from launchday.api.context import ApiContext
 from launchday.config import Settings
+from launchday.domain.access import AuditEntry
 from launchday.domain.errors import DomainError, PaymentsUnavailable
 from launchday.http.asgi import HttpApp
 from launchday.http.errors import HttpError
 from launchday.http.metrics import Metrics
-from launchday.http.routing import Route
+from launchday.http.routing import Request, Response, Route
+from launchday.identity.issued_tokens import IssuedTokens
 from launchday.payments.rehearsal import RehearsalProvider
 from launchday.payments.stripe_provider import StripeProvider
 from launchday.payments.webhook_sender import WebhookSender
@@ -27,6 +30,14 @@ from launchday.services.ports.store import Overloaded, Store, StoreUnavailable
 from launchday.store import open_store
 from launchday.wall_clock import utc_now
 from launchday.web.dashboard import Dashboard
+
+log = logging.getLogger("launchday.app")
+
+# How often the issuers' key sets are asked whether they are due to be read again (each
+# has its own refresh_seconds).
+KEYS_CHECKED_EVERY_SECONDS = 1.0
+# How much of a change's request body the audit keeps.
+AUDIT_BODY_CHARS = 4000
 
 
 def refusal_of(error: Exception) -> HttpError | None:
@@ -62,7 +73,14 @@ class App(HttpApp):
             )
         self.services: Services = make_services(store, clock, settings.secret, providers)
         self._payments_loop: asyncio.Task[None] | None = None
-        self.auth = Authenticator(settings.secret, settings.admin_key)
+        self.auth = Authenticator(
+            settings.secret,
+            settings.admin_key,
+            IssuedTokens(settings.issuers),
+            self.services.access.check,
+        )
+        self._keys_loop: asyncio.Task[None] | None = None
+        self._access_loop: asyncio.Task[None] | None = None
         metrics = Metrics()
         self.dashboard = Dashboard(self.services, clock)
         context = ApiContext(self.services, clock, metrics)
@@ -75,9 +93,27 @@ class App(HttpApp):
             refusals=refusal_of,
             metrics=metrics,
             max_body_bytes=settings.max_body_bytes,
+            changed=self._audit,
         )
         store.set_commit_observer(metrics.commit_batch.observe)
         self._started = False
+
+    async def _audit(self, request: Request, response: Response) -> None:
+        """A change made with a person's key, kept in the audit before it is answered."""
+        caller = request.caller
+        assert caller.role is not None
+        await self.services.access.record(
+            AuditEntry(
+                at=self.clock(),
+                key=caller.key or caller.role,
+                role=caller.role,
+                method=request.method,
+                path=request.path,
+                status=response.status,
+                change=request.body[:AUDIT_BODY_CHARS].decode("utf-8", "replace"),
+                launch=request.params.get("slug") or caller.launch,
+            )
+        )
 
     async def startup(self) -> None:
         if self._started:
@@ -90,14 +126,31 @@ class App(HttpApp):
             self.services.tokens.use_secret(secret)
             self.rehearsal_payments.use_secret(secret)
         self._payments_loop = asyncio.ensure_future(self.services.payments.run())
+        self.services.access.read_keys()
+        self._access_loop = asyncio.ensure_future(self.services.access.run())
+        if self.auth.issued.key_sets:
+            await self.auth.issued.read_all()
+            self._keys_loop = asyncio.ensure_future(self._keep_issuers_keys())
         self._started = True
+
+    async def _keep_issuers_keys(self) -> None:
+        """The issuers' keys read again when due: a key withdrawn stops verifying."""
+        while True:
+            await asyncio.sleep(KEYS_CHECKED_EVERY_SECONDS)
+            try:
+                self.auth.forget_withdrawn(await self.auth.issued.refresh_due())
+            except Exception:
+                log.exception("reading the issuers' keys: will try again")
 
     async def shutdown(self) -> None:
         if self._started:
-            if self._payments_loop is not None:
-                self._payments_loop.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._payments_loop
+            for loop in (self._payments_loop, self._keys_loop, self._access_loop):
+                if loop is not None:
+                    loop.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await loop
+            await self.auth.issued.aclose()
+            await self.services.access.note_use()
             await self.webhooks.flush()
             await self.webhooks.aclose()
             await self.services.payments.aclose()

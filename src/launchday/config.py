@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from launchday.identity.issuers import Issuer, IssuerConfigError, read_issuers
+
 DEFAULT_DB = "sqlite:///./launchday.db"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 # RFC 7518 3.2: an HS256 key must be at least as long as the hash output.
@@ -54,6 +56,10 @@ class Settings:
     """`LAUNCHDAY_REHEARSAL_PAYMENTS`: the file the built-in rehearsal provider keeps its
     records in (default: beside a SQLite database, else in the working directory)."""
 
+    issuers: tuple[Issuer, ...] = ()
+    """`LAUNCHDAY_ISSUERS`: a TOML file naming the brand's identity providers whose tokens
+    customers sign in with (docs/identity.md); tokens of `LAUNCHDAY_SECRET` work too."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, db_url: str | None = None) -> Settings:
         """Read the environment (or `env`); `db_url` overrides `LAUNCHDAY_DB`."""
@@ -71,6 +77,11 @@ class Settings:
         stripe_secret = env.get("LAUNCHDAY_STRIPE_WEBHOOK_SECRET", "")
         if stripe_key is not None and not stripe_secret:
             raise ConfigError("LAUNCHDAY_STRIPE_KEY needs LAUNCHDAY_STRIPE_WEBHOOK_SECRET")
+        issuers_file = env.get("LAUNCHDAY_ISSUERS")
+        try:
+            issuers = read_issuers(issuers_file) if issuers_file else ()
+        except IssuerConfigError as error:
+            raise ConfigError(f"LAUNCHDAY_ISSUERS: {error}") from None
         return cls(
             url,
             admin_key,
@@ -81,6 +92,7 @@ class Settings:
             stripe_webhook_secret=stripe_secret,
             stripe_api_base=env.get("LAUNCHDAY_STRIPE_API_BASE") or None,
             rehearsal_payments=env.get("LAUNCHDAY_REHEARSAL_PAYMENTS") or None,
+            issuers=issuers,
         )
 
     def rehearsal_records(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from launchday.api import (
+    access,
     interest,
     launches,
     orders,
@@ -33,5 +34,6 @@ def api_routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[
         *production.routes(ctx),
         *payments.routes(ctx),
         *reports.routes(ctx),
+        *access.routes(ctx),
         *system.routes(ctx, every_route),
     ]

@@ -1,4 +1,5 @@
-"""Who is calling: customers by the brand's JWT, admins by the admin key."""
+"""Who is calling: customers by a token of the brand's identity provider (signed with its
+published keys) or of launchday's own secret, admins by the admin key."""
 
 from __future__ import annotations
 
@@ -6,17 +7,37 @@ import binascii
 import hashlib
 import hmac
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
 import msgspec
 
+from launchday.domain.access import KEY_PREFIX, ApiKey, StaffRole
 from launchday.http.errors import HttpError
-from launchday.http.routing import Auth, Caller
+from launchday.http.routing import Auth, Caller, Role
+from launchday.identity.issued_tokens import (
+    IssuedTokens,
+    KeyNeeded,
+    KeysUnreadable,
+    TokenRefused,
+    Verified,
+)
 
 # A customer id is the token's `sub`; keep it to something an index and a log can hold.
 MAX_CUSTOMER_ID = 128
+# The admin key of the environment (LAUNCHDAY_ADMIN_KEY): every power, named in the audit.
+BOOTSTRAP_ADMIN = Caller(customer=None, role="admin", key="bootstrap-admin")
+_ROLE: dict[StaffRole, Role] = {
+    StaffRole.ADMIN: "admin",
+    StaffRole.OPERATOR: "operator",
+    StaffRole.ANALYST: "analyst",
+    StaffRole.SUPPORT: "support",
+    StaffRole.STORE: "store",
+}
+# When an issuer's keys cannot be read, a buyer may try again after this many seconds.
+KEYS_RETRY_AFTER_SECONDS = 5
 # How many verified tokens to remember (about 20 MB at most); then start afresh. A token
 # of the plain form costs only a few microseconds to check again.
 VERIFIED_TOKENS_KEPT = 50_000
@@ -41,18 +62,28 @@ def mint_customer_token(secret: bytes, customer: str, now: datetime, ttl: timede
 
 
 class Authenticator:
-    """Checks bearer credentials against the admin key and the customer-token secret,
-    for the route being called (`__call__`: the app's one place for it).
+    """Checks bearer credentials against the admin key, the configured issuers' keys and
+    the customer-token secret, for the route being called (`__call__`: the app's one
+    place for it).
 
     The secret may come after the authenticator is made (`use_secret`): a database keeps
     it when the environment does not, and the store is read once the server starts.
     """
 
-    def __init__(self, secret: bytes | None, admin_key: str) -> None:
+    def __init__(
+        self,
+        secret: bytes | None,
+        admin_key: str,
+        issued: IssuedTokens | None = None,
+        staff_keys: Callable[[str], ApiKey | Awaitable[ApiKey | None] | None] | None = None,
+    ) -> None:
         self._admin_key = admin_key.encode()
-        # Tokens already verified, by their exact text: a waiting browser polls with the
-        # same token many times, and an HMAC check costs more than the answer does.
-        self._verified: dict[str, tuple[str, float]] = {}
+        self.issued = issued or IssuedTokens(())
+        self._staff_keys = staff_keys or (lambda _: None)
+        # Tokens already verified, by their exact text: (customer, valid until, the key
+        # that verified it: "" for the secret). A waiting browser polls with the same
+        # token many times, and a signature check costs more than the answer does.
+        self._verified: dict[str, tuple[str, float, str]] = {}
         self._secret = b""
         self._fast = False
         self._hs256 = hmac.new(b"-", digestmod=hashlib.sha256)
@@ -68,17 +99,29 @@ class Authenticator:
         self._hs256 = hmac.new(secret, digestmod=hashlib.sha256)
         self._verified.clear()
 
-    def __call__(self, auth: Auth, authorization: str | None) -> Caller:
-        """The caller of a route whose auth is `auth`: 401 without valid credentials,
-        403 for a caller the route does not let in."""
+    def __call__(
+        self, auth: Auth, authorization: str | None, params: Mapping[str, str]
+    ) -> Caller | Awaitable[Caller]:
+        """The caller of a route whose auth is `auth` (with these path parameters): 401
+        without valid credentials, 403 for a caller the route does not let in. Awaitable
+        only when a token names an issuer's key not read yet."""
         caller = self.caller(authorization)
-        if auth == "customer" and caller.customer is None:
-            raise HttpError("forbidden", "this call needs a customer token, not the admin key")
-        if auth == "admin" and not caller.admin:
-            raise HttpError("forbidden", "this call needs the admin key")
-        return caller
+        if isinstance(caller, Caller):
+            return _admitted(auth, caller, params)
+        return self._admitted_later(auth, caller, params)
 
-    def caller(self, authorization: str | None) -> Caller:
+    async def _admitted_later(
+        self, auth: Auth, caller: Awaitable[Caller], params: Mapping[str, str]
+    ) -> Caller:
+        return _admitted(auth, await caller, params)
+
+    def forget_withdrawn(self, origins: set[str]) -> None:
+        """Tokens verified by keys their issuer has withdrawn are checked again."""
+        if origins:
+            for token in [t for t, known in self._verified.items() if known[2] in origins]:
+                del self._verified[token]
+
+    def caller(self, authorization: str | None) -> Caller | Awaitable[Caller]:
         """The caller named by an `Authorization` header, or 401."""
         if not authorization:
             raise HttpError("unauthenticated", "send Authorization: Bearer <token>")
@@ -87,16 +130,30 @@ class Authenticator:
         if scheme.lower() != "bearer" or not credential:
             raise HttpError("unauthenticated", "use the Bearer scheme")
         if hmac.compare_digest(credential.encode(), self._admin_key):
-            return Caller(customer=None, admin=True)
-        if not self._secret:
-            raise HttpError("unauthenticated", "the server is not ready for customer tokens")
+            return BOOTSTRAP_ADMIN
+        if credential.startswith(KEY_PREFIX):
+            found = self._staff_keys(credential)
+            if found is None or isinstance(found, ApiKey):
+                return _holder(found)
+            return self._holder_later(found)
         known = self._verified.get(credential)
         if known is not None and time.time() < known[1]:
             return Caller(customer=known[0])
         plain = self._plain_token(credential) if self._fast else None
         if plain is not None:
-            self._remember(credential, *plain)
+            self._remember(credential, *plain, "")
             return Caller(customer=plain[0])
+        keys = self.issued.keys_of(credential)
+        if keys is not None:
+            try:
+                verified = self.issued.verify(credential, keys)
+            except (TokenRefused, KeysUnreadable) as error:
+                raise _refusal(error) from None
+            if isinstance(verified, KeyNeeded):
+                return self._after_reading(credential, verified)
+            return self._accepted(credential, verified)
+        if not self._secret:
+            raise HttpError("unauthenticated", "the server is not ready for customer tokens")
         try:
             claims = jwt.decode(
                 credential,
@@ -111,13 +168,27 @@ class Authenticator:
         customer = claims["sub"]
         if not isinstance(customer, str) or not 0 < len(customer) <= MAX_CUSTOMER_ID:
             raise HttpError("unauthenticated", "the token's sub must be a customer id")
-        self._remember(credential, customer, float(claims["exp"]))
+        self._remember(credential, customer, float(claims["exp"]), "")
         return Caller(customer=customer)
 
-    def _remember(self, credential: str, customer: str, expires: float) -> None:
+    async def _holder_later(self, found: Awaitable[ApiKey | None]) -> Caller:
+        return _holder(await found)
+
+    async def _after_reading(self, credential: str, needed: KeyNeeded) -> Caller:
+        try:
+            verified = await self.issued.verify_after_reading(credential, needed)
+        except (TokenRefused, KeysUnreadable) as error:
+            raise _refusal(error) from None
+        return self._accepted(credential, verified)
+
+    def _accepted(self, credential: str, verified: Verified) -> Caller:
+        self._remember(credential, verified.customer, verified.until, verified.origin)
+        return Caller(customer=verified.customer)
+
+    def _remember(self, credential: str, customer: str, expires: float, origin: str) -> None:
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.clear()
-        self._verified[credential] = (customer, expires)
+        self._verified[credential] = (customer, expires, origin)
 
     def _plain_token(self, credential: str) -> tuple[str, float] | None:
         """(customer, exp) of a valid, unexpired token of the plain form a brand's identity
@@ -156,6 +227,45 @@ class Authenticator:
         ):
             return None
         return customer, float(exp)
+
+
+def _holder(key: ApiKey | None) -> Caller:
+    if key is None:
+        raise HttpError("unauthenticated", "the key is not valid, or revoked, or expired")
+    return Caller(None, _ROLE[key.role], key.name, key.launch, key.store)
+
+
+def _admitted(auth: Auth, caller: Caller, params: Mapping[str, str]) -> Caller:
+    """The caller, if the route's declaration lets it in (403 otherwise): a customer on
+    a route for customers, a key's holder on a route for its role and, for a key bound
+    to one launch, only on that launch's paths."""
+    if auth == "anyone":
+        return caller
+    if caller.customer is not None:
+        if "customer" in auth:
+            return caller
+        raise HttpError("forbidden", f"this call is for {_who(auth)}, not customers")
+    if caller.role is None or caller.role not in auth:
+        raise HttpError("forbidden", f"this call is for {_who(auth)}, not the {caller.role} role")
+    slug = params.get("slug")
+    if slug is not None and not caller.may_act_on(slug):
+        raise HttpError("forbidden", f"this key acts on the launch {caller.launch!r} only")
+    return caller
+
+
+def _who(auth: tuple[Role, ...]) -> str:
+    names = [("customers" if role == "customer" else role) for role in auth]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _refusal(error: TokenRefused | KeysUnreadable) -> HttpError:
+    if isinstance(error, KeysUnreadable):
+        return HttpError(
+            "unavailable",
+            f"{error}; try again shortly",
+            headers={"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)},
+        )
+    return HttpError("unauthenticated", str(error))
 
 
 def _pyjwt_accepts_key(secret: bytes) -> bool:

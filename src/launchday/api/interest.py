@@ -69,8 +69,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/interest",
             handler=register_interest,
             name="register_interest",
+            auth=("customer",),
             summary="Register interest with a profile (idempotent per customer: 201, then 200)",
-            auth="customer",
             body=InterestRequest,
             response=InterestOut,
             status=201,
@@ -92,10 +92,10 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/interest/import",
             handler=import_interest,
             name="import_interest",
+            auth=("admin",),
             summary="Bulk-import registrations with their own times and profiles. The body"
             " is NDJSON, one InterestRecord per line, up to 16 MiB; valid lines are"
             " imported, each invalid one is reported with its line number",
-            auth="admin",
             body=InterestRecord,
             response=ImportReport,
             errors=(

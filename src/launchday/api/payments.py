@@ -163,8 +163,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/reconciliation",
             handler=reconciliation,
             name="launch_reconciliation",
+            auth=("admin", "analyst"),
             summary="The launch's deposits beside the payment provider's own records",
-            auth="admin",
             response=ReconciliationOut,
             errors=(
                 "unauthenticated",
@@ -179,6 +179,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/payments/{provider}/webhook",
             handler=webhook,
             name="payment_webhook",
+            auth="anyone",
             body=ProviderEvent,
             summary="A payment provider's webhook: verified by its signature, its object"
             " read again from the provider, its effect taken once",
@@ -191,6 +192,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/rehearsal-payments/{intent}/pay",
             handler=rehearsal_pay,
             name="rehearsal_pay",
+            auth="anyone",
             summary="Pay a deposit at the built-in rehearsal provider with its client"
             " secret (what a buyer's app does at a real provider)",
             body=RehearsalPay,
@@ -202,8 +204,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/rehearsal-payments/{intent}/bank",
             handler=rehearsal_bank,
             name="rehearsal_bank_answer",
+            auth=("admin",),
             summary="The bank's answer to a rehearsal's processing bank debit (admin)",
-            auth="admin",
             body=BankAnswer,
             response=RehearsalPaid,
             errors=("invalid_body", "validation", "unauthenticated", "forbidden", "not_found"),
@@ -213,8 +215,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/refunds",
             handler=refunds,
             name="launch_refunds",
+            auth=("admin", "analyst", "support"),
             summary="The launch's refunds and where each stands (failed ones are retried)",
-            auth="admin",
             response=RefundList,
             query=(
                 QueryParam(
@@ -231,8 +233,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/ledger",
             handler=ledger,
             name="launch_ledger",
+            auth=("admin", "analyst"),
             summary="The deposits' double-entry ledger: balances and its invariants",
-            auth="admin",
             response=LedgerOut,
             errors=("unauthenticated", "forbidden", "not_found"),
         ),

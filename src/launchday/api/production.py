@@ -27,6 +27,7 @@ from launchday.api.production_wire import (
     spec_from_plan,
     supplier_from_spec,
 )
+from launchday.api.query_params import time_param
 from launchday.api.views import estimate_out, promise_weeks, weeks_between
 from launchday.domain.clock import EARLIEST, rfc3339
 from launchday.domain.production_plan import ProductionPlan
@@ -40,23 +41,9 @@ CHANGES_LIMIT = 10_000
 _ADMIN_ERRORS = ("unauthenticated", "forbidden", "not_found")
 
 
-def _moment(query: str, name: str) -> datetime | None:
-    """A query parameter holding an RFC 3339 time with a zone; None if absent."""
-    values = parse_qs(query, keep_blank_values=True).get(name)
-    if not values:
-        return None
-    try:
-        moment = datetime.fromisoformat(values[-1])
-    except ValueError:
-        raise HttpError("validation", f"{name} must be an RFC 3339 time", name) from None
-    if moment.tzinfo is None:
-        raise HttpError("validation", f"{name} needs a time zone, e.g. Z", name)
-    return moment
-
-
 def _since(query: str) -> datetime:
     """The `since` parameter; the beginning if absent."""
-    since = _moment(query, "since")
+    since = time_param(query, "since")
     return EARLIEST if since is None else max(since, EARLIEST)
 
 
@@ -98,7 +85,7 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def delivery_quotes(request: Request) -> Response:
         slug = request.params["slug"]
-        at, quotes = await deliveries.quotes(slug, _moment(request.query, "at"))
+        at, quotes = await deliveries.quotes(slug, time_param(request.query, "at"))
         variants = [VariantQuote(sku, estimate_out(promise)) for sku, promise in quotes.items()]
         return json_response(200, encode(DeliveryQuotes(slug, at, variants)))
 
@@ -171,9 +158,9 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/production",
             handler=put_production,
             name="put_production_plan",
+            auth=("admin",),
             summary="Set the launch's production plan; every queued order is promised again"
             " (rules: docs/delivery.md)",
-            auth="admin",
             body=ProductionSpec,
             response=ProductionSpec,
             errors=("invalid_body", "validation", *_ADMIN_ERRORS, "too_large", "unavailable"),
@@ -183,8 +170,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/production",
             handler=get_production,
             name="get_production_plan",
+            auth=("admin", "operator", "analyst"),
             summary="The launch's production plan",
-            auth="admin",
             response=ProductionSpec,
             errors=_ADMIN_ERRORS,
         ),
@@ -193,6 +180,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/delivery",
             handler=delivery_quotes,
             name="delivery_quotes",
+            auth="anyone",
             summary="What a new order of each variant a line builds would be promised now"
             " (or placed at a later time, the queue as it is now)",
             response=DeliveryQuotes,
@@ -212,9 +200,9 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/delivery/changes",
             handler=delivery_changes,
             name="delivery_changes",
+            auth=("admin", "analyst", "support"),
             summary="Orders whose promise moved by a week or more, oldest first, with the"
             " cause: for the brand to tell its buyers",
-            auth="admin",
             response=DeliveryChanges,
             query=(
                 QueryParam(
@@ -231,10 +219,10 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/supply/what-if",
             handler=supply_what_if,
             name="supply_what_if",
+            auth=("admin", "operator", "analyst"),
             summary="What supply or capacity changes would do to every queued order and to"
             " a new one, and each cut component's time to survive and to recover; nothing"
             " is stored",
-            auth="admin",
             body=WhatIfRequest,
             response=WhatIfOut,
             errors=("invalid_body", "validation", *_ADMIN_ERRORS, "too_large"),
@@ -244,9 +232,9 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/supply/risk",
             handler=supply_risk,
             name="supply_risk",
+            auth=("admin", "operator", "analyst"),
             summary="Suppliers ranked by the buyer-weeks of delay their loss would cause,"
             " and the components only one supplier makes",
-            auth="admin",
             response=SupplyRiskOut,
             query=(
                 QueryParam(

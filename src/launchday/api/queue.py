@@ -56,11 +56,11 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/queue",
             handler=join_queue,
             name="join_queue",
+            auth=("customer",),
             summary="Join the waiting room: the same customer always gets the same ticket"
             " (201 the first time, then 200). A ticket whose admission lapsed rejoins:"
             " within the launch's rejoin grace it keeps its place and is admitted again at"
             " once (once per place), else it goes to the back of the queue",
-            auth="customer",
             response=TicketOut,
             status=201,
             repeat_status=200,
@@ -71,9 +71,9 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/queue/{ticket}",
             handler=read_ticket,
             name="read_ticket",
+            auth=("customer",),
             summary="A ticket's state, position, people ahead and ETA; the admission token"
             " once admitted. Served from memory: poll it as advised by Retry-After",
-            auth="customer",
             response=TicketOut,
             errors=("unauthenticated", "forbidden", "not_found"),
         ),
@@ -82,8 +82,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/admission",
             handler=read_admission,
             name="read_admission",
+            auth=("admin", "operator", "analyst"),
             summary="The waiting room's rate, pause state and counts",
-            auth="admin",
             response=AdmissionOut,
             errors=("unauthenticated", "forbidden", "not_found"),
         ),
@@ -92,8 +92,8 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/admission",
             handler=change_admission,
             name="change_admission",
+            auth=("admin", "operator"),
             summary="Change the admission rate, pause or resume; in force at once",
-            auth="admin",
             body=AdmissionChange,
             response=AdmissionOut,
             errors=(

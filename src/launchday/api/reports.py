@@ -28,10 +28,10 @@ def routes(ctx: ApiContext) -> list[Route]:
             path="/api/v1/launches/{slug}/report",
             handler=report,
             name="launch_report",
+            auth=("admin", "operator", "analyst"),
             summary="The launch report (launch time): totals, milestones, per-second series,"
             " interest and buyer composition; ?compare=OTHER adds ratios against another"
             " launch aligned on time since opening",
-            auth="admin",
             response=Report,
             errors=("unauthenticated", "forbidden", "not_found"),
         ),

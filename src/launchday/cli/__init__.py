@@ -7,10 +7,10 @@ what-ifs, asked of a running server.
 
 from __future__ import annotations
 
-from launchday.cli import commands, payments, rehearsals, supply
+from launchday.cli import access, commands, payments, rehearsals, supply
 from launchday.cli.app import app, free_port
 
-__all__ = ["app", "commands", "free_port", "main", "payments", "rehearsals", "supply"]
+__all__ = ["access", "app", "commands", "free_port", "main", "payments", "rehearsals", "supply"]
 
 
 def main() -> None:

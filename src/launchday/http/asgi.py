@@ -35,9 +35,15 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-Authenticate = Callable[[Auth, str | None], Caller]
-"""Who the `Authorization` header names, for a route of this auth; or an HttpError
-(401 without credentials, 403 for a caller the route does not let in)."""
+Authenticate = Callable[[Auth, str | None, dict[str, str]], Caller | Awaitable[Caller]]
+"""Who the `Authorization` header names, for a route of this auth and these path
+parameters (a key bound to one launch acts on its paths only); or an HttpError
+(401 without credentials, 403 for a caller the route does not let in). Awaitable when
+finding out needs I/O (an identity provider's keys read again), which is rare."""
+
+Changed = Callable[[Request, Response], Awaitable[None]]
+"""Told of every call by the holder of a key (a caller with a role, not a customer) that
+succeeded and may have changed something (any method but GET and HEAD): the audit."""
 
 Refusals = Callable[[Exception], HttpError | None]
 """The refusal an app's own exception stands for (a domain refusal, an overloaded
@@ -57,8 +63,10 @@ class HttpApp:
         refusals: Refusals,
         metrics: Metrics,
         max_body_bytes: int,
+        changed: Changed | None = None,
     ) -> None:
         self.router = Router(routes)
+        self._changed = changed
         self.metrics = metrics
         self._authenticate = authenticate
         self._refusals = refusals
@@ -112,8 +120,10 @@ class HttpApp:
             caller = (
                 ANYONE
                 if route.auth == "anyone"
-                else self._authenticate(route.auth, headers.get("authorization"))
+                else self._authenticate(route.auth, headers.get("authorization"), found.params)
             )
+            if not isinstance(caller, Caller):
+                caller = await caller
             body = b""
             if route.body is not None:
                 limit = route.max_body or self._max_body
@@ -128,6 +138,13 @@ class HttpApp:
                 caller,
             )
             response = await route.handler(request)
+            if (
+                caller.role is not None
+                and self._changed is not None
+                and method not in ("GET", "HEAD")
+                and response.status < 400
+            ):
+                await self._tell_changed(self._changed, request, response)
         except HttpError as error:
             response = self._refusal(error)
         except Exception as error:
@@ -143,6 +160,14 @@ class HttpApp:
         self.metrics.requests.observe(
             route.name if route else "unmatched", time.perf_counter() - started
         )
+
+    @staticmethod
+    async def _tell_changed(changed: Changed, request: Request, response: Response) -> None:
+        """The change is made: its answer goes out even if the audit cannot keep it."""
+        try:
+            await changed(request, response)
+        except Exception:
+            log.exception("the audit could not keep %s %s", request.method, request.path)
 
     def _refusal(self, error: HttpError) -> Response:
         self.metrics.rejections.labels(error.code).inc()

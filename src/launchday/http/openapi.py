@@ -76,7 +76,8 @@ def openapi_document(
             operation["parameters"] = parameters
         if route.auth != "anyone":
             operation["security"] = [{"bearer": []}]
-            operation["description"] = f"Caller: {route.auth.replace('_', ' ')}."
+            operation["description"] = f"Callers: {', '.join(route.auth)}."
+            operation["x-roles"] = list(route.auth)
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,

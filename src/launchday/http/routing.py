@@ -8,16 +8,33 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-Auth = Literal["anyone", "customer", "admin", "customer_or_admin"]
-"""Who may call a route. The app's router checks it before the handler runs."""
+Role = Literal["customer", "admin", "operator", "analyst", "support", "store"]
+"""A customer signed in with a token; the others hold an API key of that role."""
+ROLES: tuple[Role, ...] = ("customer", "admin", "operator", "analyst", "support", "store")
+
+Auth = Literal["anyone"] | tuple[Role, ...]
+"""Who may call a route: anyone, or the callers of these roles. Every route declares
+it; the app's router checks it before the handler runs."""
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: a customer (`customer` set), the admin, or anyone (neither)."""
+    """Who is calling: a customer (`customer` set), the holder of an API key (`role`,
+    the key's name, and the launch or store it is bound to), or anyone (neither)."""
 
     customer: str | None
-    admin: bool = False
+    role: Role | None = None
+    key: str | None = None
+    launch: str | None = None
+    store: str | None = None
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_act_on(self, launch: str) -> bool:
+        """Whether a key bound to one launch (or none) may act on `launch`."""
+        return self.launch is None or self.launch == launch
 
 
 ANYONE = Caller(None)
@@ -83,7 +100,7 @@ class Route:
     handler: Handler
     name: str
     summary: str
-    auth: Auth = "anyone"
+    auth: Auth
     body: type | None = None
     response: type | None = None
     status: int = 200

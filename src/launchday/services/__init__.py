@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from launchday.services.access import Access
 from launchday.services.admission_tokens import AdmissionTokens
 from launchday.services.delivery import Deliveries
 from launchday.services.interest import InterestRegistry
@@ -36,6 +37,7 @@ class Services:
     deliveries: Deliveries
     supply: Supply
     payments: Payments
+    access: Access
 
 
 def make_services(
@@ -62,4 +64,5 @@ def make_services(
         deliveries=deliveries,
         supply=Supply(deliveries),
         payments=payments,
+        access=Access(launches),
     )

@@ -102,16 +102,23 @@ class Orders:
         scope = WriteScope(slug, (customer_lock(customer), ORDER_BOOK))
         return await self.store.write(place, scope)
 
-    def get(self, order_id: str, customer: str | None) -> Order:
-        """The order, if `customer` owns it (None: staff); otherwise NotFound, never a hint."""
+    def get(self, order_id: str, customer: str | None, launch: str | None = None) -> Order:
+        """The order, if `customer` owns it (None: staff, who may be bound to one
+        `launch`); otherwise NotFound, never a hint."""
         order = self.store.reads.order(order_id)
-        if order is None or (customer is not None and order.customer != customer):
+        if (
+            order is None
+            or (customer is not None and order.customer != customer)
+            or (launch is not None and order.launch != launch)
+        ):
             raise NotFound(f"no order {order_id!r}", field="id")
         return order
 
-    def history(self, order_id: str, customer: str | None) -> tuple[Order, list[OrderEvent]]:
+    def history(
+        self, order_id: str, customer: str | None, launch: str | None = None
+    ) -> tuple[Order, list[OrderEvent]]:
         """The order's audit trail, including the lock at the end of its window once passed."""
-        order = self.get(order_id, customer)
+        order = self.get(order_id, customer, launch)
         events = self.store.reads.order_events(order_id)
         at = self.launches.get(order.launch).clock(self.clock())
         if order.status is OrderStatus.RESERVED and at >= order.refundable_until:

@@ -241,6 +241,36 @@ _PAYMENTS = (
     "ALTER TABLE variants ADD COLUMN paid {int} NOT NULL DEFAULT 0",
 )
 
+# The people who run a launch (launchday.domain.access): their API keys (only a hash of
+# each) and the audit of every change they make. Neither belongs to one launch: a key
+# may act on all, and the audit spans them.
+_ACCESS = (
+    """CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        launch TEXT,
+        store TEXT,
+        secret_hash TEXT NOT NULL,
+        created_at_us {int} NOT NULL,
+        expires_at_us {int},
+        revoked_at_us {int},
+        last_used_at_us {int}
+    )""",
+    """CREATE TABLE audit_log (
+        id {id},
+        at_us {int} NOT NULL,
+        key_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status {int} NOT NULL,
+        launch TEXT,
+        change TEXT NOT NULL
+    )""",
+    "CREATE INDEX audit_log_by_time ON audit_log (at_us)",
+)
+
 STEPS: tuple[Step, ...] = (
     Step(
         "0001_core",
@@ -388,4 +418,5 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("0006_delivery", both=_DELIVERY),
     Step("0007_payments", both=_PAYMENTS),
+    Step("0008_access", both=_ACCESS),
 )

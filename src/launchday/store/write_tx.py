@@ -29,6 +29,7 @@ from launchday.domain.lifecycle import LIVE, OrderStatus
 from launchday.domain.order import NewOrder, Order, Profile
 from launchday.domain.order_book import BookSnapshot
 from launchday.domain.waiting_room import QueuedTicket, QueueRejoin
+from launchday.store.access_tx import AccessTx
 from launchday.store.bulk_insert import (
     CANCELLED_AT,
     EVENTS,
@@ -55,7 +56,7 @@ CUSTOMER_ORDERS_SQL = (
 )
 
 
-class SqlWriteTx(DeliveryTx, PaymentsTx, ABC):
+class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, ABC):
     """The write operations inside one batch's transaction (see the module)."""
 
     def __init__(self, ids: LaunchIds) -> None:

@@ -184,6 +184,7 @@ class Dashboard:
                 self.index,
                 "dashboard_index",
                 "The launches, each linked to its live dashboard (HTML)",
+                auth="anyone",
                 content_type="text/html",
             ),
             Route(
@@ -192,6 +193,7 @@ class Dashboard:
                 self.launch_page,
                 "dashboard",
                 "The live launch dashboard for a wall screen or a phone (HTML)",
+                auth="anyone",
                 errors=("not_found",),
                 content_type="text/html",
             ),
@@ -202,6 +204,7 @@ class Dashboard:
                 "dashboard_live",
                 "The dashboard's live figures as server-sent events: one `data:` event of"
                 " JSON at once, then one a second (launchday.web.live.LiveEvent)",
+                auth="anyone",
                 errors=("not_found",),
                 content_type="text/event-stream",
             ),
@@ -214,6 +217,7 @@ class Dashboard:
                     self._static_handler(file),
                     "static_" + "".join(c if c.isalnum() else "_" for c in file.name),
                     f"The dashboard's static file {file.name}",
+                    auth="anyone",
                     content_type=file.content_type.split(";")[0],
                 )
             )

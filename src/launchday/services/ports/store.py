@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from launchday.services.ports.access_records import AccessReads, AccessWrites
 from launchday.services.ports.delivery import DeliveryReads, DeliveryWrites
 from launchday.services.ports.interest import InterestWrites
 from launchday.services.ports.launches import LaunchReads, LaunchWrites
@@ -31,12 +32,15 @@ class WriteTx(
     WaitingRoomWrites,
     DeliveryWrites,
     PaymentWrites,
+    AccessWrites,
     Protocol,
 ):
     """Everything a write transaction offers: each aggregate's writes."""
 
 
-class ReadModel(LaunchReads, OrderReads, WaitingRoomReads, DeliveryReads, PaymentReads, Protocol):
+class ReadModel(
+    LaunchReads, OrderReads, WaitingRoomReads, DeliveryReads, PaymentReads, AccessReads, Protocol
+):
     """Everything the services read outside a transaction, never waiting for the writer."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from launchday.store.reads.access import AccessReads
 from launchday.store.reads.delivery import DeliveryReads
 from launchday.store.reads.live import LiveQueries
 from launchday.store.reads.payments import PaymentReads
@@ -21,11 +22,13 @@ from launchday.store.reads.session import OneConnection, ReadSession
 from launchday.store.sql import Connection, ReadConnection, read_connection
 
 
-class LoopReads(RoomReads, DeliveryReads, PaymentReads):
+class LoopReads(RoomReads, DeliveryReads, PaymentReads, AccessReads):
     """Point reads for the event loop (the services' read ports)."""
 
 
-class SnapshotReads(RoomReads, DeliveryReads, PaymentReads, ReportQueries, LiveQueries):
+class SnapshotReads(
+    RoomReads, DeliveryReads, PaymentReads, AccessReads, ReportQueries, LiveQueries
+):
     """Every read, on one connection of the caller's, for reports and the dashboard."""
 
     def __init__(self, db: ReadConnection) -> None:
