@@ -81,6 +81,7 @@ class App(HttpApp):
         )
         self._keys_loop: asyncio.Task[None] | None = None
         self._access_loop: asyncio.Task[None] | None = None
+        self._secrets_loop: asyncio.Task[None] | None = None
         metrics = Metrics()
         self.dashboard = Dashboard(self.services, clock)
         context = ApiContext(self.services, clock, metrics)
@@ -119,12 +120,20 @@ class App(HttpApp):
         if self._started:
             return
         await self.store.start()
-        if self.settings.secret is None:
+        secret = self.settings.secret
+        if secret is None:
             # Kept with the data when the environment gives none: read once it is open.
             secret = await self.store.instance_secret()
-            self.auth.use_secret(secret)
-            self.services.tokens.use_secret(secret)
             self.rehearsal_payments.use_secret(secret)
+        # The secret in force (the instance's, or its last rotation's) signs and checks
+        # launchday's own tokens, with any it replaced still checking until they retire.
+        secrets = self.services.token_secrets
+        secrets.on_change(lambda now: self.auth.use_secrets(now.signing, now.also_verifying))
+        secrets.on_change(
+            lambda now: self.services.tokens.use_secrets(now.signing, now.also_verifying)
+        )
+        secrets.start(secret)
+        self._secrets_loop = asyncio.ensure_future(secrets.run())
         self._payments_loop = asyncio.ensure_future(self.services.payments.run())
         self.services.access.read_keys()
         self._access_loop = asyncio.ensure_future(self.services.access.run())
@@ -144,7 +153,8 @@ class App(HttpApp):
 
     async def shutdown(self) -> None:
         if self._started:
-            for loop in (self._payments_loop, self._keys_loop, self._access_loop):
+            loops = (self._payments_loop, self._keys_loop, self._access_loop, self._secrets_loop)
+            for loop in loops:
                 if loop is not None:
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -1,10 +1,11 @@
 """The people who run a launch, over HTTP: API keys made with a role (shown once),
-listed, revoked; and the audit of every change made with a key (admin only)."""
+listed, revoked; the rotation of the token secret; and the audit of every change made
+with a key (admin only)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 import msgspec
@@ -77,6 +78,23 @@ class AuditList(msgspec.Struct, frozen=True):
     entries: list[AuditOut]
 
 
+class RotationRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """How long the secret being replaced still verifies the tokens signed with it
+    (customers' HS256 tokens and admission tokens): 0 retires it at once."""
+
+    previous_verifies_for_seconds: Annotated[int, msgspec.Meta(ge=0, le=30 * 24 * 3600)] = 3600
+
+
+class RotationOut(msgspec.Struct, frozen=True):
+    """The rotation made: the secret's new generation signs from `rotated_at` on every
+    process (within a second); the one before verifies until `previous_verifies_until`.
+    The secret itself is never shown: `launchday token` mints with it."""
+
+    generation: int
+    rotated_at: str
+    previous_verifies_until: str
+
+
 def key_out(key: ApiKey) -> KeyOut:
     def when(moment: datetime | None) -> str | None:
         return None if moment is None else rfc3339(moment)
@@ -126,6 +144,15 @@ def routes(ctx: ApiContext) -> list[Route]:
         revoked = await access.revoke(request.params["id"])
         return json_response(200, _encode(key_out(revoked)))
 
+    async def rotate_secret(request: Request) -> Response:
+        body = decode(request.body, RotationRequest)
+        grace = timedelta(seconds=body.previous_verifies_for_seconds)
+        rotation = await ctx.services.token_secrets.rotate(grace)
+        out = RotationOut(
+            rotation.generation, rfc3339(rotation.rotated_at), rfc3339(rotation.previous_until)
+        )
+        return json_response(200, _encode(out))
+
     async def audit(request: Request) -> Response:
         since = time_param(request.query, "since")
         key = parse_qs(request.query).get("key", [None])[-1]
@@ -165,6 +192,18 @@ def routes(ctx: ApiContext) -> list[Route]:
             summary="Revoke a key: refused at once here, within a second on every process",
             response=KeyOut,
             errors=("not_found", *_ADMIN_ERRORS),
+        ),
+        Route(
+            method="POST",
+            path="/api/v1/secrets/rotate",
+            handler=rotate_secret,
+            name="rotate_token_secret",
+            auth=("admin",),
+            summary="Rotate the secret of launchday's own tokens: a new one signs, the old"
+            " one verifies for a while, then retires (docs/identity.md)",
+            body=RotationRequest,
+            response=RotationOut,
+            errors=("invalid_body", "validation", *_ADMIN_ERRORS),
         ),
         Route(
             method="GET",

@@ -85,6 +85,7 @@ class Authenticator:
         # token many times, and a signature check costs more than the answer does.
         self._verified: dict[str, tuple[str, float, str]] = {}
         self._secret = b""
+        self._retiring: list[tuple[bytes, Any]] = []  # rotated out, still verifying
         self._fast = False
         self._hs256 = hmac.new(b"-", digestmod=hashlib.sha256)
         if secret is not None:
@@ -98,6 +99,16 @@ class Authenticator:
         # from the writer thread can take a whole switch interval (5 ms).
         self._hs256 = hmac.new(secret, digestmod=hashlib.sha256)
         self._verified.clear()
+
+    def use_secrets(self, signing: bytes, also_verifying: tuple[bytes, ...]) -> None:
+        """Check customer tokens against `signing` and, while they retire, the secrets
+        it replaced (a rotation: launchday.domain.token_secrets)."""
+        self.use_secret(signing)
+        self._retiring = [
+            (secret, hmac.new(secret, digestmod=hashlib.sha256))
+            for secret in also_verifying
+            if _pyjwt_accepts_key(secret)
+        ]
 
     def __call__(
         self, auth: Auth, authorization: str | None, params: Mapping[str, str]
@@ -139,7 +150,11 @@ class Authenticator:
         known = self._verified.get(credential)
         if known is not None and time.time() < known[1]:
             return Caller(customer=known[0])
-        plain = self._plain_token(credential) if self._fast else None
+        plain = self._plain_token(credential, self._hs256) if self._fast else None
+        for _, mac in self._retiring:
+            if plain is not None:
+                break
+            plain = self._plain_token(credential, mac)
         if plain is not None:
             self._remember(credential, *plain, "")
             return Caller(customer=plain[0])
@@ -154,22 +169,31 @@ class Authenticator:
             return self._accepted(credential, verified)
         if not self._secret:
             raise HttpError("unauthenticated", "the server is not ready for customer tokens")
-        try:
-            claims = jwt.decode(
-                credential,
-                self._secret,
-                algorithms=["HS256"],
-                options={"require": ["sub", "exp"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise HttpError("unauthenticated", "the token has expired") from None
-        except jwt.PyJWTError:
-            raise HttpError("unauthenticated", "the token is not valid") from None
+        claims = self._signed_claims(credential)
         customer = claims["sub"]
         if not isinstance(customer, str) or not 0 < len(customer) <= MAX_CUSTOMER_ID:
             raise HttpError("unauthenticated", "the token's sub must be a customer id")
         self._remember(credential, customer, float(claims["exp"]), "")
         return Caller(customer=customer)
+
+    def _signed_claims(self, credential: str) -> dict[str, Any]:
+        """The claims of a token signed with the secret, or one still retiring (PyJWT's
+        checks, for every token the fast check does not take)."""
+        secrets = [self._secret, *(secret for secret, _ in self._retiring)]
+        for index, secret in enumerate(secrets):
+            try:
+                return jwt.decode(
+                    credential, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+                )
+            except jwt.InvalidSignatureError:
+                if index + 1 < len(secrets):
+                    continue
+                raise HttpError("unauthenticated", "the token is not valid") from None
+            except jwt.ExpiredSignatureError:
+                raise HttpError("unauthenticated", "the token has expired") from None
+            except jwt.PyJWTError:
+                raise HttpError("unauthenticated", "the token is not valid") from None
+        raise AssertionError("unreachable: the last secret answers or raises")
 
     async def _holder_later(self, found: Awaitable[ApiKey | None]) -> Caller:
         return _holder(await found)
@@ -190,7 +214,7 @@ class Authenticator:
             self._verified.clear()
         self._verified[credential] = (customer, expires, origin)
 
-    def _plain_token(self, credential: str) -> tuple[str, float] | None:
+    def _plain_token(self, credential: str, hs256: Any) -> tuple[str, float] | None:
         """(customer, exp) of a valid, unexpired token of the plain form a brand's identity
         provider issues, checked as PyJWT would at a fraction of its cost; None for any
         other token (expired, forged, odd), which PyJWT then accepts or refuses itself.
@@ -203,7 +227,7 @@ class Authenticator:
         if header not in _HS256_HEADERS or not signature:
             return None
         signed = credential[: len(header) + 1 + len(payload)].encode()
-        mac = self._hs256.copy()
+        mac = hs256.copy()
         mac.update(signed)
         expected = binascii.b2a_base64(mac.digest(), newline=False).translate(_TO_URLSAFE)
         if not hmac.compare_digest(expected.rstrip(b"="), signature.encode()):

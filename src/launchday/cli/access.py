@@ -101,3 +101,25 @@ def audit(
             entry["at"], entry["key"], entry["role"], call, str(entry["status"]), entry["change"]
         )
     console.print(table)
+
+
+secret = typer.Typer(help="The secret of launchday's own tokens.", no_args_is_help=True)
+app.add_typer(secret, name="secret")
+
+
+@secret.command("rotate")
+def rotate(
+    previous_verifies_minutes: Annotated[
+        float, typer.Option(help="How long tokens signed with the old secret still pass")
+    ] = 60,
+    url: UrlOption = "http://127.0.0.1:8000",
+    admin_key: KeyOption = "",
+) -> None:
+    """A new secret signs customer and admission tokens on every server process (within
+    a second); the old one verifies for a while more, then retires."""
+    body = {"previous_verifies_for_seconds": round(previous_verifies_minutes * 60)}
+    made = call_server("POST", url, admin_key, "/api/v1/secrets/rotate", body)
+    console.print(
+        f"generation {made['generation']} signs from {made['rotated_at']};"
+        f" the previous secret verifies until {made['previous_verifies_until']}"
+    )

@@ -84,7 +84,7 @@ def token(
 ) -> None:
     """Print a customer token for testing."""
     from launchday.api.auth import MAX_CUSTOMER_ID, mint_customer_token
-    from launchday.store import database_secret
+    from launchday.store import database_secret, signing_secret
     from launchday.wall_clock import utc_now
 
     if not 0 < len(customer) <= MAX_CUSTOMER_ID:
@@ -92,7 +92,8 @@ def token(
         raise typer.Exit(2)
     settings = load_settings(db)
     try:
-        secret = settings.secret or database_secret(settings.db_url)
+        instance = settings.secret or database_secret(settings.db_url)
+        secret = signing_secret(settings.db_url, instance)
     except (ValueError, StoreUnavailable) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None

@@ -20,6 +20,7 @@ from launchday.services.payments import Payments
 from launchday.services.ports.payments import PaymentProvider
 from launchday.services.ports.store import Store
 from launchday.services.supply import Supply
+from launchday.services.token_secrets import TokenSecrets
 from launchday.services.waiting_room import WaitingRooms
 
 
@@ -38,6 +39,7 @@ class Services:
     supply: Supply
     payments: Payments
     access: Access
+    token_secrets: TokenSecrets
 
 
 def make_services(
@@ -65,4 +67,5 @@ def make_services(
         supply=Supply(deliveries),
         payments=payments,
         access=Access(launches),
+        token_secrets=TokenSecrets(store, clock),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Any
 
 import jwt
 
@@ -30,12 +31,20 @@ class AdmissionTokens:
 
     def __init__(self, secret: bytes | None = None) -> None:
         self._key = b""
+        self._retiring: tuple[bytes, ...] = ()  # keys of rotated-out secrets, still checking
         if secret is not None:
             self.use_secret(secret)
 
     def use_secret(self, secret: bytes) -> None:
         """Sign and check with a key derived from `secret` from now on."""
-        self._key = hmac.new(secret, _KEY_LABEL, hashlib.sha256).digest()
+        self._key = _derived(secret)
+        self._retiring = ()
+
+    def use_secrets(self, signing: bytes, also_verifying: tuple[bytes, ...]) -> None:
+        """Sign with a key derived from `signing`; check with it and, while they retire,
+        with those of the secrets it replaced (launchday.domain.token_secrets)."""
+        self.use_secret(signing)
+        self._retiring = tuple(_derived(secret) for secret in also_verifying)
 
     def mint(self, customer: str, launch: str, ticket: str, expires_at: datetime) -> str:
         """A token admitting `customer` to `launch` until `expires_at` (launch time)."""
@@ -55,19 +64,33 @@ class AdmissionTokens:
                 "this launch admits buyers through its waiting room: send Admission-Token",
                 field="Admission-Token",
             )
-        try:
-            # `exp` is launch time, which PyJWT cannot know: it is checked below.
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                options={"require": ["sub", "launch", "exp"], "verify_exp": False},
-            )
-        except jwt.PyJWTError:
-            raise AdmissionRequired("the admission token is not valid", "Admission-Token") from None
+        claims = self._claims(token)
         if claims["sub"] != customer or claims["launch"] != launch:
             raise AdmissionRequired(
                 "the admission token is for another customer or launch", "Admission-Token"
             )
         if not isinstance(claims["exp"], int | float) or at.timestamp() >= claims["exp"]:
             raise AdmissionRequired("the admission token has expired", "Admission-Token")
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        keys = (self._key, *self._retiring)
+        for index, key in enumerate(keys):
+            try:
+                # `exp` is launch time, which PyJWT cannot know: the caller checks it.
+                return jwt.decode(
+                    token,
+                    key,
+                    algorithms=["HS256"],
+                    options={"require": ["sub", "launch", "exp"], "verify_exp": False},
+                )
+            except jwt.InvalidSignatureError:
+                if index + 1 < len(keys):
+                    continue
+            except jwt.PyJWTError:
+                pass
+            break
+        raise AdmissionRequired("the admission token is not valid", "Admission-Token")
+
+
+def _derived(secret: bytes) -> bytes:
+    return hmac.new(secret, _KEY_LABEL, hashlib.sha256).digest()

@@ -1,7 +1,8 @@
 """Storage: the adapters that hold the SQL behind the services' ports.
 
 `open_store` picks the adapter for a `LAUNCHDAY_DB` URL; `database_secret` reads (or
-creates) the token secret a database keeps, for commands that run without a server.
+creates) the token secret a database keeps, and `signing_secret` the one signing now
+(after any rotation), for commands that run without a server.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from launchday.services.ports.store import Store
 
@@ -37,3 +39,27 @@ def database_secret(url: str) -> bytes:
     if is_postgres_url(url):
         return ensure_secret(url, secrets.token_urlsafe(32).encode())
     return secret_beside(sqlite_path(url))
+
+
+def signing_secret(url: str, instance: bytes) -> bytes:
+    """The secret that signs launchday's own tokens now: the last rotation's kept in the
+    database at `url` (launchday.domain.token_secrets), else `instance`."""
+    from launchday.store.postgres import is_postgres_url
+    from launchday.store.reads.access import AccessReads
+    from launchday.store.reads.session import OneConnection
+    from launchday.store.sql import ReadConnection
+
+    if is_postgres_url(url):
+        from launchday.store.postgres import connect as connect_postgres
+
+        conn: Any = connect_postgres(url)
+    else:
+        from launchday.store.sqlite import connect as connect_sqlite
+        from launchday.store.sqlite import sqlite_path
+
+        conn = connect_sqlite(sqlite_path(url), readonly=True)
+    try:
+        rotations = AccessReads(OneConnection(ReadConnection(conn))).token_rotations()
+    finally:
+        conn.close()
+    return rotations[-1].secret if rotations else instance

@@ -10,12 +10,25 @@ from typing import Any
 
 from launchday.domain.access import ApiKey, AuditEntry, StaffRole
 from launchday.domain.clock import from_micros, to_micros
+from launchday.domain.token_secrets import Rotation
 
 KEY_COLUMNS = (
     "id, name, role, secret_hash, created_at_us, launch, store,"
     " expires_at_us, revoked_at_us, last_used_at_us"
 )
 AUDIT_COLUMNS = "at_us, key_name, role, method, path, status, change, launch"
+ROTATION_COLUMNS = "generation, secret, rotated_at_us, previous_until_us"
+
+
+def rotation_from_row(row: Sequence[Any]) -> Rotation:
+    """A rotation from its `ROTATION_COLUMNS`."""
+    generation, secret, rotated_at, previous_until = row
+    return Rotation(
+        int(generation),
+        bytes(secret),
+        from_micros(int(rotated_at)),
+        from_micros(int(previous_until)),
+    )
 
 
 def _time(micros: Any) -> datetime | None:
@@ -78,3 +91,12 @@ class AccessTx:
                 entry.status, entry.change, entry.launch,
             ),
         )  # fmt: skip
+
+    def add_rotation(self, secret: bytes, at: datetime, previous_until: datetime) -> Rotation:
+        last = self.execute("SELECT max(generation) FROM token_secrets").fetchone()
+        rotation = Rotation(int(last[0] or 0) + 1, secret, at, previous_until)
+        self.execute(
+            f"INSERT INTO token_secrets ({ROTATION_COLUMNS}) VALUES (?, ?, ?, ?)",
+            (rotation.generation, secret, to_micros(at), to_micros(previous_until)),
+        )
+        return rotation

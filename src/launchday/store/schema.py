@@ -242,8 +242,8 @@ _PAYMENTS = (
 )
 
 # The people who run a launch (launchday.domain.access): their API keys (only a hash of
-# each) and the audit of every change they make. Neither belongs to one launch: a key
-# may act on all, and the audit spans them.
+# each), the audit of every change they make, and the token secret's rotations. None
+# belongs to one launch: a key may act on all, and the audit spans them.
 _ACCESS = (
     """CREATE TABLE api_keys (
         id TEXT PRIMARY KEY,
@@ -269,6 +269,14 @@ _ACCESS = (
         change TEXT NOT NULL
     )""",
     "CREATE INDEX audit_log_by_time ON audit_log (at_us)",
+    # The token secret's rotations (launchday.domain.token_secrets): generation 0 is the
+    # instance's secret, kept where it was.
+    """CREATE TABLE token_secrets (
+        generation {int} PRIMARY KEY,
+        secret {bytes} NOT NULL,
+        rotated_at_us {int} NOT NULL,
+        previous_until_us {int} NOT NULL
+    )""",
 )
 
 STEPS: tuple[Step, ...] = (

@@ -1,5 +1,5 @@
-"""What the store keeps of the people who run a launch: their API keys and the audit of
-the changes they make."""
+"""What the store keeps of the people who run a launch: their API keys, the audit of
+the changes they make, and the token secret's rotations."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from launchday.domain.access import ApiKey, AuditEntry
+from launchday.domain.token_secrets import Rotation
 
 
 class AccessWrites(Protocol):
@@ -22,6 +23,9 @@ class AccessWrites(Protocol):
     def record_audit(self, entry: AuditEntry) -> None:
         """Keep one change made by a person's key."""
 
+    def add_rotation(self, secret: bytes, at: datetime, previous_until: datetime) -> Rotation:
+        """Keep the token secret's next generation."""
+
 
 class AccessReads(Protocol):
     def api_keys(self) -> list[ApiKey]:
@@ -29,3 +33,6 @@ class AccessReads(Protocol):
 
     def audit(self, since: datetime | None, key: str | None, limit: int) -> list[AuditEntry]:
         """The audit's entries after `since` (of the key named `key`), oldest first."""
+
+    def token_rotations(self) -> list[Rotation]:
+        """The token secret's rotations, oldest first."""

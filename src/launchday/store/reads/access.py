@@ -6,7 +6,15 @@ from datetime import datetime
 
 from launchday.domain.access import ApiKey, AuditEntry
 from launchday.domain.clock import to_micros
-from launchday.store.access_tx import AUDIT_COLUMNS, KEY_COLUMNS, audit_from_row, key_from_row
+from launchday.domain.token_secrets import Rotation
+from launchday.store.access_tx import (
+    AUDIT_COLUMNS,
+    KEY_COLUMNS,
+    ROTATION_COLUMNS,
+    audit_from_row,
+    key_from_row,
+    rotation_from_row,
+)
 from launchday.store.reads.point import PointReads
 
 
@@ -36,3 +44,9 @@ class AccessReads(PointReads):
             )
         )
         return [audit_from_row(row) for row in rows]
+
+    def token_rotations(self) -> list[Rotation]:
+        rows = self._session.run(
+            lambda db: db.all(f"SELECT {ROTATION_COLUMNS} FROM token_secrets ORDER BY generation")
+        )
+        return [rotation_from_row(row) for row in rows]
