@@ -13,6 +13,7 @@ from core 1 (64 connections, a warm-up run, then 3 runs; medians reported):
       its admission token
   c3  the same with a production plan: every 201 carries the order's delivery promise
   c4  the same with deposits through the rehearsal provider: every 201 is pending_payment
+  c5  the same with RS256 tokens of a brand's identity provider (JWKS), each seen once
       with the intent its buyer pays (made after the order's commit: a second write)
   d   the same on PostgreSQL (a throwaway cluster from Debian's binaries, on the server core)
   e   the waiting room's ticket poll
@@ -46,7 +47,7 @@ from harness.tokens import mint_tokens
 from harness.wrk import require_wrk
 from rich.console import Console
 
-SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "d", "e", "f", "replay")
+SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "c5", "d", "e", "f", "replay")
 RESULTS = BENCH / "results"
 Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 
@@ -54,7 +55,7 @@ Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run launchday's benchmark scenarios side by side.",
-        epilog="Scenarios: a, b, c, c2, c3, c4, d, e, f, replay (see the module docstring).",
+        epilog="Scenarios: a, b, c, c2, c3, c4, c5, d, e, f, replay (see the module docstring).",
     )
     parser.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     parser.add_argument("--only", help="comma-separated scenarios to run, e.g. a,b,c")
@@ -126,6 +127,9 @@ def runners() -> dict[str, Runner]:
         ),
         "c4": lambda bench, _: http.order_path(
             bench, "c4", "(c) + deposits to pay", http.ORDER_RATE_CEILING, payments=True
+        ),
+        "c5": lambda bench, _: http.order_path(
+            bench, "c5", "(c) + RS256 tokens (JWKS)", http.ORDER_RATE_CEILING, issuer=True
         ),
         "d": lambda bench, _: http.postgres(bench, http.ORDER_RATE_CEILING),
         "e": lambda bench, _: http.ticket_poll(bench),

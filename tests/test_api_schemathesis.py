@@ -38,7 +38,10 @@ NOT_FUZZED = {"GET /launches/{slug}/live"}
 # cannot state, so a schema-valid body may rightly be refused with 422. So may a production
 # plan (its SKUs must be the launch's, its time zone known, its periods in order) and a
 # what-if (the lines, components and suppliers it names must be the plan's).
+# An API key's body too: a store key must name its store and only a store key may, the
+# launch it is bound to must exist, and its expiry must be ahead.
 VALID_MAY_BE_REFUSED = {
+    "POST /api/v1/keys",
     "POST /api/v1/launches",
     "PUT /api/v1/launches/{slug}/production",
     "POST /api/v1/launches/{slug}/supply/what-if",

@@ -114,10 +114,11 @@ def test_every_write_is_in_exactly_one_committed_batch(night: Api) -> None:
     _, samples = scrape(night)
     batches = value(samples, "launchday_commit_batch_size_count")
     writes = value(samples, "launchday_commit_batch_size_sum")
-    # Requests one at a time: two launches and seven orders (refusals and the replay run
-    # in the writer's transaction too), each alone in its batch.
+    # Requests one at a time: two launches, each with its audit entry (the admin's
+    # change), and seven orders (refusals and the replay run in the writer's
+    # transaction too), each alone in its batch.
     assert batches > 0
-    assert writes == 2 + 7
+    assert writes == 2 * 2 + 7
     assert batches == writes
     assert value(samples, "launchday_commit_batch_size_bucket", le="1.0") == batches
     assert value(samples, "launchday_commit_batch_size_bucket", le="+Inf") == batches
@@ -185,6 +186,7 @@ def test_concurrent_orders_are_group_committed_and_every_write_counted_once(
         for sample in family.samples:
             samples[sample.name, frozenset(sample.labels.items())] = sample.value
     batches = value(samples, "launchday_commit_batch_size_count")
-    assert value(samples, "launchday_commit_batch_size_sum") == 1 + orders
-    assert 0 < batches <= 1 + orders
+    # The launch, its audit entry, and every order.
+    assert value(samples, "launchday_commit_batch_size_sum") == 2 + orders
+    assert 0 < batches <= 2 + orders
     assert value(samples, "launchday_orders_accepted_total", launch="yu7-2025") == orders

@@ -19,6 +19,7 @@ import httpx
 import psycopg
 
 from harness.context import ADMIN_KEY, SECRET, Bench, ScenarioResult
+from harness.issuer import brand_issuer
 from harness.servers import (
     SERVER_CORE,
     UVICORN_HTTP,
@@ -282,6 +283,7 @@ def order_path(
     database_cpu: Callable[[], float] | None = None,
     plan: bool = False,
     payments: bool = False,
+    issuer: bool = False,
 ) -> ScenarioResult:
     """launchday's full order path on a fresh SQLite database (or `database`, a fresh
     PostgreSQL database's URL).
@@ -291,21 +293,31 @@ def order_path(
     With `plan`, the launch has a production plan and every 201 carries the order's
     delivery promise. With `payments`, deposits are paid through the rehearsal provider:
     every 201 is `pending_payment` with the intent its buyer pays (docs/payments.md).
+    With `issuer`, every customer's token is an RS256 token of a brand's identity
+    provider, checked against its JWKS (docs/identity.md), each seen once.
     """
     result = ScenarioResult(key, title)
+    tokens = bench.tokens
+    env: dict[str, str] = {}
+    if issuer:
+        tokens = bench.scratch / "rs256-tokens.txt"
+        count = bench.tokens_needed(rate)
+        issuers, took = brand_issuer(bench.scratch, tokens, count)
+        bench.console.print(f"minted {count:,} RS256 customer tokens in {took:.1f} s")
+        env["LAUNCHDAY_ISSUERS"] = str(issuers)
     slug = "bench-room" if admission else "bench-plan" if plan else "bench"
     slug = "bench-pay" if payments else slug
     db: Database = database or bench.scratch / f"{key}.db"
     port = free_port()
-    server = launchday_server(key, db, port, bench.scratch / f"{key}.server.log", ADMIN_KEY, SECRET)
+    log = bench.scratch / f"{key}.server.log"
+    server = launchday_server(key, db, port, log, ADMIN_KEY, SECRET, env)
     server.database_cpu = database_cpu
     try:
         server.wait_ready()
         create_launch(server, launch_body(slug, INSTANT_ADMISSION if admission else None, payments))
         if plan:
             put_plan(server, slug, production_plan())
-        slices = bench.slices(bench.tokens, rate)
-        tokens = bench.tokens
+        slices = bench.slices(tokens, rate)
         if admission:
             tokens = admit_customers(bench, server, slug, slices[-1].end, result)
             slices = [Slice(tokens, s.first, s.per_thread, s.threads) for s in slices]

@@ -147,7 +147,13 @@ def uvicorn_server(name: str, app: str, port: int, log: Path, http: str = UVICOR
 
 
 def launchday_server(
-    name: str, db: Path | str, port: int, log: Path, admin_key: str, secret: bytes
+    name: str,
+    db: Path | str,
+    port: int,
+    log: Path,
+    admin_key: str,
+    secret: bytes,
+    more_env: Mapping[str, str] | None = None,
 ) -> Server:
     """`launchday serve` on `db` (a SQLite file, or a database URL), as a user runs it."""
     env = {
@@ -155,6 +161,7 @@ def launchday_server(
         "LAUNCHDAY_DB": db if isinstance(db, str) else f"sqlite:///{db}",
         "LAUNCHDAY_ADMIN_KEY": admin_key,
         "LAUNCHDAY_SECRET": secret.decode(),
+        **(more_env or {}),
     }
     argv = [sys.executable, "-m", "launchday", "serve", "--port", str(port)]
     return Server(name, argv, port, log, env)

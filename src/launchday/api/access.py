@@ -27,7 +27,7 @@ class KeyRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     launch it acts on, the store it belongs to (a `store` key must name one) and when
     it stops working."""
 
-    name: str
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
     role: Literal["admin", "operator", "analyst", "support", "store"]
     launch: str | None = None
     store: str | None = None
@@ -156,6 +156,8 @@ def routes(ctx: ApiContext) -> list[Route]:
     async def audit(request: Request) -> Response:
         since = time_param(request.query, "since")
         key = parse_qs(request.query).get("key", [None])[-1]
+        if key is not None and not 0 < len(key) <= MAX_NAME:
+            raise HttpError("validation", f"key is a key's name, 1 to {MAX_NAME} characters", "key")
         entries = access.audit(since, key)
         return json_response(200, _encode(AuditList([audit_out(e) for e in entries])))
 

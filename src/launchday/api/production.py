@@ -219,6 +219,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             path=f"{path}/supply/what-if",
             handler=supply_what_if,
             name="supply_what_if",
+            read_only=True,
             auth=("admin", "operator", "analyst"),
             summary="What supply or capacity changes would do to every queued order and to"
             " a new one, and each cut component's time to survive and to recover; nothing"

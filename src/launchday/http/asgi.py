@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from launchday.http.errors import STATUS_OF_CODE, HttpError, error_body
 from launchday.http.metrics import Metrics
@@ -43,7 +44,8 @@ finding out needs I/O (an identity provider's keys read again), which is rare.""
 
 Changed = Callable[[Request, Response], Awaitable[None]]
 """Told of every call by the holder of a key (a caller with a role, not a customer) that
-succeeded and may have changed something (any method but GET and HEAD): the audit."""
+succeeded and may have changed something (any method but GET and HEAD, on a route not
+declared `read_only`): the audit."""
 
 Refusals = Callable[[Exception], HttpError | None]
 """The refusal an app's own exception stands for (a domain refusal, an overloaded
@@ -124,6 +126,9 @@ class HttpApp:
             )
             if not isinstance(caller, Caller):
                 caller = await caller
+            query = scope.get("query_string", b"").decode("latin-1")
+            if query and route.query:
+                _known_parameters_only(route, query)
             body = b""
             if route.body is not None:
                 limit = route.max_body or self._max_body
@@ -133,7 +138,7 @@ class HttpApp:
                 scope["path"],
                 found.params,
                 headers,
-                scope.get("query_string", b"").decode("latin-1"),
+                query,
                 body,
                 caller,
             )
@@ -142,6 +147,7 @@ class HttpApp:
                 caller.role is not None
                 and self._changed is not None
                 and method not in ("GET", "HEAD")
+                and not route.read_only
                 and response.status < 400
             ):
                 await self._tell_changed(self._changed, request, response)
@@ -248,3 +254,16 @@ class HttpApp:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def _known_parameters_only(route: Route, query: str) -> None:
+    """A query parameter the route does not read is refused (a misspelt `since` would
+    otherwise be ignored without a word)."""
+    known = {param.name for param in route.query}
+    for name, _ in parse_qsl(query, keep_blank_values=True):
+        if name not in known:
+            raise HttpError(
+                "validation",
+                f"unknown query parameter {name!r}; this call reads {', '.join(sorted(known))}",
+                name or None,
+            )

@@ -112,6 +112,9 @@ class Route:
     content_type: str = "application/json"
     body_content_type: str = "application/json"
     max_body: int | None = None  # None: the server's LAUNCHDAY_MAX_BODY_BYTES
+    # A call that changes nothing whatever its method (a what-if posted to be worked
+    # out): not a change for the audit.
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
