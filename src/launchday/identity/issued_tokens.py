@@ -74,10 +74,13 @@ class IssuedTokens:
     def verify(self, token: str, keys: KeySet) -> Verified | KeyNeeded:
         """The token checked against its issuer's keys; KeyNeeded when it names a key not
         known yet that may be read now. TokenRefused or KeysUnreadable otherwise."""
+        # Only to choose the key (PyJWT's own reading costs more than the checks do).
         try:
-            kid = str(jwt.get_unverified_header(token).get("kid") or "")
-        except jwt.PyJWTError:
+            header = _decode_claims(binascii.a2b_base64(_padded(token.partition(".")[0])))
+        except (ValueError, msgspec.DecodeError):
             raise TokenRefused("the token is not valid") from None
+        kid = header.get("kid")
+        kid = kid if isinstance(kid, str) else ""
         key = keys.key(kid)
         if key is None:
             if keys.may_read_for_unknown_kid():
