@@ -117,8 +117,8 @@ class Authenticator:
         without valid credentials, 403 for a caller the route does not let in. Awaitable
         only when a token names an issuer's key not read yet."""
         caller = self.caller(authorization)
-        if type(caller) is not Caller:
-            return self._admitted_later(auth, caller, params)  # type: ignore[arg-type]
+        if not isinstance(caller, Caller):
+            return self._admitted_later(auth, caller, params)
         if caller.customer is not None and "customer" in auth:
             return caller  # the order path's case, without a further call
         return _admitted(auth, caller, params)
