@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from launchday.services.ports.store import Store
@@ -52,12 +53,20 @@ def signing_secret(url: str, instance: bytes) -> bytes:
     if is_postgres_url(url):
         from launchday.store.postgres import connect as connect_postgres
 
-        conn: Any = connect_postgres(url)
+        conn: Any = connect_postgres(url)  # migrated by database_secret before
     else:
         from launchday.store.sqlite import connect as connect_sqlite
         from launchday.store.sqlite import sqlite_path
 
-        conn = connect_sqlite(sqlite_path(url), readonly=True)
+        path = sqlite_path(url)
+        if path in ("", ":memory:") or not Path(path).exists():
+            return instance  # no database yet: nothing rotated
+        conn = connect_sqlite(path, readonly=True)
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'token_secrets'"
+        ).fetchone():
+            conn.close()
+            return instance  # a database no server of this version has opened yet
     try:
         rotations = AccessReads(OneConnection(ReadConnection(conn))).token_rotations()
     finally:
