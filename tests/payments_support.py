@@ -67,3 +67,14 @@ def until(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], b
             return value
         assert time.monotonic() < deadline, f"still {value}"
         time.sleep(0.05)
+
+
+def cancelled_and_refunded(client: httpx.Client, order: dict[str, Any]) -> dict[str, Any]:
+    """Its buyer cancels the paid order; the order once its refund has succeeded."""
+    headers = {"Authorization": f"Bearer {customer_token(order['customer'])}"}
+    answer = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return until(  # type: ignore[no-any-return]
+        lambda: order_of(client, order),
+        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
+    )

@@ -20,6 +20,7 @@ from launchday.payments.signature import sign
 from tests.payments_support import (
     SLUG,
     admin,
+    cancelled_and_refunded,
     create,
     ledger,
     order_of,
@@ -179,14 +180,7 @@ def test_a_refund_webhook_before_its_payment_webhook_is_handled(
     assert order_of(server, kept)["status"] == "pending_payment"
 
     # One buyer cancels: launchday asks the provider, learns of the payment, refunds it.
-    headers = {"Authorization": f"Bearer {customer_token('w-0')}"}
-    assert (
-        server.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=headers).status_code == 200
-    )
-    until(
-        lambda: order_of(server, cancelled),
-        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
-    )
+    cancelled_and_refunded(server, cancelled)
     # The other deposit is refunded in the provider's own console, not by launchday.
     asyncio.run(provider.refund(kept["payment"]["intent_id"], DEPOSIT_MINOR, kept["id"], "console"))
     refund_ids = {refund.order_id: refund.id for refund in asyncio.run(provider.refunds())}
@@ -287,15 +281,7 @@ def test_the_ledger_check_and_the_reconciliation_from_the_command_line(
     for order in orders[:2]:
         assert pay(sqlite_server, order["payment"]).status_code == 200
         until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "reserved")
-    headers = {"Authorization": f"Bearer {customer_token('r-1')}"}
-    assert (
-        sqlite_server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code
-        == 200
-    )
-    until(
-        lambda: order_of(sqlite_server, orders[1]),
-        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
-    )
+    cancelled_and_refunded(sqlite_server, orders[1])
     checked = launchday("ledger", "check", "--launch", SLUG, base=base)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "the ledger holds" in checked.stdout
@@ -354,15 +340,7 @@ def test_the_report_counts_deposits_placed_paid_expired_and_refunded(
         assert pay(sqlite_server, order["payment"]).status_code == 200
     for order in orders[:2]:
         until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "reserved")
-    headers = {"Authorization": f"Bearer {customer_token('p-1')}"}
-    assert (
-        sqlite_server.post(f"/api/v1/orders/{orders[1]['id']}/cancel", headers=headers).status_code
-        == 200
-    )
-    until(
-        lambda: order_of(sqlite_server, orders[1]),
-        lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
-    )
+    cancelled_and_refunded(sqlite_server, orders[1])
     for order in orders[2:]:
         until(lambda o=order: order_of(sqlite_server, o), lambda o: o["status"] == "expired")
     report = sqlite_server.get(f"/api/v1/launches/{SLUG}/report", headers=admin())

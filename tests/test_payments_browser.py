@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.payments_support import SLUG, admin, order_of, pay, place, until
-from tests.support import Database, customer_token, launch_body, loopback_server
+from tests.payments_support import SLUG, admin, cancelled_and_refunded, order_of, pay, place, until
+from tests.support import Database, launch_body, loopback_server
 from tests.test_dashboard_browser import DOCS, browser, digits, wait_for_number
 
 __all__ = ["browser"]  # the module's Chromium, shared with the dashboard's tests
@@ -78,14 +78,7 @@ def test_the_dashboard_and_the_report_count_paid_orders(
         page.screenshot(path=str(shots / "dashboard-payments.png"))
 
         # One buyer cancels inside the window: refunded. Then the report's page.
-        headers = {"Authorization": f"Bearer {customer_token(first['customer'])}"}
-        assert (
-            server.post(f"/api/v1/orders/{first['id']}/cancel", headers=headers).status_code == 200
-        )
-        until(
-            lambda: order_of(server, first),
-            lambda o: (o["payment"]["refund"] or {}).get("status") == "succeeded",
-        )
+        cancelled_and_refunded(server, first)
         written = subprocess.run(
             [sys.executable, "-m", "launchday", "report", "--launch", SLUG, "--out", str(tmp_path)],
             env={**os.environ, "LAUNCHDAY_DB": sqlite_database.url},

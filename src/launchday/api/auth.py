@@ -17,6 +17,7 @@ import msgspec
 from launchday.domain.access import KEY_PREFIX, ApiKey, StaffRole
 from launchday.http.errors import HttpError
 from launchday.http.routing import Auth, Caller, Role
+from launchday.identity import MAX_CUSTOMER_ID
 from launchday.identity.issued_tokens import (
     IssuedTokens,
     KeyNeeded,
@@ -25,8 +26,6 @@ from launchday.identity.issued_tokens import (
     Verified,
 )
 
-# A customer id is the token's `sub`; keep it to something an index and a log can hold.
-MAX_CUSTOMER_ID = 128
 # The admin key of the environment (LAUNCHDAY_ADMIN_KEY): every power, named in the audit.
 BOOTSTRAP_ADMIN = Caller(customer=None, role="admin", key="bootstrap-admin")
 _ROLE: dict[StaffRole, Role] = {

@@ -83,7 +83,8 @@ def token(
     hours: Annotated[float, typer.Option(help="Validity in hours")] = 24,
 ) -> None:
     """Print a customer token for testing."""
-    from launchday.api.auth import MAX_CUSTOMER_ID, mint_customer_token
+    from launchday.api.auth import mint_customer_token
+    from launchday.identity import MAX_CUSTOMER_ID
     from launchday.store import database_secret, signing_secret
     from launchday.wall_clock import utc_now
 

@@ -14,12 +14,11 @@ import httpx
 import jwt
 import msgspec
 
+from launchday.identity import MAX_CUSTOMER_ID
 from launchday.identity.issuers import Issuer
 from launchday.identity.jwks import KeySet
 from launchday.identity.plain_rs256 import plain_rs256
 
-# A customer id must fit what an index and a log hold (as for launchday's own tokens).
-MAX_CUSTOMER_ID = 128
 _decode_claims = msgspec.json.Decoder(dict[str, Any]).decode
 
 

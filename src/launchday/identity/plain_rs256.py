@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
+from launchday.identity import MAX_CUSTOMER_ID
 from launchday.identity.issuers import Issuer
 
-MAX_CUSTOMER_ID = 128
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 _CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "jti"})
 _HEADER_KEYS = frozenset({"alg", "kid", "typ"})
