@@ -170,6 +170,57 @@ def test_locking_early_moves_an_order_up_as_its_estimate_said(api: Api) -> None:
     assert changes["changes"][0]["new_weeks"] == said
 
 
+def test_locks_and_orders_in_turn_are_promised_at_once_and_kept_true(
+    api: Api, clock: SettableClock
+) -> None:
+    """Early locks and new orders answered while the re-promise runs behind them. A lock's
+    answer is the promise the queue scheduled again gives (at the back of the orders
+    locked before it); a new order's may be later, never earlier (the locks it did not
+    wait for only free room), and then its move is recorded once, as for any order."""
+    api.create_launch(variants=variants("YU7-MAX", window_hours=168), per_customer_limit=1)
+    put_plan(api, plan(3, ["YU7-MAX"]))
+    placed = place_all(api, ["YU7-MAX"] * 12)
+    lockers = placed[::-2]  # the last first: each passes the others
+    told: dict[str, dict[str, Any]] = {}
+    newer = []
+    for turn, order in enumerate(lockers):
+        clock.advance(seconds=1)  # locks a second apart: the later behind the earlier
+        locked = api.post(
+            f"/api/v1/orders/{order['id']}/lock", headers=api.as_customer(order["customer"])
+        )
+        assert locked.status_code == 200, locked.text
+        told[order["id"]] = locked.json()["delivery_estimate"]
+        newer.extend(place_all(api, ["YU7-MAX"], first=100 + turn))
+    assert [told[o["id"]]["build_week"] for o in lockers] == [0, 0, 0, 1, 1, 1]
+    for order in lockers:
+        now = estimate(api, order)
+        assert (now["weeks"], now["queue_position"]) == (
+            told[order["id"]]["weeks"],
+            told[order["id"]]["queue_position"],
+        )
+    changes = api.get(
+        f"/api/v1/launches/{SLUG}/delivery/changes?since=2026-11-01T00:00:00Z",
+        headers=api.admin(),
+    ).json()["changes"]
+    moved: dict[str, list[dict[str, Any]]] = {}
+    for change in changes:
+        moved.setdefault(change["order"], []).append(change)
+    for order in lockers:  # once each that moved: the lock's answer was already right
+        before, after = order["delivery_estimate"]["weeks"], told[order["id"]]["weeks"]
+        expected = [] if before == after else [(before, after, "an order locked early")]
+        found = moved.get(order["id"], [])
+        assert [(c["old_weeks"], c["new_weeks"], c["cause"]) for c in found] == expected
+    assert sum(1 for o in lockers if o["id"] in moved) == 5  # all but one came earlier
+    for order in newer:
+        first, now = order["delivery_estimate"], estimate(api, order)
+        assert now["build_week"] <= first["build_week"]
+        if now["weeks"] != first["weeks"]:
+            assert [(c["old_weeks"], c["new_weeks"]) for c in moved[order["id"]]] == [
+                (first["weeks"], now["weeks"])
+            ]
+    assert any(o["delivery_estimate"]["weeks"] != estimate(api, o)["weeks"] for o in newer)
+
+
 def test_more_capacity_re_promises_every_order_and_a_new_order_is_quoted(api: Api) -> None:
     api.create_launch(variants=variants("YU7-MAX"), per_customer_limit=1)
     put_plan(api, plan(2, ["YU7-MAX"]))

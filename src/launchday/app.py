@@ -160,6 +160,7 @@ class App(HttpApp):
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
             await self.auth.issued.aclose()
+            await self.services.deliveries.stop()
             await self.services.access.note_use()
             await self.webhooks.flush()
             await self.webhooks.aclose()

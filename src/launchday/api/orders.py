@@ -99,9 +99,8 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def lock_order(request: Request) -> Response:
         order = await orders.lock(request.params["id"], request.customer)
-        deliveries.changed(order, "an order locked early")
         launch = launches.get(order.launch)
-        promised = await deliveries.estimate(order)
+        promised = await deliveries.locked(order)
         out = order_out(order, launch, clock(), promised, paying(order, launch))
         return json_response(200, encode(out))
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from launchday.domain.build_queue import micros
 from launchday.domain.build_schedule import Schedule
+from launchday.domain.clock import from_micros
 from launchday.domain.delivery_promise import (
     Promise,
     SetBy,
@@ -132,6 +133,11 @@ class QueueTail:
         self._windows: dict[tuple[int, int], Promise] = {}  # per build week, minute placed
         self._set_bys: dict[tuple[str, str, str | None], SetBy] = {}
         self._run: _Run | None = None
+
+    def back(self) -> datetime:
+        """When the order at the back locks (or locked): an order joining behind it at
+        this moment goes at the back."""
+        return from_micros(max(self._last[1], 0))
 
     def builds(self, sku: str) -> bool:
         """Whether a line of the plan builds this variant."""

@@ -2,9 +2,10 @@
 schedule changes against the promises kept.
 
 The book is made from the queue as read from the store; its tail then promises each
-order placed by this process at once. A re-promise makes a new book and compares its
-promises with those kept (and, for orders whose promise was given but not yet kept, with
-what the old book gave), over the whole queue as numpy columns.
+order placed by this process at once, and the tail of its front (the orders locked by
+when it was made) each order that locks early. A re-promise makes a new book and
+compares its promises with those kept (and, for orders whose promise was given but not
+yet kept, with what the old book gave), over the whole queue as numpy columns.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from launchday.domain.build_queue import BuildQueue
+from launchday.domain.build_queue import BuildQueue, micros
 from launchday.domain.build_schedule import BY_COMPONENT, Schedule, schedule
 from launchday.domain.delivery_promise import (
     Promise,
@@ -29,8 +30,8 @@ from launchday.domain.order import Order
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan
 from launchday.domain.promise_changes import NONE, PromiseColumns, compare, schedule_promises
-from launchday.domain.queue_tail import QueueTail
-from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates, QueuedOrderRow
+from launchday.domain.queue_tail import UNBOUNDED, QueueTail
+from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates, QueuedOrders
 
 Ints = NDArray[np.int64]
 
@@ -40,11 +41,11 @@ class PromiseBook:
     """A launch's schedule as this process knows it, and the orders it promised since."""
 
     version: int
+    generation: int  # the changes to the queue marked when it was read (see Deliveries)
+    locked_by_us: int  # its moment on the launch's clock: orders locked by then are in it
     schedule: Schedule
-    ids: list[str]
-    seq: Ints
+    seq: Ints  # the orders' sequences, ascending: an order's index in the queue's columns
     placed_us: Ints
-    index: dict[str, int]
     tail: QueueTail
     # The orders that joined the tail, by sequence: build week and first promised week
     # (NONE past the horizon), place in the queue, and what sets the week. Plain tuples of
@@ -52,13 +53,24 @@ class PromiseBook:
     # tracks for ever): a launch night keeps hundreds of thousands of them.
     joined: dict[int, tuple[int, int, int, str, str, str | None]] = field(default_factory=dict)
     first_joined: tuple[int, int, int] | None = None  # the place of the first of them
-    causes: set[str] = field(default_factory=set)
+    # The orders that locked early since, as told: build week and first promised week.
+    locked: dict[int, tuple[int, int]] = field(default_factory=dict)
+    front: QueueTail | None = None  # the tail of its front, made when first asked for
+    front_until: int = 0  # the first lock time after the front's: reserved orders' turn
     made_at: float = field(default_factory=time.monotonic)
     # What locking now would promise, per variant and second of launch time: the same
     # for every reserved order of that variant (only orders locked by now are ahead).
     locking_now: dict[tuple[str, int], Promise] = field(default_factory=dict)
     # ...dated from a placement, per variant, second and minute placed.
     locking_now_dated: dict[tuple[str, int, int], Promise] = field(default_factory=dict)
+
+    def index_of(self, order: Order) -> int | None:
+        """The order's index in the book's queue; None if the book's read lacks it."""
+        sequence, seq = order.sequence, self.seq
+        if not len(seq) or sequence > seq[-1]:  # placed since: the common case, quickly
+            return None
+        at = int(np.searchsorted(seq, sequence))
+        return at if at < len(seq) and seq[at] == sequence else None
 
     def count_in(self, order: Order, locks_at: datetime, promise: Promise) -> None:
         """An order that joined the tail, promised `promise`."""
@@ -90,41 +102,90 @@ class PromiseBook:
         then the schedule does not hold every order ahead of it."""
         return self.first_joined is not None and self.first_joined < key
 
-    @property
-    def stale(self) -> bool:
-        return bool(self.causes)
+    def front_tail(self) -> QueueTail | None:
+        """Where an order locking early goes: behind every order locked by the book's
+        moment (and those of priority variants), ahead of every reserved one. The front
+        is scheduled on its own once (an order's week depends only on the orders ahead
+        of it), then each early lock joins its back, as a new order joins the queue's.
+        None when the plan puts variants first: their locks would not be at the back."""
+        if self.front is None and not self.schedule.plan.priority_skus:
+            made = self.schedule
+            queue = made.queue
+            ahead = queue.locks_at <= self.locked_by_us
+            later = queue.locks_at[~ahead]
+            self.front_until = int(later.min()) if len(later) else UNBOUNDED
+            front = BuildQueue(
+                queue.skus, queue.sku[ahead], queue.locks_at[ahead], queue.sequence[ahead]
+            )
+            self.front = QueueTail(schedule(made.plan, front, made.start))
+        return self.front
 
-    def given(self) -> PromiseColumns:
-        """Every promise this book gave: to the orders it scheduled and those that joined."""
-        scheduled = schedule_promises(self.schedule, self.seq, self.placed_us)
-        if not self.joined:
+    def front_holds(self, locks_at: datetime) -> bool:
+        """Whether an order locking at `locks_at` goes at the front's back: no reserved
+        order's window ends between the book's moment and then."""
+        return micros(locks_at) < self.front_until
+
+    def join_front(self, order: Order, locked_at: datetime) -> Promise | None:
+        """The promise to an order that locked at `locked_at`, joining the front's back,
+        now counted in; None if the front does not reach then (see `front_holds`)."""
+        front = self.front_tail()
+        if front is None or not self.front_holds(locked_at):
+            return None
+        promise = front.join(order.sku, locked_at, order.placed_at, order.sequence)
+        if promise is None:
+            # Locked as the book read the queue, but not in what it read, behind orders
+            # locked a moment later: promised at the back, late by those few at worst.
+            promise = front.join(order.sku, max(locked_at, front.back()), order.placed_at, -1)
+        if promise is not None:
+            self.count_locked(order, promise)
+        return promise
+
+    def count_locked(self, order: Order, promise: Promise) -> None:
+        """An order that locked early, told `promise` before the book was made again."""
+        week, weeks = promise.build_week, promise.weeks
+        self.locked[order.sequence] = (
+            NONE if week is None else week,
+            NONE if weeks is None else weeks[0],
+        )
+        self.locking_now.clear()  # one more order ahead of every lock from now on
+        self.locking_now_dated.clear()
+
+    def has_lock_of(self, index: int, locked_at: datetime) -> bool:
+        """Whether the book's queue holds this order (at `index`) as locked at `locked_at`."""
+        return int(self.schedule.queue.locks_at[index]) == micros(locked_at)
+
+    def scheduled(self) -> PromiseColumns:
+        """The promises of the orders the book scheduled (what its re-promise kept)."""
+        return schedule_promises(self.schedule, self.seq, self.placed_us)
+
+    def given(self, scheduled: PromiseColumns | None = None) -> PromiseColumns:
+        """Every promise this book gave: to the orders it scheduled, those that joined and
+        those that locked since (`scheduled`: the first, if worked out already)."""
+        if scheduled is None:
+            scheduled = self.scheduled()
+        told = [(seq, found[0], found[1]) for seq, found in self.joined.items()]
+        told.extend((seq, week, first) for seq, (week, first) in self.locked.items())
+        if not told:
             return scheduled
-        columns = np.array([found[:2] for found in self.joined.values()], dtype=np.int64)
-        seqs = np.fromiter(self.joined, dtype=np.int64, count=len(self.joined))
-        joined = PromiseColumns.of(seqs, columns[:, 0], columns[:, 1])
-        return joined.with_fallback(scheduled)
+        columns = np.array(told, dtype=np.int64)
+        since = PromiseColumns.of(columns[:, 0].copy(), columns[:, 1].copy(), columns[:, 2].copy())
+        return since.with_fallback(scheduled)
+
+
+def built_skus(plan: ProductionPlan) -> tuple[str, ...]:
+    """The variants a line of the plan builds: those whose orders the book schedules."""
+    return tuple(sorted({sku for line in plan.lines for sku in line.skus}))
 
 
 def book_of(
-    version: int, plan: ProductionPlan, rows: list[QueuedOrderRow], at: datetime
+    version: int, generation: int, plan: ProductionPlan, orders: QueuedOrders, at: datetime
 ) -> PromiseBook:
-    """The schedule of the orders of variants a line builds, from the current week."""
-    built = {sku for line in plan.lines for sku in line.skus}
-    rows = [row for row in rows if row.sku in built]
-    skus = tuple(sorted(built))
-    position = {sku: i for i, sku in enumerate(skus)}
-    seq = np.array([row.seq for row in rows], dtype=np.int64)
-    queue = BuildQueue(
-        skus,
-        np.array([position[row.sku] for row in rows], dtype=np.int64),
-        np.array([row.locks_at_us for row in rows], dtype=np.int64),
-        seq,
-    )
+    """The schedule of the orders of the variants a line builds (`built_skus`), from the
+    current week (`at`, on the launch's clock)."""
+    queue = BuildQueue(built_skus(plan), orders.sku, orders.locks_at_us, orders.seq)
     made = schedule(plan, queue, plan.week_of(at))
-    ids = [row.id for row in rows]
-    placed = np.array([row.placed_at_us for row in rows], dtype=np.int64)
-    index = {id: i for i, id in enumerate(ids)}
-    return PromiseBook(version, made, ids, seq, placed, index, QueueTail(made))
+    tail = QueueTail(made)
+    return PromiseBook(version, generation, micros(at), made, orders.seq, orders.placed_at_us, tail)
 
 
 @dataclass(frozen=True, slots=True)

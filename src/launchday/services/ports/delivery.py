@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from launchday.domain.promise_changes import PromiseColumns
+from launchday.domain.promise_changes import Ints, PromiseColumns
 from launchday.services.ports.locks import Lock
 
 PRODUCTION = Lock("production")
@@ -72,14 +72,15 @@ class PromiseMove:
 
 
 @dataclass(frozen=True, slots=True)
-class QueuedOrderRow:
-    """A live order of a launch as the build queue needs it (times in microseconds)."""
+class QueuedOrders:
+    """A launch's live orders of some variants as the build queue needs them, as columns
+    in sequence order: each one's variant (an index into the variants asked for), when
+    it was placed and when it locks or locked (microseconds)."""
 
-    seq: int
-    id: str
-    sku: str
-    placed_at_us: int
-    locks_at_us: int
+    seq: Ints
+    sku: Ints
+    placed_at_us: Ints
+    locks_at_us: Ints
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,8 @@ class DeliveryReads(Protocol):
     def production_plan(self, launch: str) -> tuple[bytes, int] | None:
         """The launch's plan as stored, and its version; None without one."""
 
-    def build_queue(self, launch: str) -> list[QueuedOrderRow]:
-        """The launch's orders that are not cancelled."""
+    def build_queue(self, launch: str, skus: Sequence[str]) -> QueuedOrders:
+        """The launch's orders of these variants that are neither cancelled nor expired."""
 
     def stored_promises(self, launch: str) -> PromiseColumns:
         """Each queued order's kept promise (build week and first week), by sequence."""

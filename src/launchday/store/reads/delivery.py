@@ -3,6 +3,7 @@ orders hold and the moves recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -11,7 +12,7 @@ from launchday.domain.clock import from_micros, to_micros
 from launchday.domain.promise_changes import PromiseColumns
 from launchday.services.ports.delivery import (
     PromiseMove,
-    QueuedOrderRow,
+    QueuedOrders,
     RecordedMove,
 )
 from launchday.store.reads.point import PointReads
@@ -32,17 +33,27 @@ class DeliveryReads(PointReads):
 
         return self._session.run(read)
 
-    def build_queue(self, launch: str) -> list[QueuedOrderRow]:
-        def read(db: ReadConnection) -> list[QueuedOrderRow]:
+    def build_queue(self, launch: str, skus: Sequence[str]) -> QueuedOrders:
+        if not skus:
+            nothing = np.zeros(0, dtype=np.int64)
+            return QueuedOrders(nothing, nothing, nothing, nothing)
+
+        def read(db: ReadConnection) -> QueuedOrders:
             launch_id = self._launch_id(db, launch)
+            # The variant as its index among `skus`, worked out by the database: every
+            # column is then a number, and the rows become arrays without a Python loop.
+            names = {f"sku{i}": sku for i, sku in enumerate(skus)}
+            which = " ".join(f"WHEN :{name} THEN {i}" for i, name in enumerate(names))
+            among = ", ".join(f":{name}" for name in names)
             rows = db.all(
-                "SELECT seq, id, sku, placed_at_us,"
+                f"SELECT seq, CASE sku {which} END, placed_at_us,"
                 " coalesce(locked_at_us, refundable_until_us) FROM orders"
                 " WHERE launch_id = :launch AND status != 'cancelled'"
-                " AND status != 'expired' ORDER BY seq",
-                {"launch": launch_id},
+                f" AND status != 'expired' AND sku IN ({among}) ORDER BY seq",
+                {"launch": launch_id, **names},
             )
-            return [QueuedOrderRow(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+            columns = np.array(rows, dtype=np.int64).reshape(len(rows), 4)
+            return QueuedOrders(*(columns[:, i].copy() for i in range(4)))
 
         return self._session.run(read)
 
