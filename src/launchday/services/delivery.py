@@ -7,19 +7,17 @@ moves nobody ahead of it, so the tail promises it at once; an order locking earl
 joins the back of the queue's front (the orders locked by then), so it too is promised
 at once. Either moves the orders behind it; so do a cancellation, a plan change and an
 order placed ahead of others. Each such change is marked, and a re-promise in the
-background reads the queue again, schedules it (in a worker thread), stores every
-promise that changed and records each move of a week or more, with its cause, for the
-brand to tell the buyer. A burst of early locks marks hundreds of changes a second:
-they are taken together, the re-promises paced by what one takes. Whoever reads a
-promise of an order already queued (the order's page, the quotes, a what-if) waits for
-a re-promise holding every change marked before it asked.
+background (`launchday.services.promise_keeper`) reads the queue again, schedules it
+(in a worker thread), stores every promise that changed and records each move of a
+week or more, with its cause, for the brand to tell the buyer. A burst of early locks
+marks hundreds of changes a second: they are taken together, the re-promises paced by
+what one takes. Whoever reads a promise of an order already queued (the order's page,
+the quotes, a what-if) waits for a re-promise holding every change marked before it
+asked.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -39,7 +37,6 @@ from launchday.domain.launch import Launch
 from launchday.domain.order import Order
 from launchday.domain.parts import NEVER
 from launchday.domain.production_plan import ProductionPlan, validate_plan
-from launchday.domain.promise_changes import PromiseColumns
 from launchday.services.launches import Launches
 from launchday.services.ports.delivery import (
     PRODUCTION,
@@ -47,19 +44,14 @@ from launchday.services.ports.delivery import (
     RecordedMove,
 )
 from launchday.services.ports.store import WriteScope, WriteTx
-from launchday.services.promise_book import PromiseBook, book_of, built_skus, changes
+from launchday.services.promise_book import PromiseBook
+from launchday.services.promise_keeper import PromiseKeeper
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 _plan_decoder = msgspec.json.Decoder(ProductionPlan)
-# How long a process trusts what it read: whether a launch has a plan (other processes
-# may set one), and on a shared store its schedule (other processes place orders).
+# How long a process trusts what it read of whether a launch has a plan (other
+# processes may set one).
 PLAN_SECONDS = 2.0
-BOOK_SECONDS = 2.0
-# The background re-promise waits this many times what the last one took (at least
-# CATCH_UP_SECONDS) before the next: at most a fifth of the process's time goes to it.
-CATCH_UP_PACE = 4.0
-CATCH_UP_SECONDS = 0.05
 _encode = msgspec.json.Encoder().encode
 
 
@@ -77,20 +69,9 @@ class Deliveries:
         self.launches = launches
         self.store = launches.store
         self.clock: Callable[[], datetime] = launches.clock
-        self._books: dict[str, PromiseBook] = {}
         self._plans: dict[str, tuple[int, ProductionPlan]] = {}
         self._checked: dict[str, float] = {}  # launch -> when its plan was last read
-        self._repromising: dict[str, asyncio.Task[PromiseBook | None]] = {}
-        # Per launch: the changes marked so far (a book holds those marked before it read
-        # the queue), their causes not yet re-promised, the background re-promise, and
-        # how long the last re-promise took.
-        self._marks: dict[str, int] = {}
-        self._causes: dict[str, set[str]] = {}
-        self._catching_up: dict[str, asyncio.Task[None]] = {}
-        self._took: dict[str, float] = {}
-        # Per launch, while a re-promise runs: the orders promised from the tails since it
-        # began (order, promise, whether it locked early), to count into the new book.
-        self._answered: dict[str, list[tuple[Order, Promise, bool]]] = {}
+        self.keeper = PromiseKeeper(launches, self._plan)
 
     # --- the plan ------------------------------------------------------------------------
 
@@ -106,8 +87,8 @@ class Deliveries:
         version = await self.store.write(save, WriteScope(slug, (PRODUCTION,)))
         self._plans[slug] = (version, plan)
         self._checked[slug] = time.monotonic()
-        self._mark(slug, "the production plan changed")
-        await self.repromise(slug)
+        self.keeper.mark(slug, "the production plan changed")
+        await self.keeper.repromise(slug)
         return plan
 
     def plan(self, slug: str) -> ProductionPlan:
@@ -146,9 +127,9 @@ class Deliveries:
     async def estimate(self, order: Order) -> Estimate | None:
         """The order's promise (None without a plan, or for a variant no line builds, or
         for a cancelled order)."""
-        book = await self._book(order.launch)
-        if book is not None and self._behind(order.launch, book):
-            book = await self.repromise(order.launch)
+        book = await self.keeper.book(order.launch)
+        if book is not None and self.keeper.behind(order.launch, book):
+            book = await self.keeper.repromise(order.launch)
         return None if book is None else await self._estimate(book, order)
 
     def placed_at_once(self, order: Order, now: datetime) -> Estimate | None:
@@ -156,7 +137,7 @@ class Deliveries:
         without waiting: the common case, every order of a burst (the book current, the
         order joining at the back, no order joined ahead of where a lock now would go).
         None: `placed` works it out."""
-        book = self._kept_book(order.launch)
+        book = self.keeper.kept_book(order.launch)
         if book is None or book.index_of(order) is not None or order.cancelled_at is not None:
             return None
         at = self.launches.get(order.launch).clock(now)
@@ -168,7 +149,7 @@ class Deliveries:
         if joined is None:
             return None
         book.count_in(order, locks_at, joined)
-        self._answered_while_reading(order, joined, False)
+        self.keeper.answered_while_reading(order, joined, False)
         return Estimate(joined, _if_locked_now(book, order, at)) if locking else Estimate(joined)
 
     async def placed(self, order: Order) -> Estimate | None:
@@ -176,7 +157,7 @@ class Deliveries:
         promised = self.placed_at_once(order, self.clock())
         if promised is not None:
             return promised
-        book = await self._book(order.launch)
+        book = await self.keeper.book(order.launch)
         locks_at = order.lock_time()
         if book is None or locks_at is None or not book.tail.builds(order.sku):
             return None
@@ -184,10 +165,10 @@ class Deliveries:
             return await self._estimate(book, order)
         joined = book.tail.join(order.sku, locks_at, order.placed_at, order.sequence)
         if joined is None:  # its place is ahead of orders already promised
-            self._mark(order.launch, "an order was placed ahead of others")
+            self.keeper.mark(order.launch, "an order was placed ahead of others")
             return await self.estimate(order)
         book.count_in(order, locks_at, joined)
-        self._answered_while_reading(order, joined, False)
+        self.keeper.answered_while_reading(order, joined, False)
         return await self._estimate(book, order)  # orders joined ahead of a lock now
 
     async def _estimate(self, book: PromiseBook, order: Order) -> Estimate | None:
@@ -215,13 +196,13 @@ class Deliveries:
 
     def changed(self, order: Order, cause: str) -> None:
         """An order was cancelled (or changed otherwise): the orders behind it move."""
-        self._mark(order.launch, cause)
+        self.keeper.mark(order.launch, cause)
 
     async def locked(self, order: Order) -> Estimate | None:
         """An order has locked early: the orders it passed move (re-promised in the
         background), and its own promise is where it joins the queue's front."""
-        self._mark(order.launch, "an order locked early")
-        book = self._kept_book(order.launch)
+        self.keeper.mark(order.launch, "an order locked early")
+        book = self.keeper.kept_book(order.launch)
         if book is None or order.locked_at is None or order.cancelled_at is not None:
             return await self.estimate(order)
         index = book.index_of(order)
@@ -231,7 +212,7 @@ class Deliveries:
         promise = None if book.joined_ahead_of(key) else book.join_front(order, order.locked_at)
         if promise is None:  # the front does not reach its lock, or a new order is ahead
             return await self.estimate(order)
-        self._answered_while_reading(order, promise, True)
+        self.keeper.answered_while_reading(order, promise, True)
         return Estimate(promise)
 
     async def quotes(
@@ -240,7 +221,7 @@ class Deliveries:
         """What a new order of each variant a line builds would be promised if placed now,
         or at `placed_at` on the launch's clock (later than now) with the queue as it is."""
         launch = self.launches.get(slug)
-        book = _planned(await self._book(slug), slug)
+        book = _planned(await self.keeper.book(slug), slug)
         now = launch.clock(self.clock())
         if placed_at is not None and placed_at < now:
             raise ValidationFailed("at must not be before the launch's clock now", "at")
@@ -262,7 +243,7 @@ class Deliveries:
         """A book whose schedule holds every order ahead of `key`: the orders that joined
         the tail are not in the schedule, so if any is ahead, schedule again."""
         if book.joined_ahead_of(key):
-            return await self.repromise(slug) or book
+            return await self.keeper.repromise(slug) or book
         return book
 
     def moves_of(self, order: Order) -> list[PromiseMove]:
@@ -273,188 +254,22 @@ class Deliveries:
         self.launches.get(slug)
         return self.store.reads.promise_moves(slug, since, limit)
 
-    # --- keeping the book --------------------------------------------------------------
+    # --- the book ----------------------------------------------------------------------
 
-    def _mark(self, slug: str, cause: str | None) -> None:
-        """A change that moves queued orders (None: made by other processes, unknown):
-        books read before it are behind, and a re-promise in the background catches up."""
-        self._marks[slug] = self._marks.get(slug, 0) + 1
-        if cause is not None:
-            self._causes.setdefault(slug, set()).add(cause)
-        if slug not in self._catching_up and slug in self._books:
-            task = asyncio.ensure_future(self._catch_up(slug))
-            self._catching_up[slug] = task
-            task.add_done_callback(lambda _: self._catching_up.pop(slug, None))
-
-    def _behind(self, slug: str, book: PromiseBook) -> bool:
-        """Whether a change was marked after the book read the queue."""
-        return self._marks.get(slug, 0) > book.generation
-
-    async def _catch_up(self, slug: str) -> None:
-        """Re-promise until the book holds every change marked, pausing before each
-        re-promise CATCH_UP_PACE times what the last took: the changes of a burst are
-        taken together, and answering buyers keeps most of the process's time."""
-        while (book := self._books.get(slug)) is not None and self._behind(slug, book):
-            pause = max(CATCH_UP_SECONDS, CATCH_UP_PACE * self._took.get(slug, 0))
-            if self.store.shared:  # sooner than the book grows too old to answer
-                pause = min(pause, BOOK_SECONDS / 4)
-            await asyncio.sleep(pause)
-            try:
-                await self.repromise(slug)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the next change, or the next reader, tries again
-                log.exception("re-promising %s failed", slug)
-                return
+    async def repromise(self, slug: str) -> PromiseBook | None:
+        """A book holding every change marked so far (see `PromiseKeeper.repromise`)."""
+        return await self.keeper.repromise(slug)
 
     async def stop(self) -> None:
-        """Stop re-promising in the background (changes still marked are left to the
-        next start, which reads the queue and the promises kept afresh)."""
-        for task in list(self._catching_up.values()):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.keeper.stop()
 
     async def whole_queue(self, slug: str) -> PromiseBook:
         """A book whose schedule holds every queued order (for questions over all of
         them: what-ifs, risks); NotFound without a plan."""
-        book = _planned(await self._book(slug), slug)
-        if book.joined or book.locked or self._behind(slug, book):
-            book = await self.repromise(slug) or book
+        book = _planned(await self.keeper.book(slug), slug)
+        if book.joined or book.locked or self.keeper.behind(slug, book):
+            book = await self.keeper.repromise(slug) or book
         return book
-
-    async def _book(self, slug: str) -> PromiseBook | None:
-        """The launch's book, scheduled again if it is not current; None without a plan."""
-        book = self._kept_book(slug)
-        if book is not None:
-            return book
-        return None if self._plan(slug) is None else await self.repromise(slug)
-
-    def _kept_book(self, slug: str) -> PromiseBook | None:
-        """The book as kept, if current: of this plan's version and (when other processes
-        write too) recent. A book behind on marked changes still promises new orders and
-        early locks from its tails: a lock moves nobody ahead of the queue's back, and a
-        cancellation only frees room, so a promise from it errs late, never early, until
-        the re-promise under way corrects it."""
-        book = self._books.get(slug)
-        if book is None:
-            return None
-        found = self._plan(slug)
-        if found is None or book.version != found[0]:
-            return None
-        if self.store.shared:  # other processes place and change orders too
-            age = time.monotonic() - book.made_at
-            if age > BOOK_SECONDS:
-                return None
-            if age > BOOK_SECONDS / 2 and not self._behind(slug, book):
-                self._mark(slug, None)  # read again before it is too old to answer
-        return book
-
-    async def repromise(self, slug: str) -> PromiseBook | None:
-        """A book holding every change marked so far: scheduled again, with the promises
-        that changed stored and each move of a week or more recorded. One at a time per
-        launch; callers share it, and those who asked after it read the queue wait for
-        the next."""
-        wanted = self._marks.get(slug, 0)
-        while True:
-            running = self._repromising.get(slug)
-            if running is None:
-                running = asyncio.ensure_future(self._repromise(slug))
-                self._repromising[slug] = running
-                running.add_done_callback(lambda done: self._done_repromising(slug, done))
-            book = await asyncio.shield(running)
-            if book is None or book.generation >= wanted:
-                return book
-
-    def _done_repromising(self, slug: str, done: asyncio.Task[PromiseBook | None]) -> None:
-        if self._repromising.get(slug) is done:
-            del self._repromising[slug]
-
-    async def _repromise(self, slug: str) -> PromiseBook | None:
-        found = self._plan(slug)
-        if found is None:
-            return None
-        version, plan = found
-        launch = self.launches.get(slug)
-        started = time.monotonic()
-        # Every change marked by now is in the store: the queue read below holds it.
-        generation = self._marks.get(slug, 0)
-        self._answered[slug] = []
-        causes = self._causes.pop(slug, set())
-        old = self._books.get(slug)
-        if old is None or old.version != version:
-            causes.add("the production plan changed")
-        try:
-            at = launch.clock(self.clock())
-            book = await self.store.read_in_thread(
-                lambda reads: book_of(
-                    version, generation, plan, reads.build_queue(slug, built_skus(plan)), at
-                )
-            )
-            kept, given = await self._kept_and_given(slug, old)
-            cause = ", ".join(sorted(causes)) or "the queue changed"
-            diff = await asyncio.to_thread(changes, book, kept, at, cause, given)
-            if diff.promises or diff.gone:
-
-                def save(tx: WriteTx, now: datetime) -> None:
-                    tx.forget_promises(slug, diff.gone)
-                    tx.save_promises(slug, diff.promises, diff.moves)
-
-                await self.store.write(save, WriteScope(slug, (PRODUCTION,)))
-        except BaseException:
-            self._causes.setdefault(slug, set()).update(causes)  # for the next one to tell
-            self._answered.pop(slug, None)
-            raise
-        self._books[slug] = book
-        self._carry_over(book, self._answered.pop(slug, []))
-        self._took[slug] = time.monotonic() - started
-        return book
-
-    def _answered_while_reading(self, order: Order, promise: Promise, locked: bool) -> None:
-        answered = self._answered.get(order.launch)
-        if answered is not None:
-            answered.append((order, promise, locked))
-
-    def _carry_over(self, book: PromiseBook, answered: list[tuple[Order, Promise, bool]]) -> None:
-        """Count into a new book the orders promised from the old one's tails while it
-        read the queue, that its read missed (stored a moment after): each joins the new
-        tails as it joined the old, keeping the promise it was told. One whose place is
-        no longer at a back waits for the next re-promise."""
-        for order, told, locked in answered:
-            index = book.index_of(order)
-            if locked and order.locked_at is not None:
-                if index is not None and book.has_lock_of(index, order.locked_at):
-                    continue
-                joined = book.join_front(order, order.locked_at)
-                if joined is not None:
-                    book.count_locked(order, told)
-                    continue
-            elif index is None and (locks_at := order.lock_time()) is not None:
-                if book.tail.join(order.sku, locks_at, order.placed_at, order.sequence):
-                    book.count_in(order, locks_at, told)
-                    continue
-            else:
-                continue
-            self._mark(
-                order.launch,
-                "an order locked early" if locked else "an order was placed ahead of others",
-            )
-
-    async def _kept_and_given(
-        self, slug: str, old: PromiseBook | None
-    ) -> tuple[PromiseColumns, PromiseColumns | None]:
-        """The promises stored, and those told buyers (maybe not stored yet). When this
-        process alone writes, what is stored is what its last book scheduled: no need to
-        read a launch night's hundreds of thousands of promises back."""
-        if old is None:
-            kept = await self.store.read_in_thread(lambda reads: reads.stored_promises(slug))
-            return kept, None
-        scheduled = await asyncio.to_thread(old.scheduled)
-        if self.store.shared:
-            kept = await self.store.read_in_thread(lambda reads: reads.stored_promises(slug))
-        else:
-            kept = scheduled
-        return kept, old.given(scheduled)
 
 
 def _built_to_order(launch: Launch) -> list[str]:

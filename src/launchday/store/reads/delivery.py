@@ -3,6 +3,7 @@ orders hold and the moves recorded."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -49,10 +50,12 @@ class DeliveryReads(PointReads):
                 f"SELECT seq, CASE sku {which} END, placed_at_us,"
                 " coalesce(locked_at_us, refundable_until_us) FROM orders"
                 " WHERE launch_id = :launch AND status != 'cancelled'"
-                f" AND status != 'expired' AND sku IN ({among}) ORDER BY seq",
+                f" AND status != 'expired' AND sku IN ({among})",
                 {"launch": launch_id, **names},
             )
-            columns = np.array(rows, dtype=np.int64).reshape(len(rows), 4)
+            flat = itertools.chain.from_iterable(rows)
+            columns = np.fromiter(flat, dtype=np.int64, count=4 * len(rows)).reshape(-1, 4)
+            columns = columns[np.argsort(columns[:, 0], kind="stable")]  # by sequence
             return QueuedOrders(*(columns[:, i].copy() for i in range(4)))
 
         return self._session.run(read)
