@@ -25,6 +25,7 @@ from typing import NamedTuple, TypeVar
 
 import msgspec
 
+from launchday.domain.build_queue import micros
 from launchday.domain.delivery_promise import (
     Promise,
     make_promise,
@@ -205,9 +206,10 @@ class Deliveries:
         book = self.keeper.kept_book(order.launch)
         if book is None or order.locked_at is None or order.cancelled_at is not None:
             return await self.estimate(order)
-        index = book.index_of(order)
-        if index is not None and book.has_lock_of(index, order.locked_at):
-            return Estimate(promise_of(book.schedule, index, order.placed_at))
+        if micros(order.locked_at) <= book.locked_by_us:  # locked before the book's read
+            index = book.index_of(order)
+            if index is not None and book.has_lock_of(index, order.locked_at):
+                return Estimate(promise_of(book.schedule, index, order.placed_at))
         key = order_key(book.schedule.plan, order.sku, order.locked_at, order.sequence)
         promise = None if book.joined_ahead_of(key) else book.join_front(order, order.locked_at)
         if promise is None:  # the front does not reach its lock, or a new order is ahead

@@ -41,12 +41,13 @@ class PromiseBook:
     """A launch's schedule as this process knows it, and the orders it promised since."""
 
     version: int
-    generation: int  # the changes to the queue marked when it was read (see Deliveries)
+    generation: int  # the changes to the queue marked when it was read (see PromiseKeeper)
     locked_by_us: int  # its moment on the launch's clock: orders locked by then are in it
     schedule: Schedule
     seq: Ints  # the orders' sequences, ascending: an order's index in the queue's columns
     placed_us: Ints
     tail: QueueTail
+    last_seq: int  # the last of `seq` (-1 for none), as a plain number: every order asks
     # The orders that joined the tail, by sequence: build week and first promised week
     # (NONE past the horizon), place in the queue, and what sets the week. Plain tuples of
     # numbers and strings, which the garbage collector stops tracking (a named tuple it
@@ -67,9 +68,9 @@ class PromiseBook:
     def index_of(self, order: Order) -> int | None:
         """The order's index in the book's queue; None if the book's read lacks it."""
         sequence, seq = order.sequence, self.seq
-        if not len(seq) or sequence > seq[-1]:  # placed since: the common case, quickly
+        if sequence > self.last_seq:  # placed since the book's read: the common case
             return None
-        at = int(np.searchsorted(seq, sequence))
+        at = int(seq.searchsorted(sequence))
         return at if at < len(seq) and seq[at] == sequence else None
 
     def count_in(self, order: Order, locks_at: datetime, promise: Promise) -> None:
@@ -185,7 +186,10 @@ def book_of(
     queue = BuildQueue(built_skus(plan), orders.sku, orders.locks_at_us, orders.seq)
     made = schedule(plan, queue, plan.week_of(at))
     tail = QueueTail(made)
-    return PromiseBook(version, generation, micros(at), made, orders.seq, orders.placed_at_us, tail)
+    last = int(orders.seq[-1]) if len(orders.seq) else -1
+    return PromiseBook(
+        version, generation, micros(at), made, orders.seq, orders.placed_at_us, tail, last
+    )
 
 
 @dataclass(frozen=True, slots=True)
