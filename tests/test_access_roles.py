@@ -1,5 +1,6 @@
 """Every route of the OpenAPI document, called by every kind of caller: anonymous, a
-customer, and a key of each role (and of each role bound to another launch). Each
+customer, and a key of each role (and of each role bound to another launch, and a
+store's key of another store). Each
 answer is what the route's declaration (its `x-roles`) says: let in (anything but 401
 and 403), 403 for a role it does not list, 401 without credentials. A new route is
 walked as soon as it exists, so it cannot forget its role."""
@@ -26,11 +27,13 @@ def expected_status(roles: list[str] | None, who: str, template: str) -> int | s
         return "let in"
     if who == "anonymous":
         return 401
-    role = who.removesuffix(" of another launch")
+    role = who.removesuffix(" of another launch").removesuffix(" of another store")
     if role not in roles:
         return 403
-    if role != who and "{slug}" in template:
+    if who.endswith("of another launch") and "{slug}" in template:
         return 403  # a key bound to another launch acts on that one only
+    if who.endswith("of another store") and "{store}" in template:
+        return 403  # a store's key acts at its own store only
     return "let in"
 
 
@@ -60,12 +63,17 @@ def test_every_route_lets_in_exactly_the_roles_it_declares(sqlite_database: Data
                 assert made.status_code == 201, made.text
                 who = role if bound is None else f"{role} of another launch"
                 credentials[who] = {"Authorization": f"Bearer {made.json()['key']}"}
+        body = {"name": "store-elsewhere", "role": "store", "store": "bj-01"}
+        made = api.post("/api/v1/keys", json=body, headers=ADMIN)
+        credentials["store of another store"] = {"Authorization": f"Bearer {made.json()['key']}"}
         values = {
             "slug": "yu7-2025",
             "id": order["id"],
             "ticket": "t-none",
             "provider": "rehearsal",
             "intent": "ri_none",
+            "store": "sh-01",
+            "mark": "done",
         }
         document = api.get("/openapi.json").json()
         operations = [

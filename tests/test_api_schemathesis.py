@@ -30,6 +30,18 @@ from tests.support import (
 )
 
 EXAMPLES = 30
+STORE = {
+    "name": "Fuzz store",
+    "kinds": ["sales"],
+    "city": "Beijing",
+    "region": "CN-BJ",
+    "lat": 39.9,
+    "lon": 116.4,
+    "timezone": "Asia/Shanghai",
+    "hours": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+               "opens": "09:00", "closes": "21:00"}],
+    "demo_cars": {"YU7-MAX": 2},
+}  # fmt: skip
 CUSTOMER = "fuzz-customer"
 # The live feed never ends by itself; the dashboard's tests read it event by event.
 NOT_FUZZED = {"GET /launches/{slug}/live"}
@@ -40,8 +52,16 @@ NOT_FUZZED = {"GET /launches/{slug}/live"}
 # what-if (the lines, components and suppliers it names must be the plan's).
 # An API key's body too: a store key must name its store and only a store key may, the
 # launch it is bound to must exist, and its expiry must be ahead.
+# A store's body too (its time zone must be known, its hours must not overlap, a delivery
+# centre needs a bay), a test drive's slot must be one the store offers, and a point to
+# list stores near must be on the globe.
 VALID_MAY_BE_REFUSED = {
+    "GET /api/v1/stores",
     "POST /api/v1/keys",
+    "PUT /api/v1/stores/{store}",
+    "POST /api/v1/launches/{slug}/test-drives",
+    "POST /api/v1/test-drives/{id}/reschedule",
+    "GET /api/v1/launches/{slug}/stores/{store}/test-drive-slots",
     "POST /api/v1/launches",
     "PUT /api/v1/launches/{slug}/production",
     "POST /api/v1/launches/{slug}/supply/what-if",
@@ -79,12 +99,19 @@ def served(database: Database) -> Iterator[Served]:
             headers={**customer, "Idempotency-Key": "fuzz"},
         )
         assert order.status_code == 201, order.text
+        store = client.put("/api/v1/stores/fuzz-store", json=STORE, headers=admin)
+        assert store.status_code == 200, store.text
         ticket = client.post("/api/v1/launches/room/queue", headers=customer)
         assert ticket.status_code in (200, 201), ticket.text
         yield Served(
             base,
             client.get("/openapi.json").json(),
-            {"slug": "open", "id": order.json()["id"], "ticket": ticket.json()["ticket"]},
+            {
+                "slug": "open",
+                "id": order.json()["id"],
+                "ticket": ticket.json()["ticket"],
+                "store": "fuzz-store",
+            },
         )
 
 

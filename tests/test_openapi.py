@@ -13,8 +13,9 @@ import pytest
 from launchday.analytics import delivery_figures, waiting_room_figures
 from launchday.analytics import report as analytics_report
 from launchday.api import access as access_api
+from launchday.api import bookings_wire, payments_wire, production_wire, wire
 from launchday.api import payments as payments_api
-from launchday.api import payments_wire, production_wire, wire
+from launchday.api import stores as stores_api
 from launchday.app import App, create_app
 from launchday.http import errors as http_errors
 from launchday.http.errors import STATUS_OF_CODE
@@ -91,6 +92,8 @@ def wire_types() -> dict[str, type[msgspec.Struct]]:
             payments_wire,
             payments_api,
             access_api,
+            bookings_wire,
+            stores_api,
             http_errors,
             analytics_report,
             waiting_room_figures,

@@ -17,7 +17,9 @@ from launchday.api import (
     production,
     queue,
     reports,
+    stores,
     system,
+    test_drives,
 )
 from launchday.api.context import ApiContext
 from launchday.http.routing import Route
@@ -35,5 +37,7 @@ def api_routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[
         *payments.routes(ctx),
         *reports.routes(ctx),
         *access.routes(ctx),
+        *stores.routes(ctx),
+        *test_drives.routes(ctx),
         *system.routes(ctx, every_route),
     ]

@@ -268,7 +268,7 @@ def _holder(key: ApiKey | None) -> Caller:
 def _admitted(auth: Auth, caller: Caller, params: Mapping[str, str]) -> Caller:
     """The caller, if the route's declaration lets it in (403 otherwise): a customer on
     a route for customers, a key's holder on a route for its role and, for a key bound
-    to one launch, only on that launch's paths."""
+    to one launch or one store, only on that launch's or that store's paths."""
     if auth == "anyone":
         return caller
     if caller.customer is not None:
@@ -280,6 +280,9 @@ def _admitted(auth: Auth, caller: Caller, params: Mapping[str, str]) -> Caller:
     slug = params.get("slug")
     if slug is not None and not caller.may_act_on(slug):
         raise HttpError("forbidden", f"this key acts on the launch {caller.launch!r} only")
+    store = params.get("store")
+    if store is not None and not caller.may_act_at(store):
+        raise HttpError("forbidden", f"this key belongs to the store {caller.store!r} only")
     return caller
 
 

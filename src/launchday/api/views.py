@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from launchday.api.bookings_wire import BookingsSpec
 from launchday.api.payments_wire import PaymentOut, PaymentsSpec, RefundOut
 from launchday.api.wire import (
     AdmissionOut,
@@ -267,6 +268,7 @@ def launch_out(state: LaunchState) -> LaunchOut:
             if launch.payments is not None
             else None
         ),
+        bookings=BookingsSpec(launch.bookings.per_customer, launch.bookings.hold_minutes),
         variants=variants,
         counts=LaunchCounts(
             placed=total_placed,

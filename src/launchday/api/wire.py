@@ -13,8 +13,16 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from launchday.api.bookings_wire import BookingsSpec
 from launchday.api.payments_wire import PaymentOut, PaymentsSpec
-from launchday.domain.launch import Admission, DepositPolicy, Launch, PaymentPolicy, Variant
+from launchday.domain.launch import (
+    Admission,
+    BookingPolicy,
+    DepositPolicy,
+    Launch,
+    PaymentPolicy,
+    Variant,
+)
 from launchday.domain.order import Profile
 
 # Bounds that keep absurd numbers out: 10^12 whole currency units covers any price,
@@ -92,6 +100,7 @@ class LaunchSpec(msgspec.Struct, **_STRICT):
     admission: AdmissionSpec | None = None
     report_milestones: Annotated[list[Seconds], Meta(max_length=100)] = []
     payments: PaymentsSpec | None = None
+    bookings: BookingsSpec = BookingsSpec()
 
 
 class ProfileSpec(msgspec.Struct, **_STRICT):
@@ -237,6 +246,7 @@ class LaunchOut(msgspec.Struct, frozen=True):
     admission: AdmissionSpec | None
     report_milestones: list[int]
     payments: PaymentsSpec | None
+    bookings: BookingsSpec
     variants: list[VariantOut]
     counts: LaunchCounts
 
@@ -396,6 +406,7 @@ def launch_from_spec(spec: LaunchSpec) -> Launch:
             if spec.payments
             else None
         ),
+        bookings=BookingPolicy(spec.bookings.per_customer, spec.bookings.hold_minutes),
     )
 
 

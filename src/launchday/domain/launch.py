@@ -61,6 +61,19 @@ class PaymentPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingPolicy:
+    """How buyers book test drives in a launch: how many upcoming ones each may hold,
+    and how long a held slot waits for the buyer's confirmation."""
+
+    per_customer: int = 1
+    hold_minutes: float = 5
+
+    @property
+    def hold(self) -> timedelta:
+        return timedelta(minutes=self.hold_minutes)
+
+
+@dataclass(frozen=True, slots=True)
 class Launch:
     """A launch as the brand configured it. Immutable once created."""
 
@@ -76,6 +89,7 @@ class Launch:
     admission: Admission | None = None
     report_milestones: tuple[int, ...] = field(default_factory=tuple)
     payments: PaymentPolicy | None = None
+    bookings: BookingPolicy = BookingPolicy()
     # Worked out once: every order is checked against them.
     _quotas: tuple[Quota, ...] = field(default=(), init=False, repr=False, compare=False)
 

@@ -22,6 +22,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "cancelled": 409,
     "expired": 409,
     "not_paid": 409,
+    "booking_closed": 409,
     "too_large": 413,
     "unsupported_media_type": 415,
     "validation": 422,

@@ -36,6 +36,10 @@ class Caller:
         """Whether a key bound to one launch (or none) may act on `launch`."""
         return self.launch is None or self.launch == launch
 
+    def may_act_at(self, store: str) -> bool:
+        """Whether a key bound to one store (or none) may act at `store`."""
+        return self.store is None or self.store == store
+
 
 ANYONE = Caller(None)
 
@@ -131,6 +135,8 @@ PARAM_PATTERNS = {
     "ticket": r"[A-Za-z0-9_-]{1,64}",
     "provider": r"[a-z0-9_-]{1,32}",
     "intent": r"[A-Za-z0-9_-]{1,128}",
+    "store": r"[a-z0-9][a-z0-9-]{0,62}",
+    "mark": r"done|no-show|cancel",
 }
 
 

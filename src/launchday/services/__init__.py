@@ -12,6 +12,7 @@ from datetime import datetime
 
 from launchday.services.access import Access
 from launchday.services.admission_tokens import AdmissionTokens
+from launchday.services.bookings import Bookings
 from launchday.services.delivery import Deliveries
 from launchday.services.interest import InterestRegistry
 from launchday.services.launches import Launches
@@ -19,6 +20,7 @@ from launchday.services.orders import Orders
 from launchday.services.payments import Payments
 from launchday.services.ports.payments import PaymentProvider
 from launchday.services.ports.store import Store
+from launchday.services.retail_stores import RetailStores
 from launchday.services.supply import Supply
 from launchday.services.token_secrets import TokenSecrets
 from launchday.services.waiting_room import WaitingRooms
@@ -40,6 +42,8 @@ class Services:
     payments: Payments
     access: Access
     token_secrets: TokenSecrets
+    stores: RetailStores
+    bookings: Bookings
 
 
 def make_services(
@@ -55,6 +59,7 @@ def make_services(
     rooms = WaitingRooms(store, clock, tokens, launches.get)
     deliveries = Deliveries(launches)
     payments = Payments(launches, providers or {})
+    stores = RetailStores(store, clock)
     return Services(
         store=store,
         clock=clock,
@@ -68,4 +73,6 @@ def make_services(
         payments=payments,
         access=Access(launches),
         token_secrets=TokenSecrets(store, clock),
+        stores=stores,
+        bookings=Bookings(launches, stores),
     )

@@ -11,7 +11,14 @@ from datetime import datetime
 
 import msgspec
 
-from launchday.domain.launch import Admission, DepositPolicy, Launch, PaymentPolicy, Variant
+from launchday.domain.launch import (
+    Admission,
+    BookingPolicy,
+    DepositPolicy,
+    Launch,
+    PaymentPolicy,
+    Variant,
+)
 
 
 class _Deposit(msgspec.Struct, frozen=True):
@@ -39,6 +46,11 @@ class _Payments(msgspec.Struct, frozen=True):
     hold_minutes: float = 15
 
 
+class _Bookings(msgspec.Struct, frozen=True):
+    per_customer: int = 1
+    hold_minutes: float = 5
+
+
 class _Launch(msgspec.Struct, frozen=True):
     slug: str
     name: str
@@ -52,6 +64,7 @@ class _Launch(msgspec.Struct, frozen=True):
     admission: _Admission | None = None
     report_milestones: tuple[int, ...] = ()
     payments: _Payments | None = None
+    bookings: _Bookings = _Bookings()
 
 
 _decode = msgspec.json.Decoder(_Launch).decode
@@ -93,6 +106,7 @@ def encode_launch(launch: Launch) -> bytes:
             payments=None
             if launch.payments is None
             else _Payments(launch.payments.provider, launch.payments.hold_minutes),
+            bookings=_Bookings(launch.bookings.per_customer, launch.bookings.hold_minutes),
         )
     )
 
@@ -134,6 +148,7 @@ def decode_launch(data: bytes) -> Launch:
         payments=None
         if stored.payments is None
         else PaymentPolicy(stored.payments.provider, stored.payments.hold_minutes),
+        bookings=BookingPolicy(stored.bookings.per_customer, stored.bookings.hold_minutes),
     )
 
 

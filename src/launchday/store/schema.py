@@ -279,6 +279,36 @@ _ACCESS = (
     )""",
 )
 
+_RETAIL = (
+    # A store's whole description as JSON (launchday.store.retail_tx), with the columns
+    # buyers filter on beside it.
+    """CREATE TABLE retail_stores (
+        id TEXT PRIMARY KEY,
+        region TEXT NOT NULL,
+        spec {bytes} NOT NULL,
+        updated_at_us {int} NOT NULL
+    )""",
+    """CREATE TABLE bookings (
+        seq {id},
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        launch_id {int} NOT NULL REFERENCES launches(id),
+        store_id TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        start_us {int} NOT NULL,
+        end_us {int} NOT NULL,
+        status TEXT NOT NULL,
+        held_until_us {int},
+        created_at_us {int} NOT NULL,
+        order_id TEXT,
+        staff TEXT,
+        channel TEXT NOT NULL
+    )""",
+    "CREATE INDEX bookings_by_slot ON bookings (store_id, start_us)",
+    "CREATE INDEX bookings_by_customer ON bookings (launch_id, customer)",
+)
+
 STEPS: tuple[Step, ...] = (
     Step(
         "0001_core",
@@ -427,4 +457,5 @@ STEPS: tuple[Step, ...] = (
     Step("0006_delivery", both=_DELIVERY),
     Step("0007_payments", both=_PAYMENTS),
     Step("0008_access", both=_ACCESS),
+    Step("0009_retail", both=_RETAIL),
 )

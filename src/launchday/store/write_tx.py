@@ -44,6 +44,7 @@ from launchday.store.delivery_tx import DeliveryTx
 from launchday.store.launch_codec import encode_launch
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.payments_tx import PaymentsTx
+from launchday.store.retail_tx import RetailTx
 from launchday.store.row_mapping import ORDER_COLUMNS, ORDER_SELECT, order_from_row, profile_columns
 
 # A customer's orders in a launch, as a batch knows them: (order, idempotency key, digest).
@@ -56,7 +57,7 @@ CUSTOMER_ORDERS_SQL = (
 )
 
 
-class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, ABC):
+class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
     """The write operations inside one batch's transaction (see the module)."""
 
     def __init__(self, ids: LaunchIds) -> None:

@@ -20,6 +20,7 @@ from launchday.services.ports.launches import LaunchReads, LaunchWrites
 from launchday.services.ports.locks import Lock, WriteScope
 from launchday.services.ports.orders import OrderReads, OrderWrites
 from launchday.services.ports.payment_records import PaymentReads, PaymentWrites
+from launchday.services.ports.retail import RetailReads, RetailWrites
 from launchday.services.ports.waiting_room import WaitingRoomReads, WaitingRoomWrites
 
 T = TypeVar("T")
@@ -33,13 +34,21 @@ class WriteTx(
     DeliveryWrites,
     PaymentWrites,
     AccessWrites,
+    RetailWrites,
     Protocol,
 ):
     """Everything a write transaction offers: each aggregate's writes."""
 
 
 class ReadModel(
-    LaunchReads, OrderReads, WaitingRoomReads, DeliveryReads, PaymentReads, AccessReads, Protocol
+    LaunchReads,
+    OrderReads,
+    WaitingRoomReads,
+    DeliveryReads,
+    PaymentReads,
+    AccessReads,
+    RetailReads,
+    Protocol,
 ):
     """Everything the services read outside a transaction, never waiting for the writer."""
 

@@ -17,17 +17,18 @@ from launchday.store.reads.delivery import DeliveryReads
 from launchday.store.reads.live import LiveQueries
 from launchday.store.reads.payments import PaymentReads
 from launchday.store.reads.report import ReportQueries
+from launchday.store.reads.retail import RetailReads
 from launchday.store.reads.room import RoomReads
 from launchday.store.reads.session import OneConnection, ReadSession
 from launchday.store.sql import Connection, ReadConnection, read_connection
 
 
-class LoopReads(RoomReads, DeliveryReads, PaymentReads, AccessReads):
+class LoopReads(RoomReads, DeliveryReads, PaymentReads, AccessReads, RetailReads):
     """Point reads for the event loop (the services' read ports)."""
 
 
 class SnapshotReads(
-    RoomReads, DeliveryReads, PaymentReads, AccessReads, ReportQueries, LiveQueries
+    RoomReads, DeliveryReads, PaymentReads, AccessReads, RetailReads, ReportQueries, LiveQueries
 ):
     """Every read, on one connection of the caller's, for reports and the dashboard."""
 
