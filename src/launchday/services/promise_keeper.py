@@ -29,6 +29,10 @@ BOOK_SECONDS = 2.0
 # it, for on a launch night every other share of it answers buyers.
 CATCH_UP_PACE = 19.0
 CATCH_UP_SECONDS = 0.05
+# A loop that wakes this late from a pause is saturated: the re-promise waits, for up to
+# DEFER_SECONDS in a row (never on a shared store, whose book must be read again).
+BUSY_LAG_SECONDS = 0.02
+DEFER_SECONDS = 30.0
 
 
 class PromiseKeeper:
@@ -72,12 +76,25 @@ class PromiseKeeper:
     async def _catch_up(self, slug: str) -> None:
         """Re-promise until the book holds every change marked, pausing before each
         re-promise CATCH_UP_PACE times what the last took: the changes of a burst are
-        taken together, and answering buyers keeps most of the process's time."""
+        taken together, and answering buyers keeps most of the process's time. While the
+        process is saturated (its loop wakes BUSY_LAG_SECONDS late or more), the
+        re-promise waits, for up to DEFER_SECONDS: in a launch's busiest seconds every
+        share of the process answers buyers, and a reader who needs the promises current
+        asks for a re-promise of its own."""
+        loop = asyncio.get_running_loop()
+        deferred = 0.0
         while (book := self._books.get(slug)) is not None and self.behind(slug, book):
             pause = max(CATCH_UP_SECONDS, CATCH_UP_PACE * self._took.get(slug, 0))
             if self.store.shared:  # sooner than the book grows too old to answer
                 pause = min(pause, BOOK_SECONDS / 4)
+            asleep = loop.time()
             await asyncio.sleep(pause)
+            waited = loop.time() - asleep
+            busy = waited - pause >= BUSY_LAG_SECONDS and not self.store.shared
+            if busy and deferred < DEFER_SECONDS:
+                deferred += waited
+                continue
+            deferred = 0.0
             try:
                 await self.repromise(slug)
             except asyncio.CancelledError:
