@@ -2,15 +2,25 @@
 
 `commands` holds serve, db, token and report; `rehearsals` holds demo and simulate,
 and `rehearse` what those two share; `supply` the production plan, supply risk and
-what-ifs, asked of a running server.
+what-ifs, `stores` the store network, both asked of a running server.
 """
 
 from __future__ import annotations
 
-from launchday.cli import access, commands, payments, rehearsals, supply
+from launchday.cli import access, commands, payments, rehearsals, stores, supply
 from launchday.cli.app import app, free_port
 
-__all__ = ["access", "app", "commands", "free_port", "main", "payments", "rehearsals", "supply"]
+__all__ = [
+    "access",
+    "app",
+    "commands",
+    "free_port",
+    "main",
+    "payments",
+    "rehearsals",
+    "stores",
+    "supply",
+]
 
 
 def main() -> None:
