@@ -17,6 +17,7 @@ from core 1 (64 connections, a warm-up run, then 3 runs; medians reported):
       with the intent its buyer pays (made after the order's commit: a second write)
   d   the same on PostgreSQL (a throwaway cluster from Debian's binaries, on the server core)
   e   the waiting room's ticket poll
+  s   a store's free test-drive slots for 14 days, as a buyer's page lists them
   f   the launch report over a launch of 1,000,000 orders
   replay (with --replay) the YU7's first three minutes at real speed and scale
 
@@ -43,11 +44,12 @@ from harness.context import SECRET, Bench, ScenarioResult
 from harness.report_scenario import launch_report
 from harness.results import environment, print_table, write
 from harness.servers import BENCH, LAUNCHDAY_HTTP, LOAD_CORE
+from harness.store_scenarios import free_slots
 from harness.tokens import mint_tokens
 from harness.wrk import require_wrk
 from rich.console import Console
 
-SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "c5", "d", "e", "f", "replay")
+SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "c5", "d", "e", "s", "f", "replay")
 RESULTS = BENCH / "results"
 Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 
@@ -55,7 +57,7 @@ Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run launchday's benchmark scenarios side by side.",
-        epilog="Scenarios: a, b, c, c2, c3, c4, c5, d, e, f, replay (see the module docstring).",
+        epilog="Scenarios: a, b, c, c2, c3, c4, c5, d, e, s, f, replay (see the module docstring).",
     )
     parser.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     parser.add_argument("--only", help="comma-separated scenarios to run, e.g. a,b,c")
@@ -133,6 +135,7 @@ def runners() -> dict[str, Runner]:
         ),
         "d": lambda bench, _: http.postgres(bench, http.ORDER_RATE_CEILING),
         "e": lambda bench, _: http.ticket_poll(bench),
+        "s": lambda bench, _: free_slots(bench),
         "f": lambda bench, _: launch_report(bench),
         "replay": replay,
     }

@@ -134,7 +134,7 @@ class PromiseKeeper:
             age = time.monotonic() - book.made_at
             if age > BOOK_SECONDS:
                 return None
-            if age > BOOK_SECONDS / 2 and not self.behind(slug, book):
+            if age > BOOK_SECONDS * 0.75 and not self.behind(slug, book):
                 self.mark(slug, None)  # read again before it is too old to answer
         return book
 
