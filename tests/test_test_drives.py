@@ -109,8 +109,9 @@ def test_a_bad_store_is_refused_and_changes_nothing(api: Api, database: Database
         )
         assert response.status_code == 422, (change, response.text)
         assert response.json()["error"]["field"] == field, change
+    # An id stores cannot have is no store's path at all.
     refused = api.request("PUT", "/api/v1/stores/Bad_Id", json=store_body(), headers=api.admin())
-    assert refused.status_code == 422
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "not_found")
     anyone = api.request("PUT", "/api/v1/stores/x", json=store_body())
     assert anyone.status_code == 401
     buyer = api.request("PUT", "/api/v1/stores/x", json=store_body(), headers=api.as_customer("b"))
