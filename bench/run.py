@@ -157,7 +157,7 @@ def make_bench(
         threads=args.threads,
         report_orders=args.report_orders,
     )
-    needs_tokens = any(name in names for name in ("a", "b", "c", "c2", "c3", "c4", "d", "e"))
+    needs_tokens = any(name in names for name in ("a", "b", "c", "c2", "c3", "c4", "d", "e", "s"))
     count = draft.tokens_needed(http.ORDER_RATE_CEILING) if needs_tokens else 0
     if count:
         started = time.perf_counter()

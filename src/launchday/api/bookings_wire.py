@@ -3,6 +3,7 @@ bookings."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -78,8 +79,16 @@ class BookingsOut(msgspec.Struct, frozen=True):
     bookings: list[BookingOut]
 
 
+@functools.lru_cache(maxsize=65_536)
+def _slot_times(slot: Slot) -> tuple[str, str]:
+    """A slot's start and end as the wire writes them, once per slot: a page of 14 days
+    lists a hundred and more, and each is listed again and again."""
+    return rfc3339(slot.start), rfc3339(slot.end)
+
+
 def slot_out(slot: Slot, free: int) -> SlotOut:
-    return SlotOut(rfc3339(slot.start), rfc3339(slot.end), free)
+    start, end = _slot_times(slot)
+    return SlotOut(start, end, free)
 
 
 def booking_out(booking: Booking, now: datetime) -> BookingOut:

@@ -9,6 +9,7 @@ capacity and no buyer past the launch's limit, whatever the concurrency.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -68,7 +69,7 @@ class Bookings:
         store = self._drive_store(slug, store_id, sku)
         now = self.clock()
         day = first if first is not None else local_day(store, now)
-        every = slots_between(store, day, days, store.test_drive_minutes)
+        every = _offered(store, day, days, store.test_drive_minutes)
         slots = [s for s in every if s.start > now]
         if not slots:
             return store, []
@@ -199,6 +200,13 @@ class Bookings:
 
         scope = WriteScope(known.launch, (bookings_of(known.customer),))
         return await self.store.write(change, scope)
+
+
+@functools.lru_cache(maxsize=4096)
+def _offered(store: RetailStore, first: date, days: int, minutes: int) -> tuple[Slot, ...]:
+    """A store's slots over some days, worked out once: they change only with the store
+    (a changed store is another key), and every buyer's page asks for them."""
+    return tuple(slots_between(store, first, days, minutes))
 
 
 def _current(tx: WriteTx, booking_id: str) -> Booking:
