@@ -74,6 +74,7 @@ def test_every_route_lets_in_exactly_the_roles_it_declares(sqlite_database: Data
             "intent": "ri_none",
             "store": "sh-01",
             "mark": "done",
+            "booking": "b-none",
         }
         document = api.get("/openapi.json").json()
         operations = [

@@ -54,8 +54,13 @@ NOT_FUZZED = {"GET /launches/{slug}/live"}
 # launch it is bound to must exist, and its expiry must be ahead.
 # A store's body too (its time zone must be known, its hours must not overlap, a delivery
 # centre needs a bay), a test drive's slot must be one the store offers, and a point to
-# list stores near must be on the globe.
+# list stores near must be on the globe. A delivery centre must be a store that hands cars
+# over, a handover waits for the car to be built, and a store order for a store that sells.
 VALID_MAY_BE_REFUSED = {
+    "PUT /api/v1/orders/{id}/delivery-centre",
+    "GET /api/v1/orders/{id}/handover-slots",
+    "POST /api/v1/orders/{id}/handover",
+    "POST /api/v1/stores/{store}/launches/{slug}/orders",
     "GET /api/v1/stores",
     "POST /api/v1/keys",
     "PUT /api/v1/stores/{store}",

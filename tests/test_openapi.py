@@ -15,6 +15,7 @@ from launchday.analytics import report as analytics_report
 from launchday.api import access as access_api
 from launchday.api import bookings_wire, payments_wire, production_wire, wire
 from launchday.api import payments as payments_api
+from launchday.api import store_orders as store_orders_api
 from launchday.api import stores as stores_api
 from launchday.app import App, create_app
 from launchday.http import errors as http_errors
@@ -94,6 +95,7 @@ def wire_types() -> dict[str, type[msgspec.Struct]]:
             access_api,
             bookings_wire,
             stores_api,
+            store_orders_api,
             http_errors,
             analytics_report,
             waiting_room_figures,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from launchday.api import (
     access,
+    handovers,
     interest,
     launches,
     orders,
@@ -17,6 +18,7 @@ from launchday.api import (
     production,
     queue,
     reports,
+    store_orders,
     stores,
     system,
     test_drives,
@@ -39,5 +41,7 @@ def api_routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[
         *access.routes(ctx),
         *stores.routes(ctx),
         *test_drives.routes(ctx),
+        *store_orders.routes(ctx),
+        *handovers.routes(ctx),
         *system.routes(ctx, every_route),
     ]

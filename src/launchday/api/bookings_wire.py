@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from launchday.domain.booking import Booking
+from launchday.domain.booking import Booking, BookingKind
 from launchday.domain.clock import rfc3339
 from launchday.domain.slots import Slot
 
-StoreId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+StoreId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}(?!\n)$")]
 Instant = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone")]
 
 
@@ -39,6 +39,18 @@ class RescheduleRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
 
     start: Instant
     store: StoreId | None = None
+
+
+class HandoverRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The body of `POST /api/v1/orders/{id}/handover`: the slot to hand the car over in."""
+
+    start: Instant
+
+
+class CentreRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The body of `PUT /api/v1/orders/{id}/delivery-centre`."""
+
+    delivery_centre: StoreId
 
 
 class SlotOut(msgspec.Struct, frozen=True):
@@ -91,6 +103,12 @@ def slot_out(slot: Slot, free: int) -> SlotOut:
     return SlotOut(start, end, free)
 
 
+def _calendar_path(booking: Booking) -> str:
+    if booking.kind is BookingKind.HANDOVER:
+        return f"/api/v1/orders/{booking.order_id}/handover/calendar.ics"
+    return f"/api/v1/test-drives/{booking.id}/calendar.ics"
+
+
 def booking_out(booking: Booking, now: datetime) -> BookingOut:
     """A booking as its buyer or the store sees it, its status as of `now`."""
     return BookingOut(
@@ -108,5 +126,5 @@ def booking_out(booking: Booking, now: datetime) -> BookingOut:
         channel=booking.channel,
         staff=booking.staff,
         order_id=booking.order_id,
-        calendar=f"/api/v1/test-drives/{booking.id}/calendar.ics",
+        calendar=_calendar_path(booking),
     )

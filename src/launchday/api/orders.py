@@ -9,10 +9,11 @@ from launchday.api.payments_wire import PaymentOut
 from launchday.api.views import order_history_out, order_out, payment_out
 from launchday.api.wire import OrderHistoryOut, OrderOut, OrderRequest, profile_from_spec
 from launchday.domain.launch import Launch
-from launchday.domain.order import Order
+from launchday.domain.order import ONLINE, Channel, Order, Origin
 from launchday.http.bodies import decode
 from launchday.http.errors import HttpError
 from launchday.http.routing import Header, Request, Response, Route, json_response
+from launchday.services.orders import Placed
 
 # Idempotency keys: printable ASCII, as the IETF Idempotency-Key draft expects.
 IDEMPOTENCY_KEY_SCHEMA: dict[str, object] = {
@@ -25,32 +26,80 @@ _IDEMPOTENCY_KEY = re.compile(str(IDEMPOTENCY_KEY_SCHEMA["pattern"]))
 _ORDER_ERRORS = ("unauthenticated", "forbidden", "not_found", "overloaded", "unavailable")
 
 
+def check_idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key header, which every placement must send."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        raise HttpError("missing_header", "send an Idempotency-Key header", "Idempotency-Key")
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise HttpError(
+            "validation",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+            "Idempotency-Key",
+        )
+    return key
+
+
+async def placed_answer(ctx: ApiContext, slug: str, placed: Placed) -> Response:
+    """The 201 of a placement (online or in a store), with the order's promise and, for
+    a launch with payments, what the buyer's app pays the deposit with."""
+    services = ctx.services
+    deliveries, payments = services.deliveries, services.payments
+    launch = services.launches.get(slug)
+    if not placed.replayed:
+        ctx.metrics.accepted(slug).inc()
+    headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
+    if placed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    now = ctx.clock()
+    if deliveries.planless(slug):
+        promised = None
+    elif placed.replayed:
+        promised = await deliveries.estimate(placed.order)
+    else:  # without awaiting when it can: every order of a burst comes here
+        promised = deliveries.placed_at_once(placed.order, now)
+        if promised is None:
+            promised = await deliveries.placed(placed.order)
+    paying = None
+    if launch.payments is not None:
+        prepared = placed.payment
+        if prepared is None or prepared.intent_id is None:  # made at the provider now
+            prepared = await payments.prepare(placed.order)
+        paying = payment_out(prepared) if prepared is not None else None
+    weeks = services.handovers.logistics_weeks(placed.order)
+    out = order_out(placed.order, launch, now, promised, paying, weeks)
+    return json_response(201, encode(out), headers)
+
+
+def stored_payment(ctx: ApiContext, order: Order, launch: Launch) -> PaymentOut | None:
+    """The order's payment as stored, for a launch with payments."""
+    if launch.payments is None:
+        return None
+    reads = ctx.services.store.reads
+    payment = reads.payment_of(order.id)
+    if payment is None:
+        return None
+    return payment_out(payment, reads.refund_of(order.id))
+
+
 def routes(ctx: ApiContext) -> list[Route]:
     orders, launches, clock = ctx.services.orders, ctx.services.launches, ctx.clock
     deliveries = ctx.services.deliveries
     payments = ctx.services.payments
+    handovers = ctx.services.handovers
 
     def paying(order: Order, launch: Launch) -> PaymentOut | None:
-        """The order's payment as stored, for a launch with payments."""
-        if launch.payments is None:
-            return None
-        payment = payments.store.reads.payment_of(order.id)
-        if payment is None:
-            return None
-        return payment_out(payment, payments.store.reads.refund_of(order.id))
+        return stored_payment(ctx, order, launch)
 
     async def place_order(request: Request) -> Response:
-        key = request.headers.get("idempotency-key")
-        if key is None:
-            raise HttpError("missing_header", "send an Idempotency-Key header", "Idempotency-Key")
-        if not _IDEMPOTENCY_KEY.match(key):
-            raise HttpError(
-                "validation",
-                "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                "Idempotency-Key",
-            )
+        key = check_idempotency_key(request)
         body = decode(request.body, OrderRequest)
         slug = request.params["slug"]
+        origin = ONLINE
+        if body.channel != "app" or body.delivery_centre is not None:
+            if body.delivery_centre is not None:
+                handovers.centre(body.delivery_centre)
+            origin = Origin(Channel(body.channel), delivery_centre=body.delivery_centre)
         placed = await orders.place(
             slug,
             request.customer,
@@ -58,37 +107,17 @@ def routes(ctx: ApiContext) -> list[Route]:
             body.sku,
             profile_from_spec(body.profile),
             request.headers.get("admission-token"),
+            origin,
         )
-        launch = launches.get(slug)
-        if not placed.replayed:
-            ctx.metrics.accepted(slug).inc()
-        headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
-        if placed.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        now = clock()
-        if deliveries.planless(slug):
-            promised = None
-        elif placed.replayed:
-            promised = await deliveries.estimate(placed.order)
-        else:  # without awaiting when it can: every order of a burst comes here
-            promised = deliveries.placed_at_once(placed.order, now)
-            if promised is None:
-                promised = await deliveries.placed(placed.order)
-        paying = None
-        if launch.payments is not None:
-            prepared = placed.payment
-            if prepared is None or prepared.intent_id is None:  # made at the provider now
-                prepared = await payments.prepare(placed.order)
-            paying = payment_out(prepared) if prepared is not None else None
-        out = order_out(placed.order, launch, now, promised, paying)
-        return json_response(201, encode(out), headers)
+        return await placed_answer(ctx, slug, placed)
 
     async def get_order(request: Request) -> Response:
         caller = request.caller
         order = orders.get(request.params["id"], caller.customer, caller.launch)
         launch = launches.get(order.launch)
         promised = await deliveries.estimate(order)
-        out = order_out(order, launch, clock(), promised, paying(order, launch))
+        weeks = handovers.logistics_weeks(order)
+        out = order_out(order, launch, clock(), promised, paying(order, launch), weeks)
         return json_response(200, encode(out))
 
     async def order_history(request: Request) -> Response:
@@ -101,7 +130,8 @@ def routes(ctx: ApiContext) -> list[Route]:
         order = await orders.lock(request.params["id"], request.customer)
         launch = launches.get(order.launch)
         promised = await deliveries.locked(order)
-        out = order_out(order, launch, clock(), promised, paying(order, launch))
+        weeks = handovers.logistics_weeks(order)
+        out = order_out(order, launch, clock(), promised, paying(order, launch), weeks)
         return json_response(200, encode(out))
 
     async def cancel_order(request: Request) -> Response:

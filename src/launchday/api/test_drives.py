@@ -4,7 +4,6 @@ its calendar feed, and their marks (done, no-show, cancelled). docs/stores.md.""
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import parse_qs
 
 import msgspec
@@ -20,6 +19,7 @@ from launchday.api.bookings_wire import (
 )
 from launchday.api.calendar_files import calendar_of
 from launchday.api.context import ApiContext
+from launchday.api.query_params import date_param, days_param
 from launchday.domain.booking import Booking, BookingStatus
 from launchday.domain.slots import MAX_DAYS
 from launchday.http.bodies import decode
@@ -36,28 +36,11 @@ from launchday.http.routing import (
 _encode = msgspec.json.Encoder().encode
 STAFF: tuple[Role, ...] = ("store", "admin", "operator", "support")
 CALENDAR = "text/calendar; charset=utf-8"
-_STAFF_MARKS = {
+STAFF_MARKS = {
     "done": BookingStatus.DONE,
     "no-show": BookingStatus.NO_SHOW,
     "cancel": BookingStatus.CANCELLED,
 }
-
-
-def _day(query: dict[str, list[str]], name: str) -> date | None:
-    values = query.get(name)
-    if not values:
-        return None
-    try:
-        return date.fromisoformat(values[-1])
-    except ValueError:
-        raise HttpError("validation", f"{name} is a date, YYYY-MM-DD", name) from None
-
-
-def _days(query: dict[str, list[str]]) -> int:
-    text = query.get("days", ["14"])[-1]
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
-        raise HttpError("validation", f"days is 1 to {MAX_DAYS}", "days")
-    return int(text)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -72,7 +55,9 @@ def routes(ctx: ApiContext) -> list[Route]:
         if not sku:
             raise HttpError("validation", "sku names the variant to drive", "sku")
         slug, store_id = request.params["slug"], request.params["store"]
-        store, slots = bookings.free_slots(slug, store_id, sku, _day(query, "from"), _days(query))
+        store, slots = bookings.free_slots(
+            slug, store_id, sku, date_param(query, "from"), days_param(query, MAX_DAYS)
+        )
         listed = SlotsOut(
             slug, store.id, sku, store.timezone, store.test_drive_minutes,
             store.demo_cars_of(sku), [slot_out(slot, free) for slot, free in slots],
@@ -130,7 +115,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     def _store_day(request: Request) -> list[Booking]:
         query = parse_qs(request.query, keep_blank_values=True)
         store = stores.get(request.params["store"])
-        day = _day(query, "date") or clock().astimezone(store.zone).date()
+        day = date_param(query, "date") or clock().astimezone(store.zone).date()
         launch = query.get("launch", [None])[-1] or request.caller.launch
         if not request.caller.may_act_on(launch or ""):
             raise HttpError(
@@ -150,7 +135,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         return Response(200, body, CALENDAR)
 
     async def mark(request: Request) -> Response:
-        target = _STAFF_MARKS.get(request.params["mark"])
+        target = STAFF_MARKS.get(request.params["mark"])
         if target is None:
             raise HttpError("not_found", "the marks are done, no-show and cancel", "mark")
         staff = request.caller.key or "admin"

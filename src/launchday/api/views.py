@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -145,15 +145,19 @@ def order_out(
     now: datetime,
     promised: Estimate | None = None,
     payment: PaymentOut | None = None,
+    logistics_weeks: int = 0,
 ) -> OrderOut:
     """The order as of real time `now` (its status read on the launch clock), with its
-    promise from the production plan (`promised`) or else its variant's lead time."""
+    promise from the production plan (`promised`) or else its variant's lead time, and
+    the `logistics_weeks` of its delivery centre added."""
     if promised is not None:
         estimate: DeliveryEstimate | None = estimate_out(promised.promise, promised.if_locked_now)
     elif order.cancelled_at is None:
         estimate = _lead_time_estimate(order, launch)
     else:
         estimate = None
+    if estimate is not None and logistics_weeks:
+        estimate = at_centre(estimate, logistics_weeks)
     refund = None
     if order.refund_amount is not None:
         refund = MoneyOut(order.refund_amount, launch.currency)
@@ -172,6 +176,31 @@ def order_out(
         refund=refund,
         delivery_estimate=estimate,
         payment=payment,
+        channel=order.channel.value,
+        store=order.store,
+        staff=order.staff,
+        delivery_centre=order.delivery_centre,
+    )
+
+
+def at_centre(estimate: DeliveryEstimate, weeks: int) -> DeliveryEstimate:
+    """The estimate at a delivery centre `weeks` of transport from the plant."""
+
+    def later(day: str | None) -> str | None:
+        return (
+            None if day is None else (date.fromisoformat(day) + timedelta(weeks=weeks)).isoformat()
+        )
+
+    locking = estimate.if_locked_now
+    if locking is not None and locking.weeks is not None:
+        locking = IfLockedNow([w + weeks for w in locking.weeks])
+    return msgspec.structs.replace(
+        estimate,
+        weeks=None if estimate.weeks is None else [w + weeks for w in estimate.weeks],
+        from_=later(estimate.from_),
+        to=later(estimate.to),
+        if_locked_now=locking,
+        logistics_weeks=weeks,
     )
 
 

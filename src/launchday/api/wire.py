@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from launchday.api.bookings_wire import BookingsSpec
+from launchday.api.bookings_wire import BookingsSpec, StoreId
 from launchday.api.payments_wire import PaymentOut, PaymentsSpec
 from launchday.domain.launch import (
     Admission,
@@ -24,6 +24,7 @@ from launchday.domain.launch import (
     Variant,
 )
 from launchday.domain.order import Profile
+from launchday.identity import MAX_CUSTOMER_ID
 
 # Bounds that keep absurd numbers out: 10^12 whole currency units covers any price,
 # a year covers any cooling-off window, and 10^9 units covers any limited run.
@@ -44,6 +45,7 @@ Stock = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 Weeks = Annotated[int, Meta(ge=0, le=520)]
 Seconds = Annotated[int, Meta(ge=1, le=31_622_400)]
 Region = Annotated[str, Meta(min_length=1, max_length=32)]
+CustomerId = Annotated[str, Meta(min_length=1, max_length=MAX_CUSTOMER_ID)]
 Instant = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone")]
 
 _STRICT = {"frozen": True, "forbid_unknown_fields": True, "omit_defaults": False}
@@ -112,11 +114,28 @@ class ProfileSpec(msgspec.Struct, **_STRICT):
     region: Region | None = None
 
 
+BuyerChannel = Literal["app", "web", "partner"]
+
+
 class OrderRequest(msgspec.Struct, **_STRICT):
-    """The body of `POST /api/v1/launches/{slug}/orders`."""
+    """The body of `POST /api/v1/launches/{slug}/orders`: the variant, and optionally the
+    buyer's profile, where the buyer orders from (`app` if not said) and the delivery
+    centre the car is to be collected at (it may be chosen later)."""
 
     sku: Sku
     profile: ProfileSpec | None = None
+    channel: BuyerChannel = "app"
+    delivery_centre: StoreId | None = None
+
+
+class StoreOrderRequest(msgspec.Struct, **_STRICT):
+    """The body of `POST /api/v1/stores/{store}/launches/{slug}/orders`: a store's staff
+    order for a walk-in buyer, named by the id they sign in with."""
+
+    customer: CustomerId
+    sku: Sku
+    profile: ProfileSpec | None = None
+    delivery_centre: StoreId | None = None
 
 
 class InterestRequest(msgspec.Struct, **_STRICT):
@@ -158,6 +177,7 @@ class DeliveryEstimate(msgspec.Struct, frozen=True):
     queue_position: int | None = None
     set_by: SetByOut | None = None
     if_locked_now: IfLockedNow | None = None
+    logistics_weeks: int = 0  # the delivery centre's, already in `weeks`, `from`, `to`
 
 
 class OrderOut(msgspec.Struct, frozen=True):
@@ -177,6 +197,10 @@ class OrderOut(msgspec.Struct, frozen=True):
     refund: MoneyOut | None = None
     delivery_estimate: DeliveryEstimate | None = None
     payment: PaymentOut | None = None
+    channel: Literal["app", "web", "store", "partner"] = "app"
+    store: str | None = None  # the store that placed it
+    staff: str | None = None  # who at the store placed it
+    delivery_centre: str | None = None
 
 
 class PromiseMoveOut(msgspec.Struct, frozen=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from launchday.domain.launch import Launch, Variant
 from launchday.domain.lifecycle import OrderStatus, effective_status
@@ -17,6 +18,35 @@ class Profile:
     new_to_brand: bool | None = None
     phone: str | None = None  # "ios" | "android" | "other"
     region: str | None = None
+
+
+class Channel(StrEnum):
+    """Where an order was placed: the brand's app, its web shop, a store (by its staff,
+    for a walk-in buyer) or a partner's app."""
+
+    APP = "app"
+    WEB = "web"
+    STORE = "store"
+    PARTNER = "partner"
+
+
+# What a buyer may name for themselves: a store order is placed only by a store's staff.
+BUYER_CHANNELS = frozenset({Channel.APP, Channel.WEB, Channel.PARTNER})
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an order comes from: its channel and, for a store order, the store and the
+    staff member (their key's name) who placed it; and the delivery centre the buyer
+    chose, if any, when ordering."""
+
+    channel: Channel = Channel.APP
+    store: str | None = None
+    staff: str | None = None
+    delivery_centre: str | None = None
+
+
+ONLINE = Origin()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +66,10 @@ class Order:
     cancelled_at: datetime | None = None
     refund_amount: int | None = None
     profile: Profile | None = None
+    channel: Channel = Channel.APP
+    store: str | None = None  # the store that placed it (a store order)
+    staff: str | None = None  # who at that store placed it
+    delivery_centre: str | None = None  # where the buyer collects the car, once chosen
 
     def status_at(self, at: datetime) -> OrderStatus:
         """The status as of launch time `at`."""

@@ -23,6 +23,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "expired": 409,
     "not_paid": 409,
     "booking_closed": 409,
+    "not_ready": 409,
     "too_large": 413,
     "unsupported_media_type": 415,
     "validation": 422,

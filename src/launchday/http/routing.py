@@ -133,6 +133,7 @@ PARAM_PATTERNS = {
     "slug": r"[a-z0-9][a-z0-9-]{0,63}",
     "id": r"[A-Za-z0-9_-]{1,64}",
     "ticket": r"[A-Za-z0-9_-]{1,64}",
+    "booking": r"[A-Za-z0-9_-]{1,64}",
     "provider": r"[a-z0-9_-]{1,32}",
     "intent": r"[A-Za-z0-9_-]{1,128}",
     "store": r"[a-z0-9][a-z0-9-]{0,62}",

@@ -14,6 +14,7 @@ from launchday.services.access import Access
 from launchday.services.admission_tokens import AdmissionTokens
 from launchday.services.bookings import Bookings
 from launchday.services.delivery import Deliveries
+from launchday.services.handovers import Handovers
 from launchday.services.interest import InterestRegistry
 from launchday.services.launches import Launches
 from launchday.services.orders import Orders
@@ -21,6 +22,7 @@ from launchday.services.payments import Payments
 from launchday.services.ports.payments import PaymentProvider
 from launchday.services.ports.store import Store
 from launchday.services.retail_stores import RetailStores
+from launchday.services.store_orders import StoreOrders
 from launchday.services.supply import Supply
 from launchday.services.token_secrets import TokenSecrets
 from launchday.services.waiting_room import WaitingRooms
@@ -44,6 +46,8 @@ class Services:
     token_secrets: TokenSecrets
     stores: RetailStores
     bookings: Bookings
+    handovers: Handovers
+    store_orders: StoreOrders
 
 
 def make_services(
@@ -60,13 +64,15 @@ def make_services(
     deliveries = Deliveries(launches)
     payments = Payments(launches, providers or {})
     stores = RetailStores(store, clock)
+    orders = Orders(launches, rooms, payments)
+    handovers = Handovers(orders, stores, deliveries)
     return Services(
         store=store,
         clock=clock,
         launches=launches,
         interest=InterestRegistry(launches),
         waiting_rooms=rooms,
-        orders=Orders(launches, rooms, payments),
+        orders=orders,
         tokens=tokens,
         deliveries=deliveries,
         supply=Supply(deliveries),
@@ -75,4 +81,6 @@ def make_services(
         token_secrets=TokenSecrets(store, clock),
         stores=stores,
         bookings=Bookings(launches, stores),
+        handovers=handovers,
+        store_orders=StoreOrders(orders, stores, handovers),
     )

@@ -114,17 +114,25 @@ class Bookings:
         scope = WriteScope(slug, (bookings_of(customer), slot_lock(store.id, slot.start)))
         return await self.store.write(hold, scope)
 
-    def get(self, booking_id: str, customer: str | None = None) -> Booking:
-        """The booking, if `customer` made it (None: staff, checked by the caller);
-        otherwise NotFound, never a hint."""
+    def get(
+        self, booking_id: str, customer: str | None = None, kind: BookingKind = TEST_DRIVE
+    ) -> Booking:
+        """The booking of that kind, if `customer` made it (None: staff, checked by the
+        caller); otherwise NotFound, never a hint."""
         booking = self.store.reads.booking(booking_id)
-        if booking is None or (customer is not None and booking.customer != customer):
-            raise NotFound(f"no test drive {booking_id!r}", field="id")
+        if (
+            booking is None
+            or booking.kind is not kind
+            or (customer is not None and booking.customer != customer)
+        ):
+            raise NotFound(f"no {kind.replace('_', ' ')} {booking_id!r}", field="id")
         return booking
 
     def of_customer(self, slug: str, customer: str) -> list[Booking]:
+        """The buyer's test drives in the launch, oldest first."""
         self.launches.get(slug)
-        return self.store.reads.customer_bookings(slug, customer)
+        found = self.store.reads.customer_bookings(slug, customer)
+        return [b for b in found if b.kind is TEST_DRIVE]
 
     def of_store_day(self, store_id: str, day: date, slug: str | None) -> list[Booking]:
         """The store's bookings beginning on its local date `day`."""
@@ -183,10 +191,16 @@ class Bookings:
         return await self.store.write(move, WriteScope(known.launch, locks))
 
     async def by_staff(
-        self, booking_id: str, store_id: str, staff: str, target: BookingStatus
+        self,
+        booking_id: str,
+        store_id: str,
+        staff: str,
+        target: BookingStatus,
+        kind: BookingKind = TEST_DRIVE,
     ) -> Booking:
-        """Mark the store's booking done or a no-show, or cancel it."""
-        known = self.get(booking_id)
+        """Mark the store's booking (a test drive, or a handover) done or a no-show, or
+        cancel it."""
+        known = self.get(booking_id, kind=kind)
         if known.store != store_id:
             raise NotFound(f"no test drive {booking_id!r} at {store_id}", field="id")
 

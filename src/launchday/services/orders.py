@@ -16,7 +16,7 @@ import msgspec
 from launchday.domain.errors import NotFound, NotPaid
 from launchday.domain.ledger import TransferKind
 from launchday.domain.lifecycle import OrderStatus, transition
-from launchday.domain.order import Order, OrderEvent, Profile
+from launchday.domain.order import ONLINE, Channel, Order, OrderEvent, Origin, Profile
 from launchday.domain.order_book import Replay, decide
 from launchday.domain.payment import Payment, PaymentStatus
 from launchday.services.ids import new_id
@@ -35,6 +35,17 @@ class Placed:
     order: Order
     replayed: bool
     payment: Payment | None = None  # a new order's, for a launch with payments
+
+
+def actor_of(origin: Origin) -> str:
+    """Who placed an order, as its trail names them."""
+    return "customer" if origin.staff is None else f"staff {origin.staff}"
+
+
+def placed_detail(origin: Origin) -> str:
+    if origin.store is None:
+        return "placed" if origin.channel is Channel.APP else f"placed ({origin.channel})"
+    return f"placed at store {origin.store}"
 
 
 def new_order_id() -> str:
@@ -66,9 +77,11 @@ class Orders:
         sku: str,
         profile: Profile | None,
         admission_token: str | None = None,
+        origin: Origin = ONLINE,
     ) -> Placed:
         """Place the customer's order of `sku` under idempotency `key`, or replay the one
-        the key placed before; refusals are domain errors."""
+        the key placed before; refusals are domain errors. `origin`: where it is placed
+        (a store's staff for a walk-in buyer, with every check of the online path)."""
         launch = self.launches.get(slug)
         launch.variant(sku)
         now = self.clock()
@@ -79,6 +92,7 @@ class Orders:
         order_id = self.new_id()
         # The variants sharing a quota with this one: what the order book must count.
         skus = {s for quota in launch.quotas_of(sku) for s in quota.skus}
+        by, placed = actor_of(origin), placed_detail(origin)
 
         def place(tx: WriteTx, now: datetime) -> Placed:
             at = launch.clock(now)
@@ -86,13 +100,13 @@ class Orders:
             if isinstance(decision, Replay):
                 return Placed(decision.order, replayed=True)
             terms = decision.terms
-            order = tx.insert_order(slug, customer, key, digest, order_id, terms, profile)
+            order = tx.insert_order(slug, customer, key, digest, order_id, terms, profile, origin)
             if terms.status is OrderStatus.PENDING_PAYMENT:
                 payment = self.payments.new_payment(launch, order)
                 tx.insert_payment(order, payment)
-                tx.record_event(order, terms.status, terms.placed_at, "customer", "placed")
+                tx.record_event(order, terms.status, terms.placed_at, by, placed)
                 return Placed(order, replayed=False, payment=payment)
-            tx.record_event(order, OrderStatus.RESERVED, terms.placed_at, "customer", "placed")
+            tx.record_event(order, OrderStatus.RESERVED, terms.placed_at, by, placed)
             if terms.status is OrderStatus.LOCKED:
                 tx.record_event(
                     order, OrderStatus.LOCKED, terms.placed_at, "window", "no cooling-off window"
@@ -131,11 +145,14 @@ class Orders:
         """Lock the customer's order early: no longer refundable."""
         return await self._change(order_id, customer, OrderStatus.LOCKED)
 
-    async def cancel(self, order_id: str, customer: str) -> Order:
-        """Cancel the customer's order inside its window, refunding the deposit."""
-        return await self._change(order_id, customer, OrderStatus.CANCELLED)
+    async def cancel(self, order_id: str, customer: str, by: str = "customer") -> Order:
+        """Cancel the customer's order inside its window, refunding the deposit (`by`:
+        who asked, for the trail: the customer, or a store's staff member for them)."""
+        return await self._change(order_id, customer, OrderStatus.CANCELLED, by)
 
-    async def _change(self, order_id: str, customer: str, target: OrderStatus) -> Order:
+    async def _change(
+        self, order_id: str, customer: str, target: OrderStatus, by: str = "customer"
+    ) -> Order:
         known = self.get(order_id, customer)
         launch = self.launches.get(known.launch)
 
@@ -161,7 +178,7 @@ class Orders:
             detail = f"refund {refund} {launch.currency}" if refund is not None else None
             if detail is None:
                 detail = "early lock" if target is OrderStatus.LOCKED else "cancelled unpaid"
-            tx.record_event(changed, target, at, "customer", detail)
+            tx.record_event(changed, target, at, by, detail)
             return changed
 
         return await self.store.write(change, WriteScope(known.launch, (customer_lock(customer),)))

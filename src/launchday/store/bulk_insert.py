@@ -46,6 +46,10 @@ ORDERS = BulkInsert(
         "new_to_brand",
         "phone",
         "region",
+        "channel",
+        "store_id",
+        "staff",
+        "delivery_centre",
     ),
     (
         "bigint",
@@ -66,10 +70,14 @@ ORDERS = BulkInsert(
         "smallint",
         "text",
         "text",
+        "text",
+        "text",
+        "text",
+        "text",
     ),
 )
 # Where in a row of ORDERS its status and the columns a change of status sets are.
-STATUS, LOCKED_AT, CANCELLED_AT, REFUND = 7, 11, 12, 13
+STATUS, LOCKED_AT, CANCELLED_AT, REFUND, DELIVERY_CENTRE = 7, 11, 12, 13, 21
 EVENTS = BulkInsert(
     "order_events",
     ("launch_id", "order_seq", "at_us", "status", "actor", "detail"),

@@ -57,7 +57,7 @@ from launchday.store.group_commit import Job, Outcome
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.migrations import migrate_postgres
 from launchday.store.reads import LoopReads
-from launchday.store.row_mapping import order_from_row, to_flag
+from launchday.store.row_mapping import ORDER_WIDTH, order_from_row, to_flag
 from launchday.store.sql import ReadConnection
 from launchday.store.write_tx import CUSTOMER_ORDERS_SQL, CustomerOrders, SqlWriteTx
 from launchday.store.writer_store import DEFAULT_LIMITS, WriterLimits, WriterStore
@@ -178,7 +178,7 @@ class PostgresWriteTx(SqlWriteTx):
 
     def read_customer_orders(self, launch_id: int, customer: str) -> CustomerOrders:
         rows = self.execute(CUSTOMER_ORDERS_SQL, (launch_id, customer)).fetchall()
-        return [(order_from_row(r), r[16], bytes(r[17])) for r in rows]
+        return [(order_from_row(r), r[ORDER_WIDTH], bytes(r[ORDER_WIDTH + 1])) for r in rows]
 
     def prefetch_orders(self, wanted: Collection[tuple[str, str]]) -> None:
         """Read the orders of these (launch, customer) pairs for the batch's checks
@@ -194,7 +194,8 @@ class PostgresWriteTx(SqlWriteTx):
         cursors = [self.execute(CUSTOMER_ORDERS_SQL, pair) for pair in pairs]
         for pair, cursor in zip(pairs, cursors, strict=True):
             self._customers[pair] = [
-                (order_from_row(r), r[16], bytes(r[17])) for r in cursor.fetchall()
+                (order_from_row(r), r[ORDER_WIDTH], bytes(r[ORDER_WIDTH + 1]))
+                for r in cursor.fetchall()
             ]
 
     def prefetch_tickets(self, wanted: Collection[tuple[str, str]]) -> None:

@@ -7,13 +7,15 @@ from typing import Any
 
 from launchday.domain.clock import from_micros
 from launchday.domain.lifecycle import OrderStatus
-from launchday.domain.order import Order, Profile
+from launchday.domain.order import Channel, Order, Profile
 
 ORDER_COLUMNS = (
     "o.seq, o.id, l.slug, o.sku, o.customer, o.status, o.deposit_amount, o.placed_at_us,"
     " o.refundable_until_us, o.locked_at_us, o.cancelled_at_us, o.refund_amount,"
-    " o.first_car_with_brand, o.new_to_brand, o.phone, o.region"
+    " o.first_car_with_brand, o.new_to_brand, o.phone, o.region,"
+    " o.channel, o.store_id, o.staff, o.delivery_centre"
 )
+ORDER_WIDTH = 20  # how many columns ORDER_COLUMNS names
 ORDER_SELECT = f"SELECT {ORDER_COLUMNS} FROM orders o JOIN launches l ON l.id = o.launch_id"
 
 
@@ -54,4 +56,8 @@ def order_from_row(row: tuple[Any, ...] | Any) -> Order:
         cancelled_at=from_micros(row[10]) if row[10] is not None else None,
         refund_amount=row[11],
         profile=profile,
+        channel=Channel(row[16]),
+        store=row[17],
+        staff=row[18],
+        delivery_centre=row[19],
     )

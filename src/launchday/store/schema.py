@@ -309,6 +309,16 @@ _RETAIL = (
     "CREATE INDEX bookings_by_customer ON bookings (launch_id, customer)",
 )
 
+# Where an order was placed (its channel; a store order's store and staff member) and
+# where its buyer collects the car. Existing orders were placed online, in the app.
+_ORDER_ORIGIN = (
+    "ALTER TABLE orders ADD COLUMN channel TEXT NOT NULL DEFAULT 'app'",
+    "ALTER TABLE orders ADD COLUMN store_id TEXT",
+    "ALTER TABLE orders ADD COLUMN staff TEXT",
+    "ALTER TABLE orders ADD COLUMN delivery_centre TEXT",
+    "CREATE INDEX orders_by_store ON orders (store_id, launch_id) WHERE store_id IS NOT NULL",
+)
+
 STEPS: tuple[Step, ...] = (
     Step(
         "0001_core",
@@ -458,4 +468,5 @@ STEPS: tuple[Step, ...] = (
     Step("0007_payments", both=_PAYMENTS),
     Step("0008_access", both=_ACCESS),
     Step("0009_retail", both=_RETAIL),
+    Step("0010_order_origin", both=_ORDER_ORIGIN),
 )

@@ -33,7 +33,7 @@ from launchday.store.launch_ids import LaunchIds
 from launchday.store.migrations import migrate_sqlite
 from launchday.store.reads import LoopReads
 from launchday.store.reads.session import OneConnection
-from launchday.store.row_mapping import order_from_row, profile_columns
+from launchday.store.row_mapping import ORDER_WIDTH, order_from_row, profile_columns
 from launchday.store.sql import ReadConnection
 from launchday.store.write_tx import CUSTOMER_ORDERS_SQL, CustomerOrders, SqlWriteTx
 from launchday.store.writer_store import DEFAULT_LIMITS, WriterLimits, WriterStore
@@ -177,7 +177,7 @@ class SQLiteWriteTx(SqlWriteTx):
         if not self._filter_of(launch_id).may_contain(customer):
             return []
         rows = self._conn.execute(CUSTOMER_ORDERS_SQL, (launch_id, customer)).fetchall()
-        return [(order_from_row(r), r[16], bytes(r[17])) for r in rows]
+        return [(order_from_row(r), r[ORDER_WIDTH], bytes(r[ORDER_WIDTH + 1])) for r in rows]
 
     def noted_order(self, launch_id: int, customer: str) -> None:
         self._filter_of(launch_id).add(customer)

@@ -15,7 +15,7 @@ batch (`flush`), one statement each whatever the batch's size.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,12 +26,13 @@ from launchday.domain.errors import AlreadyExists
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import LIVE, OrderStatus
-from launchday.domain.order import NewOrder, Order, Profile
+from launchday.domain.order import ONLINE, NewOrder, Order, Origin, Profile
 from launchday.domain.order_book import BookSnapshot
 from launchday.domain.waiting_room import QueuedTicket, QueueRejoin
 from launchday.store.access_tx import AccessTx
 from launchday.store.bulk_insert import (
     CANCELLED_AT,
+    DELIVERY_CENTRE,
     EVENTS,
     LOCKED_AT,
     ORDERS,
@@ -236,6 +237,7 @@ class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
         order_id: str,
         terms: NewOrder,
         profile: Profile | None,
+        origin: Origin = ONLINE,
     ) -> Order:
         """Store an accepted order and count it against its variant."""
         launch_id = self.launch_id(launch)
@@ -258,6 +260,10 @@ class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
                 None,
                 None,
                 *profile_columns(profile),
+                origin.channel.value,
+                origin.store,
+                origin.staff,
+                origin.delivery_centre,
             )
         )
         self._unwritten[seq] = len(self._new_orders) - 1
@@ -274,6 +280,10 @@ class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
             refundable_until=terms.refundable_until,
             locked_at=locked_at,
             profile=profile,
+            channel=origin.channel,
+            store=origin.store,
+            staff=origin.staff,
+            delivery_centre=origin.delivery_centre,
         )
         self._orders_of(launch_id, customer).append((order, key, request_hash))
         self.noted_order(launch_id, customer)
@@ -322,15 +332,24 @@ class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
         if key in self._variant_live:
             self._variant_live[key] -= 1
 
+    def set_delivery_centre(self, order: Order, centre: str) -> Order:
+        """Record the delivery centre the buyer collects the car at."""
+        if not self._change_unwritten(order.sequence, None, {DELIVERY_CENTRE: centre}):
+            self.execute(
+                "UPDATE orders SET delivery_centre = ? WHERE seq = ?", (centre, order.sequence)
+            )
+        return replace(order, delivery_centre=centre)
+
     def _change_unwritten(
-        self, seq: int, status: OrderStatus, columns: dict[int, int | None]
+        self, seq: int, status: OrderStatus | None, columns: Mapping[int, int | str | None]
     ) -> bool:
         """Change an order placed in this batch and not yet written; False if written."""
         index = self._unwritten.get(seq)
         if index is None:
             return False
         row = list(self._new_orders[index])
-        row[STATUS] = status.value
+        if status is not None:
+            row[STATUS] = status.value
         for column, value in columns.items():
             row[column] = value
         self._new_orders[index] = tuple(row)

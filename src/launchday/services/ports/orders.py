@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from launchday.domain.lifecycle import OrderStatus
-from launchday.domain.order import NewOrder, Order, OrderEvent, Profile
+from launchday.domain.order import ONLINE, NewOrder, Order, OrderEvent, Origin, Profile
 from launchday.domain.order_book import BookSnapshot
 from launchday.services.ports.locks import Lock
 
@@ -36,8 +36,12 @@ class OrderWrites(Protocol):
         order_id: str,
         terms: NewOrder,
         profile: Profile | None,
+        origin: Origin = ONLINE,
     ) -> Order:
         """Store an accepted order and count it against its variant."""
+
+    def set_delivery_centre(self, order: Order, centre: str) -> Order:
+        """Record the delivery centre the buyer collects the car at."""
 
     def order(self, order_id: str) -> Order | None:
         """The order with this id, read inside the transaction."""
@@ -56,6 +60,9 @@ class OrderWrites(Protocol):
 class OrderReads(Protocol):
     def order(self, order_id: str) -> Order | None:
         """The order with this id."""
+
+    def store_orders(self, store: str, launch: str | None, limit: int) -> list[Order]:
+        """The orders a store placed (of one launch, if given), newest first."""
 
     def order_events(self, order_id: str) -> list[OrderEvent]:
         """The order's recorded transitions, oldest first."""

@@ -17,7 +17,7 @@ from launchday.store.payments_tx import (
     refund_from_row,
 )
 from launchday.store.reads.point import PointReads
-from launchday.store.row_mapping import ORDER_COLUMNS, order_from_row
+from launchday.store.row_mapping import ORDER_COLUMNS, ORDER_WIDTH, order_from_row
 from launchday.store.sql import ReadConnection
 
 _PAID = "p.status = 'succeeded'"
@@ -82,11 +82,10 @@ class PaymentReads(PointReads):
                 " ORDER BY p.hold_until_us LIMIT :limit",
                 {"launch": launch_id, "at": to_micros(at), "limit": limit},
             )
-            width = len(ORDER_COLUMNS.split(","))
             found = []
             for row in rows:
-                order = order_from_row(row[:width])
-                found.append((order, payment_from_row(order.id, row[width:])))
+                order = order_from_row(row[:ORDER_WIDTH])
+                found.append((order, payment_from_row(order.id, row[ORDER_WIDTH:])))
             return found
 
         return self._session.run(read)

@@ -52,6 +52,17 @@ class PointReads:
         )
         return order_from_row(row) if row else None
 
+    def store_orders(self, store: str, launch: str | None, limit: int) -> list[Order]:
+        """The orders a store placed (of one launch, if given), newest first."""
+        where = "o.store_id = :store" + ("" if launch is None else " AND l.slug = :launch")
+        rows = self._session.run(
+            lambda db: db.all(
+                f"{ORDER_SELECT} WHERE {where} ORDER BY o.seq DESC LIMIT :limit",
+                {"store": store, "launch": launch, "limit": limit},
+            )
+        )
+        return [order_from_row(row) for row in rows]
+
     def order_events(self, order_id: str) -> list[OrderEvent]:
         rows = self._session.run(
             lambda db: db.all(
