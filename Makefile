@@ -45,8 +45,11 @@ system-packages:
 	  && scripts/system-packages $(SYSTEM_PACKAGES) \
 	  || echo "note: could not install $(SYSTEM_PACKAGES); the tests needing them will skip"
 
+# The tests that time nothing run on every core; those that measure time or load, or race
+# processes, run alone after them (the `serial` mark: tests/conftest.py).
 unit: $(STAMP) system-packages
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 test: lint typecheck unit
 

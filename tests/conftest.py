@@ -92,6 +92,47 @@ def client(
             yield api
 
 
+# Tests that time what they check (a replay's schedule, a token living a fraction of a
+# second, a crash mid-burst, the live dashboard's next tick) or race processes for a
+# resource: `make test` runs them alone, after the rest has run on both cores.
+SERIAL_MODULES = frozenset(
+    {
+        "test_concurrency.py",
+        "test_crash.py",
+        "test_dashboard.py",
+        "test_dashboard_browser.py",
+        "test_dashboard_production.py",
+        "test_dashboard_stores.py",
+        "test_demo.py",
+        "test_demo_shapes.py",
+        "test_handovers.py",
+        "test_http_protocol.py",
+        "test_identity_issuers.py",
+        "test_metrics.py",
+        "test_overload.py",
+        "test_payments_browser.py",
+        "test_payments_faults.py",
+        "test_payments_stripe.py",
+        "test_rehearsal.py",
+        "test_sim_http.py",
+        "test_stores_browser.py",
+        "test_stripe_provider.py",
+        "test_test_drive_race.py",
+        "test_token_rotation.py",
+        "test_waiting_room.py",
+        "test_waiting_room_processes.py",
+        "test_waiting_room_rejoin.py",
+        "test_waiting_room_security.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
 # In CI every test must run: a test that skips there (a missing tool, a missing server)
 # would hide a broken guarantee, so the run fails instead.
 _skipped: list[str] = []

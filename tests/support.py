@@ -117,8 +117,18 @@ class Database:
             if self.is_postgres
             else "SELECT name FROM sqlite_master WHERE type = 'table'"
         )
-        tables = [row[0] for row in self.query(listing)]
-        return {t: sorted(self.query(f'SELECT * FROM "{t}"'), key=repr) for t in tables}
+        if not self.is_postgres:
+            tables = [row[0] for row in self.query(listing)]
+            return {t: sorted(self.query(f'SELECT * FROM "{t}"'), key=repr) for t in tables}
+        import psycopg
+
+        # One connection for every table: tests take a snapshot around each refusal.
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            tables = [row[0] for row in conn.execute(listing)]
+            return {
+                t: sorted((tuple(r) for r in conn.execute(f'SELECT * FROM "{t}"')), key=repr)
+                for t in tables
+            }
 
 
 @contextmanager

@@ -17,7 +17,10 @@ import os
 import re
 import subprocess
 import sys
+import time
+from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,45 +33,88 @@ QUOTE_ROW = re.compile(
 )
 
 
-def run_demo(tmp_path: Path, scenario: str, *extra: str) -> tuple[int, str, dict[str, object]]:
+# Without a waiting room, two shapes whose orders come in more than one wave: every
+# shape goes through the room (the demo's default), and the shipped scenarios'
+# direct orders are replayed in tests/test_rehearsal.py too.
+WITHOUT_ROOM = ["slow-build.toml", "two-markets.toml"]
+PAYING = "half-day.toml"
+# The shipped scenarios replay an hour of launch time at the fastest speed their first
+# milestone allows (about 36 real seconds), nearly all of it a quiet tail of a few orders
+# a second. They run in the background, each started once the one before is past its
+# opening burst, while the short shapes run one after another beside them.
+BURST_SECONDS = 12.0
+
+
+@dataclass(frozen=True)
+class Demo:
+    status: int
+    output: str
+    report: dict[str, Any]
+
+
+def start_demo(out: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHDAY_")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "launchday",
-            "demo",
-            "--scenario",
-            scenario,
-            "--out",
-            str(tmp_path),
-            "--replay-seconds",
-            "8",
-            *extra,
-        ],
-        env={**env, "COLUMNS": "120"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = done.stdout + done.stderr
-    report_file = tmp_path / "report.json"
+    out.mkdir(parents=True, exist_ok=True)
+    # To a file, not a pipe: a demo in the background is not read until the end.
+    with (out / "output.txt").open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "launchday", "demo", "--scenario", scenario,
+             "--out", str(out), "--replay-seconds", "8", *extra],
+            env={**env, "COLUMNS": "120"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+
+
+def finish(demo: subprocess.Popen[str], out: Path) -> Demo:
+    try:
+        demo.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        demo.wait()
+    output = (out / "output.txt").read_text()
+    report_file = out / "report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return done.returncode, output, report
+    return Demo(demo.returncode, output, report)
+
+
+def scenario_path(name: str) -> str:
+    return str(SCENARIOS / name) if name.endswith(".toml") else name
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Demo]:
+    """Every demo run of the module, by (scenario, how): see BURST_SECONDS."""
+    root = tmp_path_factory.mktemp("demos")
+    runs: dict[tuple[str, str], Demo] = {}
+    background = []
+    for name in SHIPPED:
+        out = root / f"{name}-room"
+        background.append(((name, "room"), start_demo(out, name), out))
+        time.sleep(BURST_SECONDS)
+    short: list[tuple[tuple[str, str], tuple[str, ...]]] = [((n, "room"), ()) for n in SHAPES]
+    short += [((name, "direct"), ("--no-waiting-room",)) for name in WITHOUT_ROOM]
+    short.append(((PAYING, "pay"), ("--pay",)))
+    for (name, how), extra in short:
+        out = root / f"{name}-{how}"
+        runs[(name, how)] = finish(start_demo(out, scenario_path(name), *extra), out)
+    for key, demo, out in background:
+        runs[key] = finish(demo, out)
+    return runs
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", [*SHAPES, *SHIPPED])
 def test_the_demo_meets_every_milestone_through_the_waiting_room(
-    tmp_path: Path, scenario: str
+    demos: dict[tuple[str, str], Demo], scenario: str
 ) -> None:
-    path = str(SCENARIOS / scenario) if scenario.endswith(".toml") else scenario
-    status, output, report = run_demo(tmp_path, path)
+    status, output, report = astuple(demos[(scenario, "room")])
     assert status == 0, output
     assert " off " not in output.replace("│", " "), output
     room = report["waiting_room"]
     assert isinstance(room, dict)
-    assert room["joined"] >= report["orders"]["total"]  # type: ignore[index]
+    assert room["joined"] >= report["orders"]["total"]
     chance = room["second_chance"]
     # Buyers who let an admission lapse came back, and those who did ordered.
     assert chance["rejoined"] == chance["came_back_and_ordered"]
@@ -83,34 +129,30 @@ def test_the_demo_meets_every_milestone_through_the_waiting_room(
             assert verdict == "ok", output
 
 
-# Without a waiting room, two shapes whose orders come in more than one wave: every
-# shape goes through the room above (the demo's default), and the shipped scenarios'
-# direct orders are replayed in tests/test_rehearsal.py too.
-WITHOUT_ROOM = ["slow-build.toml", "two-markets.toml"]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", WITHOUT_ROOM)
 def test_the_demo_meets_every_milestone_without_a_waiting_room(
-    tmp_path: Path, scenario: str
+    demos: dict[tuple[str, str], Demo], scenario: str
 ) -> None:
-    status, output, report = run_demo(tmp_path, str(SCENARIOS / scenario), "--no-waiting-room")
+    status, output, report = astuple(demos[(scenario, "direct")])
     assert status == 0, output
     assert " off " not in output.replace("│", " "), output
     assert report["waiting_room"] is None
 
 
 @pytest.mark.slow
-def test_the_demo_pays_every_deposit_through_the_rehearsal_provider(tmp_path: Path) -> None:
+def test_the_demo_pays_every_deposit_through_the_rehearsal_provider(
+    demos: dict[tuple[str, str], Demo],
+) -> None:
     """`--pay`: every order is placed pending_payment and paid over HTTP at the built-in
     provider, whose signed webhooks pay them; the milestones still hold, and the report
     counts every deposit paid with the ledger holding."""
-    status, output, report = run_demo(tmp_path, str(SCENARIOS / "half-day.toml"), "--pay")
+    status, output, report = astuple(demos[(PAYING, "pay")])
     assert status == 0, output
     assert " off " not in output.replace("│", " "), output
     payments = report["payments"]
     assert isinstance(payments, dict)
-    orders = report["orders"]["total"]  # type: ignore[index]
+    orders = report["orders"]["total"]
     assert payments["placed"] == orders
     assert payments["paid"] == orders
     assert payments["pending"] == 0

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from launchday.analytics import delivery_figures, waiting_room_figures
+from launchday.analytics import delivery_figures, store_figures, waiting_room_figures
 from launchday.analytics import report as analytics_report
 from launchday.api import access as access_api
 from launchday.api import bookings_wire, payments_wire, production_wire, wire
@@ -100,6 +100,7 @@ def wire_types() -> dict[str, type[msgspec.Struct]]:
             analytics_report,
             waiting_room_figures,
             delivery_figures,
+            store_figures,
         )
         for name, value in vars(module).items()
         if isinstance(value, type) and issubclass(value, msgspec.Struct)

@@ -34,6 +34,16 @@ from launchday.analytics.report import (
     rebin,
     series_length,
 )
+from launchday.analytics.store_figures import (
+    CONVERSION_DAYS,
+    ConversionTally,
+    OriginTally,
+    SlotTally,
+    StoreBookings,
+    StoreFigures,
+    has_store_activity,
+    store_figures,
+)
 from launchday.analytics.waiting_room_figures import (
     Comebacks,
     SecondChance,
@@ -44,6 +54,7 @@ from launchday.analytics.waiting_room_figures import (
 from launchday.domain.clock import from_micros, to_micros
 from launchday.domain.errors import NotFound, ValidationFailed
 from launchday.domain.launch import Launch
+from launchday.domain.retail_store import RetailStore
 from launchday.domain.waiting_room import (
     QueueRejoin,
     RoomLog,
@@ -92,6 +103,18 @@ class ReportReads(Protocol):
     def promised_weeks(self, launch: str) -> list[tuple[str, int | None, int]]: ...
 
     def promise_moves_by_cause(self, launch: str) -> list[tuple[str, int]]: ...
+
+    def retail_stores(self) -> list[RetailStore]: ...
+
+    def order_origins(self, launch_id: int, t: int) -> OriginTally: ...
+
+    def bookings_by_store(self, launch_id: int) -> list[StoreBookings]: ...
+
+    def test_drive_slots(self, launch_id: int) -> list[SlotTally]: ...
+
+    def test_drive_conversion(
+        self, launch_id: int, t: int, window_days: int
+    ) -> ConversionTally: ...
 
 
 def load_launch(reads: ReportReads, slug: str, *, field: str = "slug") -> tuple[int, Launch]:
@@ -225,6 +248,32 @@ def second_chance_at(
     return second_chance(customers, order_times)
 
 
+def stores_at(
+    reads: ReportReads, launch_id: int, t: int, orders_not_cancelled: int
+) -> StoreFigures | None:
+    """The stores' figures at launch time `t`; None when no store took part.
+
+    Without stores nothing else is read; then the orders by origin and the bookings by
+    store: without a store order, a booking or a delivery centre named, the slots and the
+    conversion are not read at all.
+    """
+    stores = reads.retail_stores()
+    if not stores:  # most launches: no pass over the orders for a section left out
+        return None
+    origins = reads.order_origins(launch_id, t)
+    bookings = reads.bookings_by_store(launch_id)
+    if not has_store_activity(origins, bookings):
+        return None
+    return store_figures(
+        stores,
+        origins,
+        bookings,
+        reads.test_drive_slots(launch_id),
+        reads.test_drive_conversion(launch_id, t, CONVERSION_DAYS),
+        orders_not_cancelled,
+    )
+
+
 def build_report(
     reads: ReportReads,
     slug: str,
@@ -287,6 +336,9 @@ def build_report(
                 reads.ledger_figures(slug, as_of),
             )
             report = msgspec.structs.replace(report, payments=figures)
+        stores = stores_at(reads, launch_id, t, orders.total - orders.cancelled)
+        if stores is not None:
+            report = msgspec.structs.replace(report, stores=stores)
         if compare is None:
             return report
         other, aligned = other_launch(reads, compare, now, offsets, window_us)

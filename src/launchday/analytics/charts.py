@@ -49,6 +49,7 @@ from launchday.analytics.chart_parts import (
     xy,
 )
 from launchday.analytics.report import RatioAt, Report, ratio
+from launchday.analytics.store_charts import channel_chart
 
 # --- the data behind the charts ----------------------------------------------------
 
@@ -402,6 +403,9 @@ def report_charts(
     delivery = delivery_chart(report)
     if delivery is not None:
         charts["delivery"] = delivery
+    channels = channel_chart(report)
+    if channels is not None:
+        charts["channels"] = channels
     comparison = comparison_chart(report, other)
     if comparison is not None:
         charts["comparison"] = comparison

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from launchday.analytics.chart_parts import duration_label, ratio_label, thousands
 from launchday.analytics.charts import aligned_milestones, other_name, step_counts
 from launchday.analytics.report import RatioAt, Report
+from launchday.analytics.store_page import store_section
 
 # What each chart shows, in words under it (and the order the page shows them in).
 CAPTIONS: Mapping[str, str] = {
@@ -31,6 +32,8 @@ CAPTIONS: Mapping[str, str] = {
     " answered each question.",
     "delivery": "How many buyers of each variant are told their car comes each week after"
     " they ordered: the promises as they stand, from the production plan.",
+    "channels": "Orders placed through each channel: the brand's app, its web shop, its"
+    " stores (placed by their staff for walk-in buyers) and partners' apps.",
     "comparison": "Cumulative orders of both launches, each on time since its own opening,"
     " with the ratio at the milestones both reached.",
 }
@@ -102,6 +105,7 @@ def render_html(
         aligned=aligned,
         other_name=other_name(report, other),
         charts=inline,
+        stores=store_section(report),
         after=duration_label,
         speed="" if report.time_scale == 1 else f"a rehearsal at {report.time_scale:g}× speed",
     )

@@ -35,6 +35,7 @@ import msgspec
 
 from launchday.analytics.delivery_figures import DeliveryFigures
 from launchday.analytics.payment_figures import PaymentFigures
+from launchday.analytics.store_figures import StoreFigures
 from launchday.analytics.waiting_room_figures import WaitingRoomFigures
 from launchday.domain.clock import rfc3339
 from launchday.domain.launch import Launch
@@ -204,6 +205,7 @@ class Report(msgspec.Struct, **_OUT):
     waiting_room: WaitingRoomFigures | None = None
     delivery: DeliveryFigures | None = None
     payments: PaymentFigures | None = None
+    stores: StoreFigures | None = None
 
 
 # --- counts, as a store's queries return them --------------------------------------

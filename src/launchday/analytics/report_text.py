@@ -10,6 +10,10 @@ from rich.table import Table
 from launchday.analytics.delivery_figures import DeliveryFigures
 from launchday.analytics.payment_figures import PaymentFigures
 from launchday.analytics.report import Report
+from launchday.analytics.store_figures import StoreFigures, daily_totals
+
+LEADERBOARD_ROWS = 5
+LAST_DAYS = 7
 
 
 def _share(value: float | None) -> str:
@@ -87,6 +91,9 @@ def print_report(report: Report, console: Console) -> None:
     if report.payments is not None:
         _print_payments(report.payments, console)
 
+    if report.stores is not None:
+        _print_stores(report.stores, console)
+
     if report.compare is not None:
         compare = report.compare
         table = Table(title=f"{report.launch} against {compare.launch}")
@@ -141,3 +148,49 @@ def _print_payments(payments: PaymentFigures, console: Console) -> None:
         console.print("ledger: holds (the accounts sum to zero and match the orders)")
     for problem in payments.ledger_discrepancies:
         console.print(f"[red]ledger: {problem}[/red]")
+
+
+def _print_stores(stores: StoreFigures, console: Console) -> None:
+    """Orders by channel, the top of the store leaderboard, test drives by day, and how
+    test drives and orders meet."""
+    console.print(
+        "orders by channel: "
+        + ", ".join(f"{c.channel} {c.orders:,} ({_share(c.share)})" for c in stores.channels)
+    )
+    top = stores.stores[:LEADERBOARD_ROWS]
+    table = Table(title=f"store leaderboard (top {len(top)} of {len(stores.stores)})")
+    headings = ("store", "city", "region", "orders", "as centre", "drives booked", "done",
+                "no-shows")  # fmt: skip
+    for heading in headings:
+        table.add_column(heading, justify="left" if heading in headings[:3] else "right")
+    for s in top:
+        table.add_row(
+            s.name, s.city, s.region, f"{s.orders:,}", f"{s.delivery_centre_orders:,}",
+            f"{s.test_drives_booked:,}", f"{s.test_drives_done:,}", f"{s.no_shows:,}",
+        )  # fmt: skip
+    console.print(table)
+    days = daily_totals(stores.test_drive_days, LAST_DAYS)
+    if days:
+        console.print(
+            "test drives by local date (booked/done): "
+            + ", ".join(f"{day} {booked:,}/{done:,}" for day, booked, done, _ in days)
+        )
+    c = stores.conversion
+    console.print(
+        f"test drive to order within {c.window_days} days: {c.ordered_within_window:,} of"
+        f" {c.test_drivers:,} buyers with a test drive done ({_share(c.ordered_share)});"
+        f" orders after a test drive: {c.after_test_drive:,} of {c.orders:,} not cancelled"
+        f" ({_share(c.after_test_drive_share)})"
+    )
+    regions = sorted(stores.regions, key=lambda r: (-r.orders, r.region))
+    shown = [
+        f"{r.region} {r.orders:,}"
+        + ("" if r.orders_per_million is None else f" ({r.orders_per_million:.3g}/million)")
+        for r in regions
+        if r.orders
+    ]
+    if shown or stores.orders_without_region:
+        console.print(
+            "orders by buyer region: "
+            + ", ".join([*shown, f"none given {stores.orders_without_region:,}"])
+        )

@@ -11,6 +11,8 @@ Once a second it reads
 - every ten seconds, the number of registrations of interest;
 - for a launch with a production plan, the production view when due
   (`launchday.web.production_live`: nothing at all for a launch without one);
+- the stores view's new orders by channel and store, and every few seconds the
+  brand's stores and their test drives done (`launchday.web.stores_live`);
 
 and sends the same encoded event to every viewer. So the database work per second
 does not grow with the number of viewers nor with the number of orders already taken:
@@ -36,6 +38,7 @@ from launchday.services import Services
 from launchday.services.launches import LaunchState, VariantTally
 from launchday.web.production_live import ProductionFeed, ProductionLive
 from launchday.web.series import LiveSeries, SeriesView, rate_now, tallies
+from launchday.web.stores_live import StoresFeed, StoresLive, StoresLiveReads, StoresRead
 
 log = logging.getLogger("launchday.web")
 
@@ -44,7 +47,7 @@ TICK_SECONDS = 1.0
 INTEREST_EVERY_SECONDS = 10.0
 
 
-class LiveReads(Protocol):
+class LiveReads(StoresLiveReads, Protocol):
     """What a tick reads, off the event loop (the store's `SnapshotReads`)."""
 
     def launch_with_id(self, slug: str) -> tuple[int, Launch] | None: ...
@@ -148,6 +151,7 @@ class LiveEvent(msgspec.Struct, **_OUT):
     interest: int  # registrations of interest
     tick: int
     production: ProductionLive | None = None  # None: the launch has no production plan
+    stores: StoresLive | None = None  # None: the brand has no stores
 
 
 _encode = msgspec.json.Encoder().encode
@@ -180,6 +184,7 @@ def live_event(
     tick: int,
     production: ProductionLive | None = None,
     payments: tuple[int, int] | None = None,
+    stores: StoresLive | None = None,
 ) -> LiveEvent:
     """The dashboard's view of a launch at one tick."""
     launch = state.launch
@@ -234,6 +239,7 @@ def live_event(
         interest=state.interest,
         tick=tick,
         production=production,
+        stores=stores,
     )
 
 
@@ -256,6 +262,7 @@ class LaunchFeed:
         launch = services.launches.get(slug)
         self.series = LiveSeries(to_micros(launch.opens_at))
         self.production = ProductionFeed(slug, services)
+        self.stores = StoresFeed(slug, to_micros(launch.opens_at))
         self.ticks = 0
         self._viewers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -309,13 +316,19 @@ class LaunchFeed:
         after_us = self.series.read_after_us()
         loop = asyncio.get_running_loop()
         recount = self._interest is None or loop.time() >= self._interest_due
+        stores_after_us = self.stores.origins.read_after_us()
+        restock = self.stores.due(loop.time())
 
-        def read(reads: LiveReads) -> tuple[list[tuple[int, ProfileTally]], int | None]:
+        def read(
+            reads: LiveReads,
+        ) -> tuple[list[tuple[int, ProfileTally]], int | None, StoresRead]:
             rows = read_new_orders(reads, self.slug, opens_us, after_us)
-            return rows, reads.interest_count(self.slug) if recount else None
+            in_stores = self.stores.read(reads, stores_after_us, restock)
+            return rows, reads.interest_count(self.slug) if recount else None, in_stores
 
-        rows, interest = await self.store.read_in_thread(read)
+        rows, interest, in_stores = await self.store.read_in_thread(read)
         self.series.apply(rows)
+        stores = self.stores.section(in_stores, loop.time())
         if interest is not None:
             self._interest, self._interest_due = interest, loop.time() + INTEREST_EVERY_SECONDS
         production = await self.production.section(
@@ -339,7 +352,7 @@ class LaunchFeed:
         payments = None
         if launch.payments is not None:
             payments = self.store.reads.payment_counts(self.slug)
-        event = live_event(state, self.series, queue, self.ticks, production, payments)
+        event = live_event(state, self.series, queue, self.ticks, production, payments, stores)
         return sse(_encode(event))
 
     async def _run(self) -> None:

@@ -18,6 +18,7 @@ from launchday.store.reads.live import LiveQueries
 from launchday.store.reads.payments import PaymentReads
 from launchday.store.reads.report import ReportQueries
 from launchday.store.reads.retail import RetailReads
+from launchday.store.reads.retail_report import RetailReportQueries
 from launchday.store.reads.room import RoomReads
 from launchday.store.reads.session import OneConnection, ReadSession
 from launchday.store.sql import Connection, ReadConnection, read_connection
@@ -28,13 +29,21 @@ class LoopReads(RoomReads, DeliveryReads, PaymentReads, AccessReads, RetailReads
 
 
 class SnapshotReads(
-    RoomReads, DeliveryReads, PaymentReads, AccessReads, RetailReads, ReportQueries, LiveQueries
+    RoomReads,
+    DeliveryReads,
+    PaymentReads,
+    AccessReads,
+    RetailReads,
+    ReportQueries,
+    RetailReportQueries,
+    LiveQueries,
 ):
     """Every read, on one connection of the caller's, for reports and the dashboard."""
 
     def __init__(self, db: ReadConnection) -> None:
         RoomReads.__init__(self, OneConnection(db))
         ReportQueries.__init__(self, db)
+        RetailReportQueries.__init__(self, db)
         LiveQueries.__init__(self, db)
         self.db = db
 

@@ -1,4 +1,5 @@
-"""The live dashboard's reads: what came in since its last tick."""
+"""The live dashboard's reads: what came in since its last tick, and the stores' test
+drives done."""
 
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ NEW_ORDERS_SQL = f"""
     GROUP BY bucket
 """
 
+# The orders placed after `:after`, by the same second bucket, by channel and by the store
+# that placed them: the stores view adds them up tick by tick (launchday.web.stores_live).
+# Bounded by `orders_by_launch_time` to the new orders, as above.
+NEW_ORIGINS_SQL = f"""
+    SELECT (placed_at_us - :opens + {US - 1}) / {US} AS bucket, channel, store_id, count(*)
+    FROM orders
+    WHERE launch_id = :launch AND placed_at_us > :after
+    GROUP BY bucket, channel, store_id
+"""
+
 
 class LiveQueries:
     """The dashboard's reads, on one connection."""
@@ -47,3 +58,23 @@ class LiveQueries:
         return self._db.all(
             NEW_ORDERS_SQL, {"opens": opens_us, "launch": launch_id, "after": after_us}
         )
+
+    def new_order_origins(
+        self, launch_id: int, opens_us: int, after_us: int
+    ) -> list[tuple[int, str, str | None, int]]:
+        """The orders placed after `after_us`, by second bucket, channel and placing
+        store (`NEW_ORIGINS_SQL`)."""
+        rows = self._db.all(
+            NEW_ORIGINS_SQL, {"opens": opens_us, "launch": launch_id, "after": after_us}
+        )
+        return [(int(b), str(c), None if s is None else str(s), int(n)) for b, c, s, n in rows]
+
+    def test_drives_done_by_store(self, launch_id: int) -> dict[str, int]:
+        """Each store's test drives of the launch marked done (the launch's bookings are
+        few beside its orders: they are counted whole)."""
+        rows = self._db.all(
+            "SELECT store_id, count(*) FROM bookings WHERE launch_id = :launch"
+            " AND kind = 'test_drive' AND status = 'done' GROUP BY store_id",
+            {"launch": launch_id},
+        )
+        return {str(store): int(n) for store, n in rows}

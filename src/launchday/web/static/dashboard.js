@@ -1,6 +1,6 @@
 // launchday: the live launch dashboard. Plain JavaScript, no build step, no library.
 // One EventSource (/launches/{slug}/live) brings a JSON snapshot every second; this
-// file only draws it (production.js draws the production view from the same events).
+// file only draws it (production.js and stores.js draw their views from the same events).
 // EventSource reconnects by itself after a network blip.
 "use strict";
 
@@ -366,8 +366,9 @@
     dash.dispatchEvent(new CustomEvent("live", { detail: data }));
   }
 
-  // The production view (production.js) draws with the same helpers, from the same events.
-  window.launchday = Object.freeze({ numbers, node, niceAxis, compact, shortTime, duration, timeStep });
+  // The production and stores views (production.js, stores.js) draw with the same
+  // helpers, from the same events.
+  window.launchday = Object.freeze({ numbers, node, niceAxis, compact, shortTime, duration, timeStep, setNumber });
 
   // --- the stream ----------------------------------------------------------------------------
 
