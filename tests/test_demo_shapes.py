@@ -127,6 +127,26 @@ def test_the_demo_meets_every_milestone_through_the_waiting_room(
         for _sku, published, _, said, _, verdict in quoted:
             assert abs(int(said) - int(published)) <= 2, output
             assert verdict == "ok", output
+        assert_the_stores_took_part(output, report)
+
+
+def assert_the_stores_took_part(output: str, report: dict[str, Any]) -> None:
+    """A shipped scenario's stores: walk-ins ordered through them, test drives were booked
+    before and after the opening, and the report counts both as the demo says."""
+    text = re.sub(r"\s+", " ", output)  # the console wraps long lines
+    walk_ins = re.search(r"staff of ([\d,]+) stores placed ([\d,]+) walk-in orders", text)
+    booked = re.search(
+        r"test drives booked and confirmed: ([\d,]+) before the opening, ([\d,]+) after it", text
+    )
+    assert walk_ins is not None, output
+    assert booked is not None, output
+    figures = report["stores"]
+    in_stores = sum(c["orders"] for c in figures["channels"] if c["channel"] == "store")
+    assert 0 < in_stores <= int(walk_ins.group(2).replace(",", ""))
+    before, after = (int(n.replace(",", "")) for n in booked.groups())
+    assert before > 0, output
+    assert after > 0, output
+    assert sum(row["test_drives_booked"] for row in figures["stores"]) == before + after
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from launchday.sim.display import ReplayProgress, milestone_table, quote_table, 
 from launchday.sim.rehearsal import RehearsalPlan, RehearsalResult, rehearse
 from launchday.sim.replay_stats import ReplayStats
 from launchday.sim.scenario import scaled_milestones
+from launchday.sim.store_display import store_lines, store_table
 from launchday.store.sqlite import sqlite_path
 
 
@@ -54,7 +55,10 @@ def run_rehearsal(
     console.print(milestone_table(result))
     if result.quotes:
         console.print(quote_table(result))
-    for line in summary_lines(result):
+    stores = store_table(result)
+    if stores is not None:
+        console.print(stores)
+    for line in summary_lines(result) + store_lines(result):
         console.print(line)
     return result
 

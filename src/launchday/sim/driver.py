@@ -35,7 +35,7 @@ import msgspec
 
 from launchday.sim.admission_plan import Lapse
 from launchday.sim.customers import Event, PlannedOrder, SimCustomer
-from launchday.sim.http import HttpClient, TransportError
+from launchday.sim.http import HttpClient, Refused, TransportError, error_code
 from launchday.sim.lead import Lead
 from launchday.sim.replay_stats import ReplayStats
 
@@ -55,15 +55,6 @@ PAID_PATIENCE = 100
 # The shortest wait a ticket is told before polling again (launchday.api.views): part of
 # every journey through a waiting room, so the journeys' lead starts from it.
 POLL_FLOOR_SECONDS = 0.005
-
-
-class Refused(Exception):
-    """The server answered with an error body."""
-
-    def __init__(self, status: int, code: str) -> None:
-        super().__init__(f"{status} {code}")
-        self.status = status
-        self.code = code
 
 
 class LoadDriver:
@@ -97,6 +88,8 @@ class LoadDriver:
         self.lapses: Mapping[str, Lapse] = lapses or {}
         self._opens = 0.0  # time.monotonic() of the opening, once replaying
         self.order_ids: dict[str, str] = {}
+        # Buyers whose order a store's staff place: customer -> (store, the staff's key).
+        self.walk_ins: Mapping[str, tuple[str, str]] = {}
         # Orders sent but not yet answered: a lock or cancel due meanwhile waits for them.
         self._in_flight: dict[str, asyncio.Event] = {}
         self.stats = ReplayStats()
@@ -121,7 +114,7 @@ class LoadDriver:
         this the first second would be spent on TCP handshakes and signatures.
         """
         for customer in customers:
-            self._bearer(customer)
+            self.bearer(customer)
         await asyncio.gather(
             *(self.request("GET", "/api/v1/time") for _ in range(self.connections))
         )
@@ -136,7 +129,7 @@ class LoadDriver:
         self._queue_lead = Lead(MAX_QUEUE_LEAD_SECONDS, POLL_FLOOR_SECONDS + 3 * round_trip)
         self.stats.queue_lead = self._queue_lead.seconds
 
-    def _bearer(self, customer: str) -> str:
+    def bearer(self, customer: str) -> str:
         token = self._tokens.get(customer)
         if token is None:
             token = self._tokens[customer] = self._token_for(customer)
@@ -194,14 +187,17 @@ class LoadDriver:
         body: dict[str, Any] = {"sku": sku}
         if profile is not None:
             body["profile"] = profile
-        headers = {"Authorization": self._bearer(customer), "Idempotency-Key": key}
+        headers = {"Authorization": self.bearer(customer), "Idempotency-Key": key}
         if admission_token is not None:
             headers["Admission-Token"] = admission_token
-        status, answer = await self.request(
-            "POST", f"/api/v1/launches/{self.slug}/orders", body=body, headers=headers
-        )
+        path = f"/api/v1/launches/{self.slug}/orders"
+        if customer in self.walk_ins:  # a walk-in buyer: the store's staff order for them
+            store, staff_key = self.walk_ins[customer]
+            path = f"/api/v1/stores/{store}/launches/{self.slug}/orders"
+            body["customer"], headers["Authorization"] = customer, f"Bearer {staff_key}"
+        status, answer = await self.request("POST", path, body=body, headers=headers)
         if status != 201:
-            raise Refused(status, _code(answer))
+            raise Refused(status, error_code(answer))
         if self.pay and answer.get("payment"):
             # Paid beside the schedule, as a buyer's app does: the next actions wait not.
             task = asyncio.ensure_future(self._pay(answer["payment"]))
@@ -229,7 +225,7 @@ class LoadDriver:
             self.stats.payments += 1
             self.stats.paid_minor += int(payment["amount_minor"])
         else:
-            self.stats.refusals[f"pay:{_code(answer)}"] += 1
+            self.stats.refusals[f"pay:{error_code(answer)}"] += 1
 
     async def payments_sent(self) -> None:
         """Wait for the payments still on their way."""
@@ -253,13 +249,13 @@ class LoadDriver:
             status, answer = await self.request(
                 "POST",
                 f"/api/v1/orders/{order_id}/{action}",
-                headers={"Authorization": self._bearer(customer)},
+                headers={"Authorization": self.bearer(customer)},
             )
-            if not (self.pay and status == 409 and _code(answer) == "not_paid"):
+            if not (self.pay and status == 409 and error_code(answer) == "not_paid"):
                 break
             await asyncio.sleep(0.02)
         if status != 200:
-            self.stats.refusals[f"{action}:{_code(answer)}"] += 1
+            self.stats.refusals[f"{action}:{error_code(answer)}"] += 1
         elif action == "lock":
             self.stats.locks += 1
         else:
@@ -299,12 +295,12 @@ class LoadDriver:
 
     async def _wait_for_admission(self, customer: str) -> str | None:
         """Join, poll as told, and return the admission token; come back when it lapses."""
-        auth = {"Authorization": self._bearer(customer)}
+        auth = {"Authorization": self.bearer(customer)}
         path = f"/api/v1/launches/{self.slug}/queue"
         lapse = self.lapses.get(customer)
         status, ticket = await self.request("POST", path, headers=auth)
         if status not in (200, 201):
-            self.stats.refusals[f"queue:{_code(ticket)}"] += 1
+            self.stats.refusals[f"queue:{error_code(ticket)}"] += 1
             return None
         self.stats.queue_joined += 1
         for _ in range(MAX_REJOINS + 1):
@@ -315,7 +311,7 @@ class LoadDriver:
                 )
                 self.stats.queue_polls += 1
                 if status != 200:
-                    self.stats.refusals[f"queue:{_code(ticket)}"] += 1
+                    self.stats.refusals[f"queue:{error_code(ticket)}"] += 1
                     return None
             if ticket["state"] == "admitted":
                 self.stats.queue_admitted += 1
@@ -330,7 +326,7 @@ class LoadDriver:
             rejoins = int(ticket.get("rejoins", 0))
             status, ticket = await self.request("POST", path, headers=auth)
             if status != 200:
-                self.stats.refusals[f"queue:{_code(ticket)}"] += 1
+                self.stats.refusals[f"queue:{error_code(ticket)}"] += 1
                 return None
             self.stats.queue_rejoined += int(ticket.get("rejoins", 0)) > rejoins
         self.stats.refusals["queue:expired"] += 1
@@ -490,10 +486,3 @@ class LoadDriver:
             if result is not None:
                 await result
         return stats
-
-
-def _code(answer: Any) -> str:
-    try:
-        return str(answer["error"]["code"])
-    except (TypeError, KeyError):
-        return "unexpected"

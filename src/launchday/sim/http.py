@@ -9,6 +9,7 @@ tracing, multidicts, stream readers) and spends a fraction of that.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
@@ -151,3 +152,20 @@ class HttpClient:
         self._open.clear()
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports finish closing
+
+
+class Refused(Exception):
+    """The server answered with an error body."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+
+def error_code(answer: Any) -> str:
+    """The `code` of an error body, or "unexpected" for any other answer."""
+    try:
+        return str(answer["error"]["code"])
+    except (TypeError, KeyError):
+        return "unexpected"

@@ -48,6 +48,7 @@ from launchday.sim.customers import (
 from launchday.sim.delivery_quotes import QuoteCheck, quote_checks
 from launchday.sim.driver import LoadDriver
 from launchday.sim.replay_stats import ReplayStats
+from launchday.sim.retail_rehearsal import RehearsalStores, RetailOutcome, RetailPlan, plan_retail
 from launchday.sim.scenario import Milestone, Scenario, launch_spec, scaled_locks, scaled_milestones
 from launchday.sim.scenario_production import quote_moment, replay_plan
 from launchday.sim.server_calls import clock_skew, import_registrations, payments_settled
@@ -162,6 +163,7 @@ class RehearsalResult:
     checks: list[MilestoneCheck]
     # A new order's delivery quotes beside the published ones (scenarios with a plan).
     quotes: list[QuoteCheck] = field(default_factory=list)
+    retail: RetailOutcome | None = None  # what the stores did (scenarios with [retail])
 
     @property
     def stored_orders(self) -> int:
@@ -250,6 +252,7 @@ class RehearsalPlan:
     registered: list[SimCustomer]
     events: list[Event]
     lapses: dict[str, Lapse]
+    retail: RetailPlan | None = None  # the stores' part, for a scenario with [retail]
 
     @property
     def orders(self) -> int:
@@ -267,7 +270,8 @@ def plan_rehearsal(options: RehearsalOptions) -> RehearsalPlan:
     lapses: dict[str, Lapse] = {}
     if options.admission_rate is not None:
         lapses = _plan_room(options, crowd.milestones, events)
-    return RehearsalPlan(options, registrations(crowd), events, lapses)
+    retail = plan_retail(options.scenario, events, options.seed)
+    return RehearsalPlan(options, registrations(crowd), events, lapses, retail)
 
 
 def _plan_room(
@@ -379,8 +383,15 @@ async def rehearse(
             )
             if status != 200:
                 raise RuntimeError(f"the server refused the production plan: {status} {answer}")
+        stores = RehearsalStores(plan.retail, driver, spec.slug, admin)
+        if stores.active:
+            await tick("opening the stores")
+            await stores.open()
         await tick("importing registrations")
         await import_registrations(driver, spec.slug, registered, opens_at, admin)
+        if stores.active:
+            await tick("booking test drives before the opening")
+            await stores.book_before()
         await tick("warming up")
         await driver.warm_up(event.customer.id for event in events[:WARM_TOKENS])
         await tick("orders open")
@@ -413,6 +424,9 @@ async def rehearse(
             datetime.now(UTC) + skew
         )
         await asyncio.sleep(max(0.0, end.total_seconds()) + 0.05)
+        if stores.active:
+            await tick("booking test drives after the opening")
+            await stores.book_after()
         if options.pay:
             await tick("waiting for the payments' webhooks")
             await payments_settled(driver, spec.slug, admin)
@@ -442,8 +456,9 @@ async def rehearse(
 
     checks = milestone_checks(scenario, options, report)
     return RehearsalResult(
-        spec.slug, options, opens_at, len(registered), stats, report, checks, quotes
-    )
+        spec.slug, options, opens_at, len(registered), stats, report, checks, quotes,
+        stores.outcome,
+    )  # fmt: skip
 
 
 def milestone_checks(

@@ -103,6 +103,31 @@ class ScenarioProduction:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioRetail:
+    """The brand's stores at the launch, as counts (the network is generated from them:
+    launchday.sim.store_network), how they are run, and the buyers' use of them: the
+    share of orders placed in stores and of buyers who book a test drive, and of those
+    the share who book before the opening (docs/scenarios.md, "[retail]")."""
+
+    brand: str
+    sales_stores: int
+    delivery_centres: int
+    service_centres: int
+    cities: int
+    timezone: str = "Asia/Shanghai"
+    opens: str = "10:00"
+    closes: str = "22:00"
+    demo_cars: int = 4
+    test_drive_minutes: int = 30
+    handover_bays: int = 6
+    logistics_weeks: int = 1
+    plant_region: str | None = None  # delivery centres there are 0 weeks from the plant
+    store_order_share: float = 0.0
+    test_drive_share: float = 0.0
+    before_opening_share: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class SourceNote:
     """Where a published figure comes from."""
 
@@ -129,6 +154,7 @@ class Scenario:
     buyers: BuyerShares | None = None
     sources: tuple[SourceNote, ...] = ()
     production: ScenarioProduction | None = None
+    retail: ScenarioRetail | None = None
 
     @property
     def last_milestone_seconds(self) -> float:

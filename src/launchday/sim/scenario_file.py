@@ -32,6 +32,7 @@ from launchday.sim.scenario import (
     SourceNote,
 )
 from launchday.sim.scenario_production import read_production
+from launchday.sim.scenario_retail import read_retail
 from launchday.sim.toml_fields import FieldPath, FieldReader, shown
 
 PACKAGE: Final = "launchday.scenarios"
@@ -44,6 +45,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 # The keys each table may hold (see the scenarios' README); anything else is a typo.
 _TOP_LEVEL: Final = frozenset(
     {"launch", "deposit", "variants", "demand", "interest", "buyers", "sources", "production"}
+    | {"retail"}
 )
 _LAUNCH_KEYS: Final = frozenset({"slug", "name", "currency", "opens_at", "per_customer_limit"})
 _VARIANT_KEYS: Final = frozenset(
@@ -135,6 +137,7 @@ class _Reader(FieldReader):
             buyers=self.buyers(data),
             sources=self.sources(data),
             production=read_production(self, data, skus, built),
+            retail=read_retail(self, data),
         )
 
     def deposit(self, data: Mapping[str, object]) -> ScenarioDeposit:
