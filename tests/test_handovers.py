@@ -74,6 +74,7 @@ def test_the_centre_adds_its_weeks_and_its_handover_is_booked_once_the_car_is_bu
     put_plan(api, plan(100, ["YU7-MAX"]))  # built in week 0, two weeks' lag, three wide
     centre(api, "bj-centre", logistics_weeks=1)
     centre(api, "sh-centre", logistics_weeks=2)
+    put_store(api, "bj-sales")  # sells, hands nothing over
     plain = api.place("dan")
     assert plain.json()["delivery_estimate"]["weeks"] == [2, 5]
     placed = api.place("alice", delivery_centre="bj-centre")
@@ -92,6 +93,15 @@ def test_the_centre_adds_its_weeks_and_its_handover_is_booked_once_the_car_is_bu
     trail = api.get(f"/api/v1/orders/{alice['id']}/history", headers=api.as_customer("alice"))
     assert trail.json()["events"][-1]["detail"] == "delivery centre sh-centre"
     bob = api.place("bob", delivery_centre="sh-centre").json()
+    # What a new order would be promised, at the plant and at a centre two weeks away.
+    quotes = f"/api/v1/launches/{SLUG}/delivery"
+    plant = api.get(quotes).json()["variants"][0]["estimate"]["weeks"]
+    at_sh = api.get(quotes, params={"centre": "sh-centre"}).json()
+    assert at_sh["centre"] == "sh-centre"
+    assert at_sh["variants"][0]["estimate"]["weeks"] == [w + 2 for w in plant]
+    for centre_id, status in (("nowhere", 404), ("bj-sales", 422)):
+        refused = api.get(quotes, params={"centre": centre_id})
+        assert (refused.status_code, refused.json()["error"]["field"]) == (status, "centre")
 
     # Not built yet: no handover slots, no booking.
     early = handover_slots(api, "alice", alice["id"])

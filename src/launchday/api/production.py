@@ -28,7 +28,7 @@ from launchday.api.production_wire import (
     supplier_from_spec,
 )
 from launchday.api.query_params import time_param
-from launchday.api.views import estimate_out, promise_weeks, weeks_between
+from launchday.api.views import at_centre, estimate_out, promise_weeks, weeks_between
 from launchday.domain.clock import EARLIEST, rfc3339
 from launchday.domain.production_plan import ProductionPlan
 from launchday.domain.what_if import AddedSupplier, Change, LineLoss, SupplierOutage
@@ -85,9 +85,16 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def delivery_quotes(request: Request) -> Response:
         slug = request.params["slug"]
+        centre = parse_qs(request.query).get("centre", [None])[-1]
+        weeks = 0
+        if centre is not None:
+            weeks = ctx.services.handovers.centre(centre, "centre").logistics_weeks
         at, quotes = await deliveries.quotes(slug, time_param(request.query, "at"))
-        variants = [VariantQuote(sku, estimate_out(promise)) for sku, promise in quotes.items()]
-        return json_response(200, encode(DeliveryQuotes(slug, at, variants)))
+        variants = []
+        for sku, promise in quotes.items():
+            estimate = estimate_out(promise)
+            variants.append(VariantQuote(sku, at_centre(estimate, weeks) if weeks else estimate))
+        return json_response(200, encode(DeliveryQuotes(slug, at, variants, centre)))
 
     async def delivery_changes(request: Request) -> Response:
         slug = request.params["slug"]
@@ -191,6 +198,13 @@ def routes(ctx: ApiContext) -> list[Route]:
                     description="when the new order would be placed (RFC 3339, on the"
                     " launch's clock, not before now); now if absent",
                     schema={"type": "string", "format": "date-time"},
+                ),
+                QueryParam(
+                    "centre",
+                    required=False,
+                    description="a delivery centre: the promise there, its logistics weeks"
+                    " added (at the plant if absent)",
+                    schema={"type": "string"},
                 ),
             ),
             errors=("validation", "not_found"),

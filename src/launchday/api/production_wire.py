@@ -76,6 +76,7 @@ class DeliveryQuotes(msgspec.Struct, frozen=True):
     launch: str
     at: datetime
     variants: list[VariantQuote]
+    centre: str | None = None  # the delivery centre quoted at, if one was asked for
 
 
 class DeliveryChange(msgspec.Struct, frozen=True):
