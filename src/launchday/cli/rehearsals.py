@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -177,6 +178,10 @@ def demo(
         pay,
     )
     options = plan.options
+    if keep_serving:
+        # Ctrl-C stops the server, even for a demo started where SIGINT is ignored (a
+        # background job of a shell without job control hands that on).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     out.mkdir(parents=True, exist_ok=True)
     if db is None:
         db_url = f"sqlite:///{(out / 'launchday.db').resolve()}"
