@@ -146,7 +146,10 @@ class PromiseKeeper:
         wanted = self._marks.get(slug, 0)
         while True:
             running = self._repromising.get(slug)
-            if running is None:
+            # One that has finished, its done-callbacks not yet run, is not running: a
+            # stale one awaited again would hand back its book without ever yielding to
+            # the loop that runs them, spinning here for good.
+            if running is None or running.done():
                 running = asyncio.ensure_future(self._repromise(slug))
                 self._repromising[slug] = running
                 running.add_done_callback(lambda done: self._done_repromising(slug, done))
