@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,6 @@ QUOTE_ROW = re.compile(
 # direct orders are replayed in tests/test_rehearsal.py too.
 WITHOUT_ROOM = ["slow-build.toml", "two-markets.toml"]
 PAYING = "half-day.toml"
-# The shipped scenarios replay an hour of launch time at the fastest speed their first
-# milestone allows (about 36 real seconds), nearly all of it a quiet tail of a few orders
-# a second. They run in the background, each started once the one before is past its
-# opening burst, while the short shapes run one after another beside them.
-BURST_SECONDS = 12.0
 
 
 @dataclass(frozen=True)
@@ -85,22 +79,17 @@ def scenario_path(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Demo]:
-    """Every demo run of the module, by (scenario, how): see BURST_SECONDS."""
+    """Every demo run of the module, by (scenario, how), one after another: each replays
+    against a server of its own, and two at once would take each other's time."""
     root = tmp_path_factory.mktemp("demos")
     runs: dict[tuple[str, str], Demo] = {}
-    background = []
-    for name in SHIPPED:
-        out = root / f"{name}-room"
-        background.append(((name, "room"), start_demo(out, name), out))
-        time.sleep(BURST_SECONDS)
-    short: list[tuple[tuple[str, str], tuple[str, ...]]] = [((n, "room"), ()) for n in SHAPES]
-    short += [((name, "direct"), ("--no-waiting-room",)) for name in WITHOUT_ROOM]
-    short.append(((PAYING, "pay"), ("--pay",)))
-    for (name, how), extra in short:
+    every: list[tuple[tuple[str, str], tuple[str, ...]]] = [((n, "room"), ()) for n in SHIPPED]
+    every += [((name, "room"), ()) for name in SHAPES]
+    every += [((name, "direct"), ("--no-waiting-room",)) for name in WITHOUT_ROOM]
+    every.append(((PAYING, "pay"), ("--pay",)))
+    for (name, how), extra in every:
         out = root / f"{name}-{how}"
         runs[(name, how)] = finish(start_demo(out, scenario_path(name), *extra), out)
-    for key, demo, out in background:
-        runs[key] = finish(demo, out)
     return runs
 
 
