@@ -17,10 +17,9 @@ from launchday.api.bookings_wire import (
 )
 from launchday.api.calendar_files import calendar_of
 from launchday.api.context import ApiContext, encode
-from launchday.api.orders import stored_payment
+from launchday.api.orders import order_as_read
 from launchday.api.query_params import date_param, days_param
 from launchday.api.test_drives import CALENDAR, STAFF_MARKS
-from launchday.api.views import order_out
 from launchday.api.wire import OrderOut
 from launchday.domain.booking import Booking, BookingKind
 from launchday.domain.slots import MAX_DAYS
@@ -31,7 +30,7 @@ from launchday.http.routing import QueryParam, Request, Response, Route, json_re
 
 def routes(ctx: ApiContext) -> list[Route]:
     services = ctx.services
-    handovers, launches, clock = services.handovers, services.launches, ctx.clock
+    handovers, clock = services.handovers, ctx.clock
 
     def out(booking: Booking, status: int = 200) -> Response:
         return json_response(status, encode(booking_out(booking, clock())))
@@ -47,13 +46,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         order = await handovers.choose_centre(
             request.params["id"], request.customer, body.delivery_centre
         )
-        launch = launches.get(order.launch)
-        promised = await services.deliveries.estimate(order)
-        weeks = handovers.logistics_weeks(order)
-        payment = stored_payment(ctx, order, launch)
-        return json_response(
-            200, encode(order_out(order, launch, clock(), promised, payment, weeks))
-        )
+        return json_response(200, encode(await order_as_read(ctx, order)))
 
     async def free_slots(request: Request) -> Response:
         query = parse_qs(request.query, keep_blank_values=True)

@@ -82,6 +82,18 @@ def stored_payment(ctx: ApiContext, order: Order, launch: Launch) -> PaymentOut 
     return payment_out(payment, reads.refund_of(order.id))
 
 
+async def order_as_read(ctx: ApiContext, order: Order) -> OrderOut:
+    """The order as a read of it answers: its current promise (at its delivery centre)
+    and its payment as stored."""
+    services = ctx.services
+    launch = services.launches.get(order.launch)
+    promised = await services.deliveries.estimate(order)
+    weeks = services.handovers.logistics_weeks(order)
+    return order_out(
+        order, launch, ctx.clock(), promised, stored_payment(ctx, order, launch), weeks
+    )
+
+
 def routes(ctx: ApiContext) -> list[Route]:
     orders, launches, clock = ctx.services.orders, ctx.services.launches, ctx.clock
     deliveries = ctx.services.deliveries
@@ -114,11 +126,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     async def get_order(request: Request) -> Response:
         caller = request.caller
         order = orders.get(request.params["id"], caller.customer, caller.launch)
-        launch = launches.get(order.launch)
-        promised = await deliveries.estimate(order)
-        weeks = handovers.logistics_weeks(order)
-        out = order_out(order, launch, clock(), promised, paying(order, launch), weeks)
-        return json_response(200, encode(out))
+        return json_response(200, encode(await order_as_read(ctx, order)))
 
     async def order_history(request: Request) -> Response:
         caller = request.caller

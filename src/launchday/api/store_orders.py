@@ -9,8 +9,12 @@ from urllib.parse import parse_qs
 import msgspec
 
 from launchday.api.context import ApiContext, encode
-from launchday.api.orders import IDEMPOTENCY_KEY_SCHEMA, check_idempotency_key, placed_answer
-from launchday.api.orders import stored_payment as paying
+from launchday.api.orders import (
+    IDEMPOTENCY_KEY_SCHEMA,
+    check_idempotency_key,
+    order_as_read,
+    placed_answer,
+)
 from launchday.api.views import order_out
 from launchday.api.wire import OrderOut, StoreOrderRequest, profile_from_spec
 from launchday.domain.order import Order
@@ -46,10 +50,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     )
 
     async def full(order: Order) -> OrderOut:
-        launch = launches.get(order.launch)
-        promised = await deliveries.estimate(order)
-        weeks = services.handovers.logistics_weeks(order)
-        return order_out(order, launch, ctx.clock(), promised, paying(ctx, order, launch), weeks)
+        return await order_as_read(ctx, order)
 
     def staff(request: Request) -> str:
         return request.caller.key or "admin"
