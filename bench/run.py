@@ -20,6 +20,7 @@ from core 1 (64 connections, a warm-up run, then 3 runs; medians reported):
   s   a store's free test-drive slots for 14 days, as a buyer's page lists them
   f   the launch report over a launch of 1,000,000 orders
   replay (with --replay) the YU7's first three minutes at real speed and scale
+  replay0 the same night without its production plan: what promising every order costs
 
 The table goes to the terminal and to bench/results/latest.json and latest.md.
 """
@@ -49,7 +50,7 @@ from harness.tokens import mint_tokens
 from harness.wrk import require_wrk
 from rich.console import Console
 
-SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "c5", "d", "e", "s", "f", "replay")
+SCENARIOS = ("a", "b", "b2", "c", "c2", "c3", "c4", "c5", "d", "e", "s", "f", "replay", "replay0")
 RESULTS = BENCH / "results"
 Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 
@@ -57,7 +58,7 @@ Runner = Callable[[Bench, dict[str, ScenarioResult]], ScenarioResult]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run launchday's benchmark scenarios side by side.",
-        epilog="Scenarios: a, b, c, c2, c3, c4, c5, d, e, s, f, replay (see the module docstring).",
+        epilog="Scenarios: " + ", ".join(SCENARIOS) + " (see the module docstring).",
     )
     parser.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     parser.add_argument("--only", help="comma-separated scenarios to run, e.g. a,b,c")
@@ -79,7 +80,7 @@ def selected(args: argparse.Namespace) -> list[str]:
         if unknown:
             raise SystemExit(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}")
     else:
-        wanted = set(SCENARIOS) - {"replay"}
+        wanted = set(SCENARIOS) - {"replay", "replay0"}
     if args.replay:
         wanted.add("replay")
     return [name for name in SCENARIOS if name in wanted]
@@ -112,6 +113,11 @@ def runners() -> dict[str, Runner]:
 
         return run_replay(bench)
 
+    def replay_without_plan(bench: Bench, results: dict[str, ScenarioResult]) -> ScenarioResult:
+        from harness.replay import replay as run_replay
+
+        return run_replay(bench, with_plan=False)
+
     return {
         "a": lambda bench, _: http.baseline(bench, "a", "FastAPI + pydantic", "fastapi_app:app"),
         "b": lambda bench, _: http.baseline(bench, "b", "raw ASGI + msgspec", "raw_asgi:app"),
@@ -138,6 +144,7 @@ def runners() -> dict[str, Runner]:
         "s": lambda bench, _: free_slots(bench),
         "f": lambda bench, _: launch_report(bench),
         "replay": replay,
+        "replay0": replay_without_plan,
     }
 
 
