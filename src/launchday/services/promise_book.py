@@ -11,6 +11,7 @@ yet kept, with what the old book gave), over the whole queue as numpy columns.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -204,6 +205,32 @@ class Changes:
     promises: PromiseUpdates
     moves: MoveUpdates
     gone: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.promises.order_seq or self.moves.order_seq or self.gone)
+
+    def parts(self, size: int) -> list[Changes]:
+        """The changes in parts of at most `size` promises, in order of sequence, each
+        with the moves of its orders: written one by one, the orders placed meanwhile are
+        written between them. A part holds every move of its orders, so a part is kept
+        whole or not at all."""
+        seqs, moved = self.promises.order_seq, self.moves.order_seq
+        if len(seqs) <= size:
+            return [self]
+        parts, first_move = [], 0
+        for start in range(0, len(seqs), size):
+            stop = min(start + size, len(seqs))
+            # An order moves only if its promise changed; the last part takes any other.
+            last_move = bisect_right(moved, seqs[stop - 1]) if stop < len(seqs) else len(moved)
+            parts.append(
+                Changes(
+                    self.promises.part(start, stop),
+                    self.moves.part(first_move, last_move),
+                    self.gone if start == 0 else [],
+                )
+            )
+            first_move = last_move
+        return parts
 
 
 def changes(

@@ -36,6 +36,15 @@ class PromiseUpdates:
             )
         )  # fmt: skip
 
+    def part(self, start: int, stop: int) -> PromiseUpdates:
+        """The promises from `start` to `stop` (indexes into the columns)."""
+        return PromiseUpdates(
+            self.order_seq[start:stop], self.build_week[start:stop],
+            self.weeks_from[start:stop], self.weeks_to[start:stop],
+            self.set_by_kind[start:stop], self.set_by_id[start:stop],
+            self.set_by_supplier[start:stop],
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class MoveUpdates:
@@ -55,6 +64,14 @@ class MoveUpdates:
                 self.order_seq, self.old_weeks_from, self.old_weeks_to,
                 self.new_weeks_from, self.new_weeks_to, strict=True,
             )
+        )  # fmt: skip
+
+    def part(self, start: int, stop: int) -> MoveUpdates:
+        """The moves from `start` to `stop` (indexes into the columns)."""
+        return MoveUpdates(
+            self.at, self.cause, self.order_seq[start:stop],
+            self.old_weeks_from[start:stop], self.old_weeks_to[start:stop],
+            self.new_weeks_from[start:stop], self.new_weeks_to[start:stop],
         )  # fmt: skip
 
 
