@@ -53,6 +53,7 @@ from launchday.services.ports.orders import ORDER_BOOK
 from launchday.services.ports.store import StoreUnavailable, WriteScope
 from launchday.store.batch import apply_jobs
 from launchday.store.bulk_insert import BulkInsert
+from launchday.store.commit_watchdog import CommitWatchdog
 from launchday.store.group_commit import Job, Outcome
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.migrations import migrate_postgres
@@ -68,6 +69,17 @@ log = logging.getLogger("launchday.store")
 
 # Loopback or a LAN: a server that does not answer in this long is treated as down.
 CONNECT_TIMEOUT_SECONDS = 3
+# How long a COMMIT waits for a synchronous standby before it is cancelled: PostgreSQL
+# has then committed on the primary alone, so the batch is answered as unavailable
+# (503, Retry-After), never as done. A cluster that has lost its standby gives buyers
+# that answer after this long instead of holding their requests until failover ends.
+COMMIT_WAIT_SECONDS = 5.0
+# The primary's WARNING when a commit stops waiting for its standby (server messages in
+# English: the cluster's `lc_messages` is C, docs/cluster.md).
+SYNC_WAIT_CANCELLED = (
+    "canceling wait for synchronous replication",
+    "canceling the wait for synchronous replication",
+)
 
 
 def is_postgres_url(url: str) -> bool:
@@ -311,6 +323,11 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
         self.url = url
         self._tx = PostgresWriteTx(LaunchIds())
         self._session: PostgresSession | None = None
+        # The batch's COMMIT stopped waiting for its standby (the server's warning says
+        # so); and whether a commit has done so with none confirmed since: see `run`.
+        self._cancelled_wait = False
+        self._unconfirmed = False
+        self._watchdog = CommitWatchdog()
 
     async def start(self) -> None:
         def open_writer() -> psycopg.Connection[Any]:
@@ -319,6 +336,7 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
             return conn
 
         self._conn = await asyncio.to_thread(open_writer)
+        self._conn.add_notice_handler(self._notice)
         self._session = PostgresSession(self.url)
         self._reads = LoopReads(self._session)
         self._writer.start()
@@ -341,16 +359,29 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._close_writer()
             self._conn = connect(self.url)
+            self._conn.add_notice_handler(self._notice)
         conn: psycopg.Connection[Any] = self._conn
         return conn
+
+    def _notice(self, notice: psycopg.errors.Diagnostic) -> None:
+        if (notice.message_primary or "").startswith(SYNC_WAIT_CANCELLED):
+            self._cancelled_wait = True
 
     def run(self, jobs: list[Job[WriteFn]], *, isolate: bool) -> list[Outcome]:
         conn = self._connection()
         scopes = [job.scope for job in jobs if job.scope is not None]
         keys = sorted({key for scope in scopes for key in lock_keys(scope)})
         books = sum(1 for scope in scopes if ORDER_BOOK in scope.locks)
-        with conn.pipeline():
+        self._cancelled_wait = False
+        with conn.pipeline() as pipeline:
             conn.execute("BEGIN")
+            if self._unconfirmed:
+                # After a commit the standby did not confirm, every batch writes to the
+                # log (a batch that only finds an order writes nothing, and a commit
+                # without a record does not wait), so that its COMMIT waits for the
+                # standby to hold everything before it, the unconfirmed one included: a
+                # retry that finds that order is answered only once it is on two machines.
+                conn.execute("SELECT pg_logical_emit_message(true, 'launchday', 'confirm')")
             if keys:
                 # unnest yields the array in order, so the locks are taken in key order.
                 conn.execute(
@@ -388,6 +419,18 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
             outcomes = apply_jobs(jobs, self._tx, now, isolate=isolate)
             self._tx.flush()
             conn.execute("COMMIT")
+            # The server ignores statement_timeout while a COMMIT waits for its standby,
+            # but not a cancel: the wait is bounded from here.
+            self._watchdog.arm(conn, COMMIT_WAIT_SECONDS)
+            try:
+                pipeline.sync()  # the COMMIT's answer, and the server's warnings
+            finally:
+                self._watchdog.disarm()
+        if self._cancelled_wait:
+            self._unconfirmed = True
+            log.warning("a commit was not confirmed by a synchronous standby: answered 503")
+            raise StoreUnavailable()
+        self._unconfirmed = False
         return outcomes
 
     def rollback(self) -> None:
