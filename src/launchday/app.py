@@ -25,6 +25,7 @@ from launchday.payments.rehearsal import RehearsalProvider
 from launchday.payments.stripe_provider import StripeProvider
 from launchday.payments.webhook_sender import WebhookSender
 from launchday.services import Services, make_services
+from launchday.services.clock_watch import ClockWatch
 from launchday.services.ports.payments import PaymentProvider
 from launchday.services.ports.store import Overloaded, Store, StoreUnavailable
 from launchday.store import open_store
@@ -82,9 +83,11 @@ class App(HttpApp):
         self._keys_loop: asyncio.Task[None] | None = None
         self._access_loop: asyncio.Task[None] | None = None
         self._secrets_loop: asyncio.Task[None] | None = None
+        self._clock_loop: asyncio.Task[None] | None = None
         metrics = Metrics()
         self.dashboard = Dashboard(self.services, clock)
-        context = ApiContext(self.services, clock, metrics)
+        self.clock_watch = ClockWatch(store, clock, settings.max_clock_offset_seconds)
+        context = ApiContext(self.services, clock, metrics, self.clock_watch)
         routes: list[Route] = []
         routes += api_routes(context, lambda: routes)
         routes += self.dashboard.routes()
@@ -140,6 +143,10 @@ class App(HttpApp):
         if self.auth.issued.key_sets:
             await self.auth.issued.read_all()
             self._keys_loop = asyncio.ensure_future(self._keep_issuers_keys())
+        # Hosts sharing a database check their clocks against its own (the first
+        # measurement inside the loop, before the first request is answered).
+        self._clock_loop = asyncio.ensure_future(self.clock_watch.run())
+        await asyncio.sleep(0)
         self._started = True
 
     async def _keep_issuers_keys(self) -> None:
@@ -153,7 +160,13 @@ class App(HttpApp):
 
     async def shutdown(self) -> None:
         if self._started:
-            loops = (self._payments_loop, self._keys_loop, self._access_loop, self._secrets_loop)
+            loops = (
+                self._payments_loop,
+                self._keys_loop,
+                self._access_loop,
+                self._secrets_loop,
+                self._clock_loop,
+            )
             for loop in loops:
                 if loop is not None:
                     loop.cancel()

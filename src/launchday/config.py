@@ -12,6 +12,9 @@ from launchday.identity.issuers import Issuer, IssuerConfigError, read_issuers
 
 DEFAULT_DB = "sqlite:///./launchday.db"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# A host whose clock is further than this from the database's stops taking buyers
+# (docs/cluster.md): NTP keeps hosts within milliseconds; a quarter second is a fault.
+DEFAULT_MAX_CLOCK_OFFSET_SECONDS = 0.25
 # RFC 7518 3.2: an HS256 key must be at least as long as the hash output.
 MIN_SECRET_BYTES = 32
 
@@ -60,6 +63,11 @@ class Settings:
     """`LAUNCHDAY_ISSUERS`: a TOML file naming the brand's identity providers whose tokens
     customers sign in with (docs/identity.md); tokens of `LAUNCHDAY_SECRET` work too."""
 
+    max_clock_offset_seconds: float | None = DEFAULT_MAX_CLOCK_OFFSET_SECONDS
+    """`LAUNCHDAY_MAX_CLOCK_OFFSET`: on PostgreSQL, /healthz answers 503 while this host's
+    clock is further than this many seconds from the database's (default 0.25; `off`
+    not to check). An embedded SQLite database runs on the one host: nothing to check."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, db_url: str | None = None) -> Settings:
         """Read the environment (or `env`); `db_url` overrides `LAUNCHDAY_DB`."""
@@ -82,6 +90,15 @@ class Settings:
             issuers = read_issuers(issuers_file) if issuers_file else ()
         except IssuerConfigError as error:
             raise ConfigError(f"LAUNCHDAY_ISSUERS: {error}") from None
+        offset = env.get("LAUNCHDAY_MAX_CLOCK_OFFSET", "").strip()
+        try:
+            max_offset = (
+                None if offset == "off" else float(offset or DEFAULT_MAX_CLOCK_OFFSET_SECONDS)
+            )
+        except ValueError:
+            raise ConfigError("LAUNCHDAY_MAX_CLOCK_OFFSET must be seconds or off") from None
+        if max_offset is not None and not max_offset > 0:
+            raise ConfigError("LAUNCHDAY_MAX_CLOCK_OFFSET must be more than 0 seconds")
         return cls(
             url,
             admin_key,
@@ -93,6 +110,7 @@ class Settings:
             stripe_api_base=env.get("LAUNCHDAY_STRIPE_API_BASE") or None,
             rehearsal_payments=env.get("LAUNCHDAY_REHEARSAL_PAYMENTS") or None,
             issuers=issuers,
+            max_clock_offset_seconds=max_offset,
         )
 
     def rehearsal_records(self) -> str:

@@ -1,4 +1,5 @@
-"""What the API's handlers work with: the use cases, the wall clock, the metrics."""
+"""What the API's handlers work with: the use cases, the wall clock, the metrics, and the
+watch on this host's clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import msgspec
 
 from launchday.http.metrics import Metrics
 from launchday.services import Services
+from launchday.services.clock_watch import ClockWatch
 
 encode = msgspec.json.Encoder().encode
 
@@ -19,3 +21,4 @@ class ApiContext:
     services: Services
     clock: Callable[[], datetime]
     metrics: Metrics
+    clock_watch: ClockWatch

@@ -8,6 +8,7 @@ from launchday import __version__
 from launchday.api.context import ApiContext, encode
 from launchday.api.wire import Health, ServerTime
 from launchday.domain.clock import rfc3339
+from launchday.http.errors import HttpError
 from launchday.http.openapi import openapi_document
 from launchday.http.routing import Request, Response, Route, json_response
 
@@ -22,10 +23,20 @@ def routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[Rout
         return json_response(200, encode(ServerTime(rfc3339(ctx.clock()))))
 
     async def healthz(request: Request) -> Response:
+        off = ctx.clock_watch.off()
+        if off is not None:  # the load balancer takes this host out until it is put right
+            raise HttpError(
+                "unavailable",
+                f"this host's clock is {off.seconds:+.3f} s off the database's",
+                headers={"Retry-After": "10"},
+            )
         return json_response(200, encode(Health("ok", __version__)))
 
     async def metrics_text(request: Request) -> Response:
         ctx.metrics.write_queue.set(ctx.services.store.pending_writes())
+        offset = ctx.clock_watch.offset
+        if offset is not None:
+            ctx.metrics.clock_offset.set(offset.seconds)
         return Response(200, ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
 
     async def openapi(request: Request) -> Response:
@@ -55,8 +66,9 @@ def routes(ctx: ApiContext, every_route: Callable[[], list[Route]]) -> list[Rout
             handler=healthz,
             name="healthz",
             auth="anyone",
-            summary="Health",
+            summary="Health (503 while this host's clock is off the database's)",
             response=Health,
+            errors=("unavailable",),
         ),
         Route(
             method="GET",

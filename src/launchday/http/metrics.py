@@ -79,6 +79,11 @@ class Metrics:
             "Writes waiting for the writer",
             registry=self.registry,
         )
+        self.clock_offset = Gauge(
+            "launchday_clock_offset_seconds",
+            "This host's clock minus the database's, as last measured",
+            registry=self.registry,
+        )
 
         # Children by label, so the hot path skips prometheus_client's locked lookup.
         self._accepted: dict[str, Counter] = {}

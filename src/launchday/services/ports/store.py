@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from launchday.services.ports.access_records import AccessReads, AccessWrites
+from launchday.services.ports.clock import ClockReads
 from launchday.services.ports.delivery import DeliveryReads, DeliveryWrites
 from launchday.services.ports.interest import InterestWrites
 from launchday.services.ports.launches import LaunchReads, LaunchWrites
@@ -48,6 +49,7 @@ class ReadModel(
     PaymentReads,
     AccessReads,
     RetailReads,
+    ClockReads,
     Protocol,
 ):
     """Everything the services read outside a transaction, never waiting for the writer."""

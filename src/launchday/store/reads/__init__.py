@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from launchday.store.reads.access import AccessReads
+from launchday.store.reads.clock import ClockReads
 from launchday.store.reads.delivery import DeliveryReads
 from launchday.store.reads.live import LiveQueries
 from launchday.store.reads.payments import PaymentReads
@@ -24,7 +25,7 @@ from launchday.store.reads.session import OneConnection, ReadSession
 from launchday.store.sql import Connection, ReadConnection, read_connection
 
 
-class LoopReads(RoomReads, DeliveryReads, PaymentReads, AccessReads, RetailReads):
+class LoopReads(RoomReads, DeliveryReads, PaymentReads, AccessReads, RetailReads, ClockReads):
     """Point reads for the event loop (the services' read ports)."""
 
 
