@@ -153,8 +153,11 @@ class Orders:
     async def _change(
         self, order_id: str, customer: str, target: OrderStatus, by: str = "customer"
     ) -> Order:
-        known = self.get(order_id, customer)
-        launch = self.launches.get(known.launch)
+        # Whose order it is, and of which launch: the write reads the whole of it.
+        owner = self.store.reads.order_owner(order_id)
+        if owner is None or owner[1] != customer:
+            raise NotFound(f"no order {order_id!r}", field="id")
+        launch = self.launches.get(owner[0])
 
         def change(tx: WriteTx, now: datetime) -> Order:
             order = tx.order(order_id)
@@ -181,7 +184,7 @@ class Orders:
             tx.record_event(changed, target, at, by, detail)
             return changed
 
-        return await self.store.write(change, WriteScope(known.launch, (customer_lock(customer),)))
+        return await self.store.write(change, WriteScope(launch.slug, (customer_lock(customer),)))
 
 
 def _move_deposit(

@@ -61,6 +61,10 @@ class OrderReads(Protocol):
     def order(self, order_id: str) -> Order | None:
         """The order with this id."""
 
+    def order_owner(self, order_id: str) -> tuple[str, str] | None:
+        """The launch and the customer of the order with this id (a lighter read than
+        the whole order, for a change the write transaction reads it for anyway)."""
+
     def store_orders(self, store: str, launch: str | None, limit: int) -> list[Order]:
         """The orders a store placed (of one launch, if given), newest first."""
 

@@ -52,6 +52,16 @@ class PointReads:
         )
         return order_from_row(row) if row else None
 
+    def order_owner(self, order_id: str) -> tuple[str, str] | None:
+        row = self._session.run(
+            lambda db: db.one(
+                "SELECT l.slug, o.customer FROM orders o JOIN launches l ON l.id = o.launch_id"
+                " WHERE o.id = :id",
+                {"id": order_id},
+            )
+        )
+        return (row[0], row[1]) if row else None
+
     def store_orders(self, store: str, launch: str | None, limit: int) -> list[Order]:
         """The orders a store placed (of one launch, if given), newest first."""
         where = "o.store_id = :store" + ("" if launch is None else " AND l.slug = :launch")
