@@ -8,6 +8,7 @@ durability test against a server that does not sync would prove nothing.
 PostgreSQL refuses to run as root; as root the cluster runs as the `postgres` user
 (which Debian's package creates). `LAUNCHDAY_TEST_PG` names a server to use instead
 (`postgresql://user@host:port/db`): each test then gets a database created on it.
+`standby_of` makes a hot standby streaming from a cluster of ours (pg_basebackup -R).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -51,11 +52,13 @@ def _free_port() -> int:
 class PgCluster:
     """One PostgreSQL server process on a data folder of its own."""
 
-    def __init__(self, bindir: Path, root: Path) -> None:
+    def __init__(self, bindir: Path, root: Path, settings: Mapping[str, str] | None = None) -> None:
         self.bindir = bindir
         self.root = root
         self.data = root / "data"
         self.port = _free_port()
+        # Server settings beyond the tests' own (`start`), e.g. a statement log.
+        self.settings = dict(settings or {})
         self._user: str | None = "postgres" if os.geteuid() == 0 else None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -92,6 +95,33 @@ class PgCluster:
             capture_output=True,
         )
 
+    def base_backup_of(self, primary: PgCluster) -> None:
+        """Fill the data folder with a base backup of the running `primary`, set up to
+        stream from it as a hot standby once started (Debian's pg_basebackup -R: the
+        standby.signal and primary_conninfo; initdb's pg_hba trusts replication from
+        127.0.0.1). A fast checkpoint: the backup waits for none spread over minutes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._give_to_user(self.root)
+        subprocess.run(
+            self._cmd(
+                str(self.bindir / "pg_basebackup"),
+                "-D",
+                str(self.data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-R",
+                "--checkpoint=fast",
+                "--wal-method=stream",
+                "--no-sync",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
     def start(self) -> None:
         """Start the server (in the foreground of a child process we can SIGKILL)."""
         log = open(self.root / "server.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -118,6 +148,11 @@ class PgCluster:
                 # Nothing writes on its own, so a test can see that a read wrote nothing.
                 "-c",
                 "autovacuum=off",
+                *(
+                    arg
+                    for name, value in self.settings.items()
+                    for arg in ("-c", f"{name}={value}")
+                ),
             ),
             stdout=log,
             stderr=log,
@@ -264,6 +299,22 @@ def pg_server() -> Iterator[PgServer | None]:
     finally:
         cluster.stop(discard=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def standby_of(
+    primary: PgCluster, root: Path, settings: Mapping[str, str] | None = None
+) -> PgCluster:
+    """A hot standby streaming from `primary` (running), started on a port of its own
+    with its data in `root`; ready once it takes read-only queries."""
+    standby = PgCluster(primary.bindir, root, {"hot_standby": "on", **(settings or {})})
+    standby.base_backup_of(primary)
+    standby.start()
+    return standby
+
+
+def can_run_clusters() -> bool:
+    """Whether PostgreSQL's binaries are here (and, as root, the user to run them as)."""
+    return find_bindir() is not None and (os.geteuid() != 0 or _has_user("postgres"))
 
 
 def _has_user(name: str) -> bool:

@@ -186,4 +186,4 @@ def create_app(
     settings: Settings, store: Store | None = None, clock: Callable[[], datetime] = utc_now
 ) -> App:
     """The ASGI app for `settings`; nothing connects until startup."""
-    return App(settings, store or open_store(settings.db_url, clock), clock)
+    return App(settings, store or open_store(settings.db_url, clock, settings.replica_url), clock)

@@ -23,6 +23,26 @@ class ConfigError(ValueError):
     """A setting has a value the server cannot run with."""
 
 
+def is_postgres(url: str) -> bool:
+    """Whether `url` names a PostgreSQL database (libpq's URL forms)."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def check_replica(db_url: str, replica_url: str) -> None:
+    """Refuse a replica that cannot be one: only a PostgreSQL database has standbys, and
+    a standby of it is reached through a PostgreSQL URL."""
+    if not is_postgres(replica_url):
+        raise ConfigError(
+            "the replica (--replica, LAUNCHDAY_REPLICA_DB) must be a PostgreSQL URL"
+            " naming a hot standby, postgresql://user@host:port/database"
+        )
+    if not is_postgres(db_url):
+        raise ConfigError(
+            "a replica needs a PostgreSQL database (--db, LAUNCHDAY_DB): SQLite has no"
+            " standby to read from"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server needs to know at start."""
@@ -68,11 +88,26 @@ class Settings:
     clock is further than this many seconds from the database's (default 0.25; `off`
     not to check). An embedded SQLite database runs on the one host: nothing to check."""
 
+    replica_url: str | None = None
+    """`LAUNCHDAY_REPLICA_DB`: a hot standby of the PostgreSQL database (libpq's URL, the
+    multi-host form with `target_session_attrs=standby` or `prefer-standby` too) that
+    reports read from, so they never slow the primary (docs/replica.md). Unset: reports
+    read the primary."""
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, db_url: str | None = None) -> Settings:
-        """Read the environment (or `env`); `db_url` overrides `LAUNCHDAY_DB`."""
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        db_url: str | None = None,
+        replica_url: str | None = None,
+    ) -> Settings:
+        """Read the environment (or `env`); `db_url` overrides `LAUNCHDAY_DB`, and
+        `replica_url` `LAUNCHDAY_REPLICA_DB`."""
         env = os.environ if env is None else env
         url = db_url or env.get("LAUNCHDAY_DB") or DEFAULT_DB
+        replica = replica_url or env.get("LAUNCHDAY_REPLICA_DB") or None
+        if replica is not None:
+            check_replica(url, replica)
         admin_key = env.get("LAUNCHDAY_ADMIN_KEY", "")
         generated = not admin_key
         if generated:
@@ -111,6 +146,7 @@ class Settings:
             rehearsal_payments=env.get("LAUNCHDAY_REHEARSAL_PAYMENTS") or None,
             issuers=issuers,
             max_clock_offset_seconds=max_offset,
+            replica_url=replica,
         )
 
     def rehearsal_records(self) -> str:

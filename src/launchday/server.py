@@ -70,7 +70,8 @@ class _WorkerApp(App):
 def app_from_env() -> App:
     """The app of one worker process of `serve_workers`, from the environment it set."""
     settings = Settings.from_env()
-    return _WorkerApp(settings, open_store(settings.db_url, utc_now), utc_now)
+    store = open_store(settings.db_url, utc_now, settings.replica_url)
+    return _WorkerApp(settings, store, utc_now)
 
 
 def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -85,6 +86,8 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
         LAUNCHDAY_SECRET=secret.decode(),
         LAUNCHDAY_MAX_BODY_BYTES=str(settings.max_body_bytes),
     )
+    if settings.replica_url:
+        os.environ["LAUNCHDAY_REPLICA_DB"] = settings.replica_url
     config = uvicorn_config(
         "launchday.server:app_from_env", host, port, factory=True, workers=workers
     )

@@ -21,12 +21,22 @@ console = Console()
 DbOption = Annotated[
     str | None, typer.Option("--db", help="Database URL (default: $LAUNCHDAY_DB or sqlite)")
 ]
+ReplicaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--replica",
+        help="A hot standby of the PostgreSQL database that reports read from"
+        " (default: $LAUNCHDAY_REPLICA_DB; docs/replica.md)",
+    ),
+]
 
 
-def load_settings(db: str | None, env: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    db: str | None, env: dict[str, str] | None = None, replica: str | None = None
+) -> Settings:
     """Settings from the environment, or a clear message and exit status 2."""
     try:
-        return Settings.from_env(env, db_url=db)
+        return Settings.from_env(env, db_url=db, replica_url=replica)
     except (ConfigError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None

@@ -4,17 +4,23 @@ call the package."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from urllib.parse import urlparse, urlunparse
 
 import typer
 
-from launchday.cli.app import DbOption, app, console, load_settings
-from launchday.config import DEFAULT_DB
+from launchday.cli.app import DbOption, ReplicaOption, app, console, load_settings
+from launchday.config import DEFAULT_DB, ConfigError, check_replica
 from launchday.server import serve_app, serve_workers
 from launchday.services.ports.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from launchday.store.sql import Connection
+
+T = TypeVar("T")
 
 
 @app.command()
@@ -23,12 +29,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
+    replica: ReplicaOption = None,
 ) -> None:
     """Run the API."""
     if workers < 1:
         console.print("[red]--workers must be at least 1[/red]")
         raise typer.Exit(2)
-    settings = load_settings(db)
+    settings = load_settings(db, replica=replica)
     if workers != 1 and settings.db_url.startswith("sqlite:"):
         console.print(
             "[red]SQLite takes one server process: run --workers 1, or use PostgreSQL.[/red]"
@@ -39,6 +46,7 @@ def serve(
     typer.echo(
         f"launchday on http://{host}:{port}  database {redacted(settings.db_url)}"
         + (f"  {workers} workers" if workers > 1 else "")
+        + (f"  reports on {redacted(settings.replica_url)}" if settings.replica_url else "")
     )
     if workers > 1:
         serve_workers(settings, host, port, workers)
@@ -105,6 +113,7 @@ def token(
 def report(
     launch: Annotated[str, typer.Option(help="The launch's slug")],
     db: DbOption = None,
+    replica: ReplicaOption = None,
     compare: Annotated[
         str | None, typer.Option(help="Another launch to compare with, on time since opening")
     ] = None,
@@ -116,42 +125,36 @@ def report(
     import psycopg
 
     from launchday.analytics import build_report
+    from launchday.analytics.report import Report
     from launchday.analytics.report_files import write_report_files
     from launchday.analytics.report_text import print_report
     from launchday.domain.errors import DomainError
-    from launchday.store import postgres, sqlite
     from launchday.store.reads import SnapshotReads
-    from launchday.store.sql import Connection, ReadConnection
+    from launchday.store.sql import ReadConnection
 
-    url = db or os.environ.get("LAUNCHDAY_DB") or DEFAULT_DB
-    conn: Connection
-    if postgres.is_postgres_url(url):
+    replica = replica or os.environ.get("LAUNCHDAY_REPLICA_DB") or None
+    # With a standby named and no database, the standby alone is read.
+    url = db or os.environ.get("LAUNCHDAY_DB") or (None if replica else DEFAULT_DB)
+    if replica is not None:
         try:
-            conn = postgres.connect(url)
-        except StoreUnavailable as error:
-            console.print(f"[red]cannot connect to PostgreSQL: {error.__cause__}[/red]")
-            raise typer.Exit(2) from None
-    elif not url.startswith("sqlite:"):
-        console.print(
-            f"[red]unsupported database URL {url!r}: use sqlite:///path/to/file.db"
-            " or postgresql://...[/red]"
-        )
-        raise typer.Exit(2)
-    else:
-        try:
-            path = sqlite.sqlite_path(url)
-        except ValueError as error:
+            check_replica(url or replica, replica)
+        except ConfigError as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(2) from None
-        if not Path(path).exists():
-            console.print(f"[red]no database at {path}[/red]")
-            raise typer.Exit(2)
-        conn = sqlite.connect(path, readonly=True)
     now = datetime.now(UTC)
-    try:
+
+    def build(conn: Connection) -> tuple[Report, Report | None]:
         reads = SnapshotReads(ReadConnection(conn))
         built = build_report(reads, launch, compare=compare, now=now)
-        other = build_report(reads, compare, now=now) if compare else None
+        return built, (build_report(reads, compare, now=now) if compare else None)
+
+    conn = _open_database(url) if url is not None else None
+    try:
+        if replica is None:
+            assert conn is not None
+            built, other = build(conn)
+        else:
+            built, other = _on_standby(replica, conn, build)
     except DomainError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
@@ -162,7 +165,8 @@ def report(
         console.print(f"[red]the database went away: {error}[/red]")
         raise typer.Exit(2) from None
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
     if out is not None:
         written = write_report_files(built, out, other=other)
     if as_json:
@@ -171,3 +175,61 @@ def report(
         print_report(built, console)
         if out is not None:
             console.print(f"written: {', '.join(p.name for p in written)} in {out}")
+
+
+def _open_database(url: str) -> Connection:
+    """A read connection to the database at `url`, or a clear message and exit 2."""
+    from launchday.store import postgres, sqlite
+
+    if postgres.is_postgres_url(url):
+        try:
+            return postgres.connect(url)
+        except StoreUnavailable as error:
+            console.print(f"[red]cannot connect to PostgreSQL: {error.__cause__}[/red]")
+            raise typer.Exit(2) from None
+    if not url.startswith("sqlite:"):
+        console.print(
+            f"[red]unsupported database URL {url!r}: use sqlite:///path/to/file.db"
+            " or postgresql://...[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        path = sqlite.sqlite_path(url)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    if not Path(path).exists():
+        console.print(f"[red]no database at {path}[/red]")
+        raise typer.Exit(2)
+    return sqlite.connect(path, readonly=True)
+
+
+def _on_standby(replica: str, primary: Connection | None, build: Callable[[Connection], T]) -> T:
+    """`build` on the standby: once it has replayed the primary's last commit when the
+    primary is at hand (else on the primary, with a note), or as it is when it is not."""
+    import psycopg
+
+    from launchday.store import replica as standby
+
+    def note(text: str) -> None:
+        typer.echo(f"note: {text}", err=True)  # stderr: --json output stays JSON
+
+    if primary is not None:
+        return standby.Standby(replica, pass_over_seconds=0, warn=note).run(
+            build,
+            primary_lsn=lambda: standby.primary_lsn(primary),
+            on_primary=lambda: build(primary),
+        )
+    try:
+        conn = standby.connect_standby(replica)
+    except psycopg.OperationalError as error:
+        console.print(f"[red]cannot connect to the standby: {error}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        if not standby.in_recovery(conn):
+            note(
+                f"{standby.shown(replica)} is not a standby (it is not in recovery): read as it is"
+            )
+        return build(conn)
+    finally:
+        conn.close()

@@ -193,6 +193,8 @@ class PromiseKeeper:
         saved = False
         try:
             at = launch.clock(self.clock())
+            # On the primary, never a report's standby: the book must hold every order
+            # and lock committed up to now, or promises would be made against a stale queue.
             book = await self.store.read_in_thread(
                 lambda reads: book_of(
                     version, generation, plan, reads.build_queue(slug, built_skus(plan)), at

@@ -16,16 +16,19 @@ from typing import Any
 from launchday.services.ports.store import Store
 
 
-def open_store(url: str, clock: Callable[[], datetime]) -> Store:
-    """The store for a `LAUNCHDAY_DB` URL; nothing connects until `start()`."""
+def open_store(url: str, clock: Callable[[], datetime], replica_url: str | None = None) -> Store:
+    """The store for a `LAUNCHDAY_DB` URL, its reports read on the standby at
+    `replica_url` if one is given (PostgreSQL only); nothing connects until `start()`."""
     if url.startswith("sqlite:"):
         from launchday.store.sqlite import SQLiteStore, sqlite_path
 
+        if replica_url:
+            raise ValueError("a replica needs a PostgreSQL database: SQLite has no standby")
         return SQLiteStore(sqlite_path(url), clock)
     from launchday.store.postgres import PostgresStore, is_postgres_url
 
     if is_postgres_url(url):
-        return PostgresStore(url, clock)
+        return PostgresStore(url, clock, replica_url=replica_url)
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or postgresql://..."
     )

@@ -57,7 +57,8 @@ from launchday.store.commit_watchdog import CommitWatchdog
 from launchday.store.group_commit import Job, Outcome
 from launchday.store.launch_ids import LaunchIds
 from launchday.store.migrations import migrate_postgres
-from launchday.store.reads import LoopReads
+from launchday.store.reads import LoopReads, SnapshotReads
+from launchday.store.replica import Standby, primary_lsn
 from launchday.store.row_mapping import ORDER_WIDTH, order_from_row, to_flag
 from launchday.store.sql import ReadConnection
 from launchday.store.write_tx import CUSTOMER_ORDERS_SQL, CustomerOrders, SqlWriteTx
@@ -318,9 +319,12 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
         clock: Callable[[], datetime],
         limits: WriterLimits = DEFAULT_LIMITS,
         on_commit: Callable[[int], None] | None = None,
+        replica_url: str | None = None,
     ) -> None:
         super().__init__(clock, limits, on_commit)
         self.url = url
+        # Reports read here once it has caught up (launchday.store.replica).
+        self.standby = Standby(replica_url) if replica_url else None
         self._tx = PostgresWriteTx(LaunchIds())
         self._session: PostgresSession | None = None
         # The batch's COMMIT stopped waiting for its standby (the server's warning says
@@ -352,6 +356,21 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
 
     def _read_connection(self) -> psycopg.Connection[Any]:
         return connect(self.url)
+
+    def _report(self, fn: Callable[[SnapshotReads], T]) -> T:
+        if self.standby is None:
+            return self._read(fn)
+        return self.standby.run(
+            lambda conn: fn(SnapshotReads(ReadConnection(conn))),
+            primary_lsn=self._primary_lsn,
+            on_primary=lambda: self._read(fn),
+        )
+
+    def _primary_lsn(self) -> str:
+        """The primary's WAL position, over the read model's connection (one round trip,
+        no new connection to the primary)."""
+        assert self._session is not None, "store not started"
+        return self._session.run(lambda db: primary_lsn(db.conn))
 
     # --- the writer thread: its part of `launchday.store.batch` ------------------------
 

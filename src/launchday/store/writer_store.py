@@ -1,5 +1,6 @@
 """What a store is on either database: one writer thread committing batches of writes,
-the read model for the event loop, and long reads on a connection of their own.
+the read model for the event loop, and long reads on a connection of their own (a
+report's maybe on a standby: PostgreSQL's adapter says when).
 
 `SQLiteStore` and `PostgresStore` add what is their own: how they connect and migrate,
 where the secret is kept, and how a batch runs in a transaction (`run`, `rollback`,
@@ -78,15 +79,25 @@ class WriterStore(ABC, Generic[Tx]):
     async def read_in_thread(self, fn: Callable[[SnapshotReads], T]) -> T:
         """Run `fn` in a worker thread on a connection of its own (long reads, such as
         reports, must not hold up the event loop)."""
+        return await asyncio.to_thread(self._read, fn)
 
-        def run() -> T:
-            conn = self._read_connection()
-            try:
-                return fn(SnapshotReads(ReadConnection(conn)))
-            finally:
-                conn.close()
+    async def report_in_thread(self, fn: Callable[[SnapshotReads], T]) -> T:
+        """As `read_in_thread`, on the database's standby when it has one and has
+        replayed every commit made so far (`_report`)."""
+        return await asyncio.to_thread(self._report, fn)
 
-        return await asyncio.to_thread(run)
+    def _read(self, fn: Callable[[SnapshotReads], T]) -> T:
+        """`fn` on a new connection to the database (a worker thread)."""
+        conn = self._read_connection()
+        try:
+            return fn(SnapshotReads(ReadConnection(conn)))
+        finally:
+            conn.close()
+
+    def _report(self, fn: Callable[[SnapshotReads], T]) -> T:
+        """`fn` for a report (a worker thread): on the database itself unless the adapter
+        has a standby to read from."""
+        return self._read(fn)
 
     async def stop(self) -> None:
         """Finish the queued writes, then close every connection."""

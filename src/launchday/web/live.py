@@ -326,6 +326,8 @@ class LaunchFeed:
             in_stores = self.stores.read(reads, stores_after_us, restock)
             return rows, reads.interest_count(self.slug) if recount else None, in_stores
 
+        # On the primary, not a report's standby: the counter must never step back or
+        # stall behind a 201 the buyer already saw, and a standby's lag would do both.
         rows, interest, in_stores = await self.store.read_in_thread(read)
         self.series.apply(rows)
         stores = self.stores.section(in_stores, loop.time())

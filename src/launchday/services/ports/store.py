@@ -80,7 +80,14 @@ class Store(Protocol):
     async def read_in_thread(self, fn: Callable[[Any], T]) -> T:
         """Run `fn(reads)` in a worker thread, on a connection of its own, for long reads
         (reports, the dashboard's ticks) that must not hold up the event loop. `reads`
-        is the store's full read model (`launchday.store.reads.SnapshotReads`)."""
+        is the store's full read model (`launchday.store.reads.SnapshotReads`). Always
+        the primary: it sees every commit acknowledged so far, as the delivery promises'
+        re-reads and the dashboard's ticks need."""
+
+    async def report_in_thread(self, fn: Callable[[Any], T]) -> T:
+        """As `read_in_thread`, for reads that may run on a replica (the launch report):
+        on PostgreSQL with a standby configured, there once it has replayed every commit
+        acknowledged before the call, else on the primary; elsewhere `read_in_thread`."""
 
     def pending_writes(self) -> int:
         """Writes queued but not yet committed (for overload control and metrics)."""
