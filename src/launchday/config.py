@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlparse, urlunparse
 
 from launchday.identity.issuers import Issuer, IssuerConfigError, read_issuers
 
@@ -17,6 +18,15 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_MAX_CLOCK_OFFSET_SECONDS = 0.25
 # RFC 7518 3.2: an HS256 key must be at least as long as the hash output.
 MIN_SECRET_BYTES = 32
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password, for printing and logs."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 class ConfigError(ValueError):

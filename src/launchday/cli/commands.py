@@ -8,12 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
-from urllib.parse import urlparse, urlunparse
 
 import typer
 
 from launchday.cli.app import DbOption, ReplicaOption, app, console, load_settings
-from launchday.config import DEFAULT_DB, ConfigError, check_replica
+from launchday.config import DEFAULT_DB, ConfigError, check_replica, redacted
 from launchday.server import serve_app, serve_workers
 from launchday.services.ports.store import StoreUnavailable
 
@@ -73,15 +72,6 @@ def db_upgrade(db: DbOption = None) -> None:
         typer.echo(f"applied: {', '.join(applied)}")
     else:
         typer.echo("the schema is up to date")
-
-
-def redacted(url: str) -> str:
-    """A database URL without its password, for printing."""
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
-    return urlunparse(parsed._replace(netloc=netloc))
 
 
 @app.command()
@@ -227,9 +217,7 @@ def _on_standby(replica: str, primary: Connection | None, build: Callable[[Conne
         raise typer.Exit(2) from None
     try:
         if not standby.in_recovery(conn):
-            note(
-                f"{standby.shown(replica)} is not a standby (it is not in recovery): read as it is"
-            )
+            note(f"{redacted(replica)} is not a standby (it is not in recovery): read as it is")
         return build(conn)
     finally:
         conn.close()

@@ -24,9 +24,10 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
+
+from launchday.config import redacted
 
 T = TypeVar("T")
 log = logging.getLogger("launchday.store.replica")
@@ -46,16 +47,6 @@ PASS_OVER_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 2
 # What the standby's pg_stat_activity shows for these reads.
 APPLICATION_NAME = "launchday-report"
-
-
-def shown(url: str) -> str:
-    """A database URL without its password, for messages."""
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
-    return urlunparse(
-        parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@"))
-    )
 
 
 def primary_lsn(conn: Any) -> str:
@@ -163,7 +154,7 @@ class Standby:
         later = ""
         if self._pass_over_seconds > 0:
             later = f" (and the next {self._pass_over_seconds:g} s of reports)"
-        self._warn(f"the standby {shown(self.url)} {why}: read on the primary{later}")
+        self._warn(f"the standby {redacted(self.url)} {why}: read on the primary{later}")
 
 
 def _first_line(error: BaseException) -> str:
