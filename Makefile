@@ -34,11 +34,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # What the tests drive besides Python: Debian's Chromium (browser tests, through
-# Playwright with its binary as executable_path), curl (the demo's printed commands) and
+# Playwright with its binary as executable_path), curl (the demo's printed commands),
 # PostgreSQL's server binaries (the tests start a throwaway cluster of their own, as the
-# postgres user when run as root). Installed when missing and apt-get is at hand; without them those tests skip locally,
+# postgres user when run as root) and the production layout's parts for the cluster on
+# one machine (Patroni, etcd, HAProxy, and iproute2 for its network namespaces;
+# docs/cluster.md). Installed when missing and apt-get is at hand; without them those tests skip locally,
 # and fail in CI, where a skip counts as a failure.
-SYSTEM_PACKAGES := chromium curl postgresql
+SYSTEM_PACKAGES := chromium curl postgresql patroni etcd-server haproxy iproute2
 
 system-packages:
 	@command -v apt-get >/dev/null && { [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null; } \
