@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from launchday.cli import free_port
-from launchday.cli.commands import redacted
+from launchday.config import redacted
 from tests.pg_cluster import PgServer
 from tests.support import T0, Database, SettableClock, in_process
 

@@ -11,10 +11,10 @@ import typer
 from rich.table import Table
 
 from launchday.cli.app import app, console
-from launchday.cli.commands import redacted
 from launchday.cluster import ClusterError, Credentials, Layout, RunningCluster, down, status, up
 from launchday.cluster.layout import DEFAULT_PREFIX, DEFAULT_SUBNET, Role
 from launchday.cluster.readiness import balanced_servers
+from launchday.config import redacted
 
 cluster = typer.Typer(
     help="The production layout on one machine, in network namespaces.", no_args_is_help=True
