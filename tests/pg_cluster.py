@@ -290,8 +290,17 @@ def pg_server() -> Iterator[PgServer | None]:
     if bindir is None or (os.geteuid() == 0 and not _has_user("postgres")):
         yield None
         return
-    root = Path(tempfile.mkdtemp(prefix="launchday-pg-"))
-    cluster = PgCluster(bindir, root)
+    with own_server(bindir) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def own_server(
+    bindir: Path, settings: Mapping[str, str] | None = None, prefix: str = "launchday-pg-"
+) -> Iterator[PgServer]:
+    """A throwaway server of our own (with these server settings), removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = PgCluster(bindir, root, settings)
     cluster.init()
     cluster.start()
     try:

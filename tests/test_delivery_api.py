@@ -13,6 +13,7 @@ from rich.console import Console
 from launchday.analytics.report import Report
 from launchday.analytics.report_files import write_report_files
 from launchday.analytics.report_text import print_report
+from launchday.services import promise_keeper
 from tests.support import Api, Database, SettableClock, in_process
 
 SLUG = "yu7-2025"
@@ -105,7 +106,13 @@ def test_a_trim_short_of_batteries_waits_while_the_other_takes_the_line(api: Api
     assert [o["delivery_estimate"]["build_week"] for o in placed] == weeks  # the 201s agree
 
 
-def test_a_cancellation_ahead_moves_the_orders_behind_and_is_listed(api: Api) -> None:
+# Stored in one write, and a promise a write (as a re-promise of a launch night's
+# promises is stored, part by part): each move listed and told once either way.
+@pytest.mark.parametrize("save_rows", [promise_keeper.SAVE_ROWS, 1])
+def test_a_cancellation_ahead_moves_the_orders_behind_and_is_listed(
+    api: Api, save_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(promise_keeper, "SAVE_ROWS", save_rows)
     api.create_launch(variants=variants("YU7-MAX", window_hours=168), per_customer_limit=1)
     put_plan(api, plan(2, ["YU7-MAX"]))
     placed = place_all(api, ["YU7-MAX"] * 6)

@@ -32,7 +32,14 @@ import pytest
 
 from launchday.config import ConfigError, Settings
 from launchday.store import replica as replica_store
-from tests.pg_cluster import PgCluster, PgServer, can_run_clusters, find_bindir, standby_of
+from tests.pg_cluster import (
+    PgCluster,
+    PgServer,
+    can_run_clusters,
+    find_bindir,
+    own_server,
+    standby_of,
+)
 from tests.support import Api, Database, SettableClock, in_process
 
 # Every statement in the log, each entry starting with its time and process.
@@ -108,15 +115,8 @@ def primary() -> Iterator[PgServer]:
     bindir = find_bindir()
     if bindir is None or not can_run_clusters():
         pytest.skip("no PostgreSQL binaries here: install Debian's postgresql")
-    root = Path(tempfile.mkdtemp(prefix="launchday-primary-"))
-    cluster = PgCluster(bindir, root, LOGGED)
-    cluster.init()
-    cluster.start()
-    try:
-        yield PgServer(cluster.admin_url, cluster)
-    finally:
-        cluster.stop(discard=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with own_server(bindir, LOGGED, prefix="launchday-primary-") as server:
+        yield server
 
 
 @pytest.fixture
