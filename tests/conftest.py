@@ -105,6 +105,7 @@ SERIAL_MODULES = frozenset(
         "test_dashboard_production.py",
         "test_dashboard_stores.py",
         "test_demo.py",
+        "test_demo_cluster.py",
         "test_demo_shapes.py",
         "test_handovers.py",
         "test_http_protocol.py",

@@ -141,6 +141,14 @@ def demo(
             "--pay", help="Pay every deposit through the built-in rehearsal provider, over HTTP"
         ),
     ] = False,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="Through HAProxy on the production layout brought up on this machine"
+            " (3 PostgreSQL under Patroni, 2 API hosts; root; docs/cluster.md)",
+        ),
+    ] = False,
 ) -> None:
     """Rehearse a real launch against an embedded server and report how it held."""
     from launchday.cli.rehearse import (
@@ -155,6 +163,9 @@ def demo(
     from launchday.store.postgres import is_postgres_url
 
     slug = None
+    if cluster and (db is not None or workers != 1):
+        console.print("[red]--cluster brings its own databases and hosts: no --db, --workers[/red]")
+        raise typer.Exit(2)
     if db is not None:
         if not is_postgres_url(db):
             console.print("[red]--db takes a postgresql:// URL (SQLite demos use --out)[/red]")
@@ -178,6 +189,12 @@ def demo(
         pay,
     )
     options = plan.options
+    if cluster:
+        from launchday.cli.cluster_demo import rehearse_on_cluster
+
+        out.mkdir(parents=True, exist_ok=True)
+        admin_key, secret = demo_credentials()
+        _exit_with(rehearse_on_cluster(plan, out, admin_key, secret, keep_serving))
     if keep_serving:
         # Ctrl-C stops the server, even for a demo started where SIGINT is ignored (a
         # background job of a shell without job control hands that on).
