@@ -70,6 +70,23 @@ log = logging.getLogger("launchday.store")
 
 # Loopback or a LAN: a server that does not answer in this long is treated as down.
 CONNECT_TIMEOUT_SECONDS = 3
+# A server that vanishes without a word (its machine cut off from the network) leaves
+# its connections open: nothing comes back, not even a reset, and only TCP can end
+# them, after some 15 minutes of retransmissions. Until then the writer waits for a
+# COMMIT's answer, a point read blocks the event loop (so /healthz goes unanswered and
+# the balancer takes the host out), and the host never reaches the new primary. With
+# these, an idle connection whose peer is gone is found dead by keepalives within
+# about 5 s, and one whose sent data goes unacknowledged for 5 s is closed: the batch is
+# answered 503 like any lost connection, and the next one connects afresh. A live
+# server's kernel answers keepalives however busy the server is, and a COMMIT waiting
+# for its standby is bounded by COMMIT_WAIT_SECONDS, so neither is cut short by these.
+TCP_DEAD_PEER: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 5000,  # milliseconds
+}
 # How long a COMMIT waits for a synchronous standby before it is cancelled: PostgreSQL
 # has then committed on the primary alone, so the batch is answered as unavailable
 # (503, Retry-After), never as done. A cluster that has lost its standby gives buyers
@@ -98,6 +115,7 @@ def connect(url: str) -> psycopg.Connection[Any]:
             # pipeline mode is lost with it while the client would still use it.
             prepare_threshold=None,
             options="-c synchronous_commit=on -c default_transaction_isolation=read\\ committed",
+            **TCP_DEAD_PEER,
         )
     except psycopg.OperationalError as error:
         raise StoreUnavailable() from error
