@@ -455,6 +455,18 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
             now = self._clock()
             outcomes = apply_jobs(jobs, self._tx, now, isolate=isolate)
             self._tx.flush()
+            if not self._unconfirmed and any(done for done, _ in outcomes):
+                # A batch that answers yes without writing anything (a retry that finds
+                # its order, a join that finds its ticket) commits without a record, so
+                # its COMMIT does not wait for the standby. What it found may be another
+                # process's commit whose wait was cancelled, on this primary alone (the
+                # retry of a 503 often reaches another API host): answering it would
+                # acknowledge what a failover loses. So such a batch writes one record,
+                # and its COMMIT waits for the standby to hold everything before it.
+                conn.execute(
+                    "SELECT pg_logical_emit_message(true, 'launchday', 'confirm')"
+                    " WHERE pg_current_xact_id_if_assigned() IS NULL"
+                )
             conn.execute("COMMIT")
             # The server ignores statement_timeout while a COMMIT waits for its standby,
             # but not a cancel: the wait is bounded from here.
