@@ -194,7 +194,8 @@ class Burst:
 
     async def _join(self, client: httpx.AsyncClient, customer: str, token: str) -> None:
         path = f"/api/v1/launches/{self.room_slug}/queue"
-        answer = await self._send(client, path, {"Authorization": f"Bearer {token}"}, None)
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = await self._send(client, path, headers, None, f"join {customer}")
         if answer is None:
             return
         response, _ = answer
@@ -212,7 +213,7 @@ class Burst:
         self.tally.sent.add((customer, key, sku))
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
         path = f"/api/v1/launches/{self.slug}/orders"
-        answer = await self._send(client, path, headers, {"sku": sku})
+        answer = await self._send(client, path, headers, {"sku": sku}, f"order {customer} {key}")
         if answer is None:
             return
         response, tries = answer
@@ -237,6 +238,7 @@ class Burst:
         path: str,
         headers: dict[str, str],
         body: dict[str, Any] | None,
+        label: str,
     ) -> tuple[httpx.Response, int] | None:
         """POST until an answer that is not 502/503/504 comes; it and the tries it took,
         or None when the drain time ran out first."""
@@ -257,6 +259,6 @@ class Burst:
                     self.tally.unavailable_without_retry_after += 1
                 pause = min(float(retry_after or RETRY_CAP_SECONDS), RETRY_CAP_SECONDS)
             if time.monotonic() + pause > self.drain_deadline:
-                self.tally.gave_up.append(f"{path} {headers.get('Idempotency-Key', '')}")
+                self.tally.gave_up.append(label)
                 return None
             await asyncio.sleep(pause)
