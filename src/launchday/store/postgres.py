@@ -70,16 +70,13 @@ log = logging.getLogger("launchday.store")
 
 # Loopback or a LAN: a server that does not answer in this long is treated as down.
 CONNECT_TIMEOUT_SECONDS = 3
-# A server that vanishes without a word (its machine cut off from the network) leaves
-# its connections open: nothing comes back, not even a reset, and only TCP can end
-# them, after some 15 minutes of retransmissions. Until then the writer waits for a
-# COMMIT's answer, a point read blocks the event loop (so /healthz goes unanswered and
-# the balancer takes the host out), and the host never reaches the new primary. With
-# these, an idle connection whose peer is gone is found dead by keepalives within
-# about 5 s, and one whose sent data goes unacknowledged for 5 s is closed: the batch is
-# answered 503 like any lost connection, and the next one connects afresh. A live
-# server's kernel answers keepalives however busy the server is, and a COMMIT waiting
-# for its standby is bounded by COMMIT_WAIT_SECONDS, so neither is cut short by these.
+# A server cut off from the network sends nothing, not even a reset: only TCP ends its
+# connections, after some 15 minutes. Until then the writer waits for a COMMIT's answer
+# and a point read blocks the event loop (/healthz unanswered, the host taken out of the
+# balancer), and the host never reaches the new primary. With these, keepalives find an
+# idle connection dead within about 5 s, and data unacknowledged for 5 s closes it: 503,
+# as for any lost connection, and the next batch connects afresh. A live server's kernel
+# answers keepalives however busy the server is, so a slow one is never cut off.
 TCP_DEAD_PEER: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 2,
