@@ -7,9 +7,11 @@ each, what the buyers were told is checked against the current primary, found th
 Patroni's `/cluster`: every order answered 201 is stored exactly once with the id it was
 answered with, nothing is stored that nobody asked for, the limited edition is not
 oversold, no customer holds more than the limit, and every waiting-room ticket has the
-position its customer was told. The time without writes is printed for each fault
-(run with `-s`; the figures are in docs/cluster.md, "Failover timing"). The cluster is
-made whole again between the tests, and what that took printed too.
+position its customer was told. One more test cuts the primary off from its standbys
+alone, in a quiet moment, and follows one buyer whose retries alternate between the API
+hosts. The time without writes is printed for each fault (run with `-s`; the figures
+are in docs/cluster.md, "Failover timing"). The cluster is made whole again between the
+tests, and what that took printed too.
 
 Needs root and Debian's packages (scripts/system-packages); skips without them, which
 CI counts as a failure.
