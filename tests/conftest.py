@@ -97,6 +97,7 @@ def client(
 # resource: `make test` runs them alone, after the rest has run on both cores.
 SERIAL_MODULES = frozenset(
     {
+        "test_cluster_failover.py",
         "test_cluster_up.py",
         "test_concurrency.py",
         "test_crash.py",

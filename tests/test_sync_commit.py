@@ -100,3 +100,37 @@ def test_a_commit_no_standby_confirmed_is_answered_503_and_its_retry_too_until_o
             assert read.status_code == 200, read.text
     finally:
         own_server.drop_database(url)
+
+
+def test_a_retry_reaching_another_host_is_not_answered_201_before_a_standby_has_the_order(
+    own_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two API hosts on one primary: the buyer's retry of a 503 goes through the load
+    # balancer, often to the host whose writer has had no cancelled wait of its own.
+    monkeypatch.setattr(postgres_store, "COMMIT_WAIT_SECONDS", 0.5)
+    url = own_server.create_database()
+    database = Database(url)
+    clock = SettableClock(T0.replace(hour=16))
+    try:
+        with (
+            in_process(database.settings(), clock) as (one, _),
+            in_process(database.settings(), clock) as (other, _),
+        ):
+            one.create_launch()
+            assert other.place("c-0", key="k-0").status_code == 201  # its writer is in use
+            name_standbys(own_server, "nobody")
+
+            first = one.place("c-1", key="k-1")
+            assert first.status_code == 503, first.text
+            assert database.scalar("SELECT count(*) FROM orders WHERE customer = 'c-1'") == 1
+            # The other host finds the order, which is on the primary alone: not yet.
+            elsewhere = other.place("c-1", key="k-1")
+            assert elsewhere.status_code == 503, elsewhere.text
+
+            name_standbys(own_server, "")
+            retried = other.place("c-1", key="k-1")
+            assert retried.status_code in (200, 201), retried.text
+            stored = database.query("SELECT id FROM orders WHERE customer = 'c-1'")
+            assert stored == [(retried.json()["id"],)]
+    finally:
+        own_server.drop_database(url)

@@ -16,9 +16,15 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
+# A cancel request is a new connection to the server. One that cannot be reached (its
+# network cut) would hold this thread for psycopg's default 30 s, and every COMMIT armed
+# meanwhile would wait unbounded; the writer's own connection is then found dead by
+# TCP (`launchday.store.postgres.TCP_DEAD_PEER`).
+CANCEL_TIMEOUT_SECONDS = 3.0
+
 
 class Cancellable(Protocol):
-    def cancel_safe(self) -> None: ...
+    def cancel_safe(self, *, timeout: float = ...) -> None: ...
 
 
 class CommitWatchdog:
@@ -51,6 +57,6 @@ class CommitWatchdog:
                     self._condition.wait(left)
                 conn, self._armed = self._armed[1], None
             try:
-                conn.cancel_safe()
+                conn.cancel_safe(timeout=CANCEL_TIMEOUT_SECONDS)
             except Exception as error:  # the writer finds the connection gone on its own
                 log.warning("could not cancel a commit's wait: %s", error)

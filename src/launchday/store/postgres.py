@@ -70,6 +70,20 @@ log = logging.getLogger("launchday.store")
 
 # Loopback or a LAN: a server that does not answer in this long is treated as down.
 CONNECT_TIMEOUT_SECONDS = 3
+# A server cut off from the network sends nothing, not even a reset: only TCP ends its
+# connections, after some 15 minutes. Until then the writer waits for a COMMIT's answer
+# and a point read blocks the event loop (/healthz unanswered, the host taken out of the
+# balancer), and the host never reaches the new primary. With these, keepalives find an
+# idle connection dead within about 5 s, and data unacknowledged for 5 s closes it: 503,
+# as for any lost connection, and the next batch connects afresh. A live server's kernel
+# answers keepalives however busy the server is, so a slow one is never cut off.
+TCP_DEAD_PEER: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 5000,  # milliseconds
+}
 # How long a COMMIT waits for a synchronous standby before it is cancelled: PostgreSQL
 # has then committed on the primary alone, so the batch is answered as unavailable
 # (503, Retry-After), never as done. A cluster that has lost its standby gives buyers
@@ -98,6 +112,7 @@ def connect(url: str) -> psycopg.Connection[Any]:
             # pipeline mode is lost with it while the client would still use it.
             prepare_threshold=None,
             options="-c synchronous_commit=on -c default_transaction_isolation=read\\ committed",
+            **TCP_DEAD_PEER,
         )
     except psycopg.OperationalError as error:
         raise StoreUnavailable() from error
@@ -437,6 +452,18 @@ class PostgresStore(WriterStore[PostgresWriteTx]):
             now = self._clock()
             outcomes = apply_jobs(jobs, self._tx, now, isolate=isolate)
             self._tx.flush()
+            if not self._unconfirmed and any(done for done, _ in outcomes):
+                # A batch that answers yes without writing anything (a retry that finds
+                # its order, a join that finds its ticket) commits without a record, so
+                # its COMMIT does not wait for the standby. What it found may be another
+                # process's commit whose wait was cancelled, on this primary alone (the
+                # retry of a 503 often reaches another API host): answering it would
+                # acknowledge what a failover loses. So such a batch writes one record,
+                # and its COMMIT waits for the standby to hold everything before it.
+                conn.execute(
+                    "SELECT pg_logical_emit_message(true, 'launchday', 'confirm')"
+                    " WHERE pg_current_xact_id_if_assigned() IS NULL"
+                )
             conn.execute("COMMIT")
             # The server ignores statement_timeout while a COMMIT waits for its standby,
             # but not a cancel: the wait is bounded from here.
