@@ -26,6 +26,7 @@ from launchday.cluster.members import leader
 from launchday.cluster.one_machine import status
 from launchday.cluster.prerequisites import missing
 from tests.support import ADMIN_KEY, SECRET, Api
+from tests.test_dashboard import events
 
 # A prefix and subnet of the tests' own, so a developer's `launchday cluster up` (prefix
 # `ld`, 10.231.0.0/24) is neither found nor taken down here.
@@ -112,6 +113,38 @@ def test_status_names_one_leader(cluster: RunningCluster) -> None:
     assert roles.count("sync_standby") == 1, shown.stdout
     assert "api1 UP" in shown.stdout, shown.stdout
     assert "api2 UP" in shown.stdout, shown.stdout
+
+
+def test_the_live_stream_through_haproxy_counts_orders_placed_through_either_host(
+    cluster: RunningCluster,
+) -> None:
+    layout = cluster.layout
+    with (
+        httpx.Client(base_url=cluster.public_url, timeout=30) as balanced,
+        balanced.stream("GET", "/launches/yu7-2025/live") as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"] == "text/event-stream"
+        feed = events(stream)
+        before = next(feed)["orders"]["placed"]
+        for n, node in enumerate(layout.api_nodes):  # each host takes one order directly
+            with httpx.Client(base_url=layout.api_url(node), timeout=30) as direct:
+                placed = Api(direct.request).place(f"c-live-{n}")
+                assert placed.status_code == 201, placed.text
+        wanted = before + len(layout.api_nodes)
+        for _ in range(30):  # an event a second
+            if next(feed)["orders"]["placed"] == wanted:
+                break
+        else:
+            raise AssertionError(f"the stream never counted {wanted} orders")
+    for node in layout.api_nodes:  # and each host's own stream counts them all
+        with (
+            httpx.Client(base_url=layout.api_url(node), timeout=30) as direct,
+            direct.stream("GET", "/launches/yu7-2025/live") as own,
+        ):
+            counts = events(own)
+            seen = [next(counts)["orders"]["placed"] for _ in range(3)]  # a tick may lag
+            assert wanted in seen, (node.name, seen)
 
 
 def test_down_leaves_no_namespace_veth_bridge_or_process(cluster: RunningCluster) -> None:
