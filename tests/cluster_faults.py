@@ -8,21 +8,28 @@ the processes in its namespace, found as `launchday cluster down` finds them.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import signal
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 
-from launchday.cluster import RunningCluster
+from launchday.cluster import Credentials, RunningCluster, down, up
 from launchday.cluster import daemons as cluster_daemons
 from launchday.cluster.layout import POSTGRES_PORT, Layout, Node
 from launchday.cluster.members import REPLICATING, Member, leader, read_members
 from launchday.cluster.netns import ip, pids_in
+from launchday.cluster.prerequisites import missing
 from launchday.cluster.processes import Daemon, pid_of, running, signal_pid, start, wait_gone
 from launchday.cluster.readiness import balancer_serving, etcd_healthy
+from tests.support import ADMIN_KEY, SECRET
 
 
 def comm(pid: int) -> str:
@@ -236,3 +243,29 @@ def wait_for(ready: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not {what} within {timeout:g} s")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def cluster_for_tests(
+    prefix: str, subnet: str, keep_logs: Callable[[], bool] = lambda: False
+) -> Iterator[RunningCluster]:
+    """The one-machine cluster under names and addresses of a test module's own, up for
+    the module (a crashed earlier run's taken down first), down at its end; its run
+    folder removed unless `keep_logs()` says its daemons' logs are wanted. Skips where
+    the cluster cannot run (CI counts that as a failure)."""
+    lacking = missing()
+    if lacking:
+        pytest.skip("the one-machine cluster needs " + "; ".join(lacking))
+    # Under /tmp, not pytest's own folders: those are root's alone, and PostgreSQL runs as
+    # the postgres user, who must reach its data folder.
+    run_dir = Path(tempfile.mkdtemp(prefix=f"launchday-{prefix}-"))
+    layout = Layout(run_dir, subnet=subnet, prefix=prefix)
+    down(layout)
+    credentials = Credentials.generate(admin_key=ADMIN_KEY, secret=SECRET.decode())
+    running_cluster = up(layout, credentials, timeout=120)
+    try:
+        yield running_cluster
+    finally:
+        down(layout)
+        if not keep_logs():
+            shutil.rmtree(run_dir, ignore_errors=True)

@@ -20,8 +20,6 @@ CI counts as a failure.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,10 +31,9 @@ import httpx
 import psycopg
 import pytest
 
-from launchday.cluster import Credentials, Layout, RunningCluster, down, up
+from launchday.cluster import RunningCluster
 from launchday.cluster import daemons as cluster_daemons
 from launchday.cluster.layout import DATABASE, DATABASE_USER, POSTGRES_PORT, Node
-from launchday.cluster.prerequisites import missing
 from launchday.cluster.processes import pid_of, running
 from tests import cluster_faults as faults
 from tests.cluster_burst import (
@@ -48,7 +45,7 @@ from tests.cluster_burst import (
     Burst,
     Tally,
 )
-from tests.support import ADMIN_KEY, SECRET, customer_token, launch_body
+from tests.support import ADMIN_KEY, customer_token, launch_body
 
 # A prefix and subnet of this module's own: neither a developer's cluster (`ld`,
 # 10.231.0.0/24) nor tests/test_cluster_up.py's is found or taken down here.
@@ -80,29 +77,24 @@ FIGURES: list[str] = []
 
 @pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
-    lacking = missing()
-    if lacking:
-        pytest.skip("the one-machine cluster needs " + "; ".join(lacking))
-    # Under /tmp, not pytest's own folders: the postgres user must reach its data folder.
-    run_dir = Path(tempfile.mkdtemp(prefix="launchday-failover-"))
-    layout = Layout(run_dir, subnet=SUBNET, prefix=PREFIX)
-    down(layout)  # a previous run of these tests that crashed
-    credentials = Credentials.generate(admin_key=ADMIN_KEY, secret=SECRET.decode())
     failed_before = request.session.testsfailed
-    running = up(layout, credentials, timeout=120)
-    FIGURES.append(f"cluster up: {running.seconds:.1f} s")
-    try:
-        yield running
-    finally:
-        started = time.monotonic()
-        down(layout)
-        FIGURES.append(f"cluster down: {time.monotonic() - started:.1f} s")
-        # The daemons' logs tell why a failover went wrong: kept when a test failed.
-        if request.session.testsfailed == failed_before:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        else:
-            FIGURES.append(f"logs kept in {run_dir}")
-        print("\n" + "\n".join(FIGURES))
+    # The daemons' logs tell why a failover went wrong: kept when a test failed.
+    kept = Path()
+
+    def keep_logs() -> bool:
+        return request.session.testsfailed != failed_before
+
+    with faults.cluster_for_tests(PREFIX, SUBNET, keep_logs) as running_cluster:
+        FIGURES.append(f"cluster up: {running_cluster.seconds:.1f} s")
+        kept = running_cluster.layout.run_dir
+        try:
+            yield running_cluster
+        finally:
+            started = time.monotonic()
+    FIGURES.append(f"cluster down: {time.monotonic() - started:.1f} s")
+    if keep_logs():
+        FIGURES.append(f"logs kept in {kept}")
+    print("\n" + "\n".join(FIGURES))
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ CI counts as a failure.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +19,11 @@ import httpx
 import psycopg
 import pytest
 
-from launchday.cluster import Credentials, Layout, RunningCluster, down, up
+from launchday.cluster import RunningCluster, down
 from launchday.cluster.members import leader
 from launchday.cluster.one_machine import status
-from launchday.cluster.prerequisites import missing
-from tests.support import ADMIN_KEY, SECRET, Api
+from tests.cluster_faults import cluster_for_tests
+from tests.support import Api
 from tests.test_dashboard import events
 
 # A prefix and subnet of the tests' own, so a developer's `launchday cluster up` (prefix
@@ -36,21 +34,8 @@ SUBNET = "10.231.7"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[RunningCluster]:
-    lacking = missing()
-    if lacking:
-        pytest.skip("the one-machine cluster needs " + "; ".join(lacking))
-    # Under /tmp, not pytest's own folders: those are root's alone, and PostgreSQL runs as
-    # the postgres user, who must reach its data folder.
-    run_dir = Path(tempfile.mkdtemp(prefix="launchday-cluster-"))
-    layout = Layout(run_dir, subnet=SUBNET, prefix=PREFIX)
-    down(layout)  # a previous run of these tests that crashed
-    credentials = Credentials.generate(admin_key=ADMIN_KEY, secret=SECRET.decode())
-    running = up(layout, credentials, timeout=120)
-    try:
+    with cluster_for_tests(PREFIX, SUBNET) as running:
         yield running
-    finally:
-        down(layout)
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def test_an_order_placed_through_haproxy_is_stored_and_read_on_either_api_host(
