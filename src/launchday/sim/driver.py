@@ -38,6 +38,7 @@ from launchday.sim.customers import Event, PlannedOrder, SimCustomer
 from launchday.sim.http import HttpClient, Refused, TransportError, error_code
 from launchday.sim.lead import Lead
 from launchday.sim.replay_stats import ReplayStats
+from launchday.sim.steady_collector import steady_collector
 
 _encode = msgspec.json.encode
 # Retries for an order refused as overloaded (429/503) or cut off by the network. The
@@ -399,10 +400,17 @@ class LoadDriver:
         speed: float,
         on_tick: Callable[[ReplayStats], Awaitable[None] | None] | None = None,
     ) -> ReplayStats:
-        """Replay `events` (sorted by launch seconds); the launch opens `opens_in` seconds away."""
-        opens = self._opens = time.monotonic() + opens_in
-        self._opens_at = opens_at
-        self._speed = speed
+        """Replay `events` (sorted by launch seconds); the launch opens `opens_in` seconds
+        away. The collector holds off full collections meanwhile (steady_collector)."""
+        self._opens = time.monotonic() + opens_in
+        self._opens_at, self._speed = opens_at, speed
+        with steady_collector():
+            return await self._replay(events, on_tick)
+
+    async def _replay(
+        self, events: Iterable[Event], on_tick: Callable[[ReplayStats], Any] | None
+    ) -> ReplayStats:
+        opens, speed = self._opens, self._speed
         queue: asyncio.Queue[tuple[float, Event] | None] = asyncio.Queue()
         stats = self.stats
 
