@@ -104,6 +104,10 @@ def test_the_live_stream_through_haproxy_counts_orders_placed_through_either_hos
     cluster: RunningCluster,
 ) -> None:
     layout = cluster.layout
+    with httpx.Client(base_url=cluster.public_url, timeout=30) as client:
+        api = Api(client.request)  # the launch, unless a test before made it already
+        if api.get("/api/v1/launches/yu7-2025").status_code == 404:
+            api.create_launch()
     with (
         httpx.Client(base_url=cluster.public_url, timeout=30) as balanced,
         balanced.stream("GET", "/launches/yu7-2025/live") as stream,

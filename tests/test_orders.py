@@ -273,3 +273,34 @@ def test_sequences_are_unique_and_increase_with_acceptance(client: Api) -> None:
     sequences = [client.place(f"c-{i}").json()["sequence"] for i in range(20)]
     assert sequences == sorted(sequences)
     assert len(set(sequences)) == 20
+
+
+def test_changes_reach_orders_of_any_launch_and_only_their_owners(
+    client: Api, database: Database
+) -> None:
+    """A change is written under the launch the server last took an order of, checked
+    in the write against the order's own: an order of another launch is changed under
+    its own launch's terms (its currency in the trail), and a stranger's change is
+    refused whichever launch the order is of."""
+    client.create_launch()
+    client.create_launch(slug="su7-2024", currency="EUR")
+    first = client.place("c-1").json()
+    later = client.place("c-1", slug="su7-2024").json()  # the last launch taken: su7-2024
+    for order, change, currency in ((first, "cancel", "CNY"), (later, "lock", "EUR")):
+        path = f"/api/v1/orders/{order['id']}"
+        for each in ("lock", "cancel"):
+            stranger = client.post(f"{path}/{each}", headers=client.as_customer("c-2"))
+            assert stranger.status_code == 404
+            assert stranger.json()["error"]["code"] == "not_found"
+        done = client.post(f"{path}/{change}", headers=client.as_customer("c-1"))
+        assert done.status_code == 200, done.text
+        assert done.json()["launch"] == order["launch"]
+        assert done.json()["deposit"]["currency"] == currency
+    trail = client.get(f"/api/v1/orders/{first['id']}/history", headers=client.as_customer("c-1"))
+    assert trail.json()["events"][-1]["detail"] == "refund 5000 CNY"
+    unknown = client.post(
+        "/api/v1/orders/nothing-like-it/cancel", headers=client.as_customer("c-1")
+    )
+    assert unknown.status_code == 404
+    rows = database.query("SELECT id, status FROM orders")
+    assert sorted(rows) == sorted([(first["id"], "cancelled"), (later["id"], "locked")])

@@ -13,7 +13,8 @@ from datetime import datetime
 
 import msgspec
 
-from launchday.domain.errors import NotFound, NotPaid
+from launchday.domain.errors import DomainError, NotFound, NotPaid
+from launchday.domain.launch import Launch
 from launchday.domain.ledger import TransferKind
 from launchday.domain.lifecycle import OrderStatus, transition
 from launchday.domain.order import ONLINE, Channel, Order, OrderEvent, Origin, Profile
@@ -68,6 +69,7 @@ class Orders:
         self.store = launches.store
         self.clock = launches.clock
         self.new_id = new_order_id
+        self._last_launch: str | None = None  # of the last order placed or changed here
 
     async def place(
         self,
@@ -114,7 +116,9 @@ class Orders:
             return Placed(order, replayed=False)
 
         scope = WriteScope(slug, (customer_lock(customer), ORDER_BOOK))
-        return await self.store.write(place, scope)
+        outcome: Placed = await self.store.write(place, scope)
+        self._last_launch = slug
+        return outcome
 
     def get(self, order_id: str, customer: str | None, launch: str | None = None) -> Order:
         """The order, if `customer` owns it (None: staff, who may be bound to one
@@ -153,15 +157,32 @@ class Orders:
     async def _change(
         self, order_id: str, customer: str, target: OrderStatus, by: str = "customer"
     ) -> Order:
-        # Whose order it is, and of which launch: the write reads the whole of it.
+        # The launch the write locks for is the one this process last took an order of
+        # (on a launch night, the night's), checked in the write against the order's
+        # own; a point read first would cost a lock about a sixth of its CPU (measured:
+        # 73-78 us per lock with it, 63-64 without). Another launch's order is read first.
+        guess = self._last_launch
+        if guess is not None:
+            try:
+                return await self._change_in(
+                    self.launches.get(guess), order_id, customer, target, by
+                )
+            except _OfAnotherLaunch:
+                pass
         owner = self.store.reads.order_owner(order_id)
         if owner is None or owner[1] != customer:
             raise NotFound(f"no order {order_id!r}", field="id")
-        launch = self.launches.get(owner[0])
+        return await self._change_in(self.launches.get(owner[0]), order_id, customer, target, by)
 
+    async def _change_in(
+        self, launch: Launch, order_id: str, customer: str, target: OrderStatus, by: str
+    ) -> Order:
         def change(tx: WriteTx, now: datetime) -> Order:
             order = tx.order(order_id)
-            assert order is not None  # orders are never deleted
+            if order is None or order.customer != customer:
+                raise NotFound(f"no order {order_id!r}", field="id")
+            if order.launch != launch.slug:  # refused before any write, as a refusal is
+                raise _OfAnotherLaunch(order.launch)
             at = launch.clock(now)
             current = order.status_at(at)
             if current is OrderStatus.PENDING_PAYMENT and target is OrderStatus.LOCKED:
@@ -184,7 +205,16 @@ class Orders:
             tx.record_event(changed, target, at, by, detail)
             return changed
 
-        return await self.store.write(change, WriteScope(launch.slug, (customer_lock(customer),)))
+        changed: Order = await self.store.write(
+            change, WriteScope(launch.slug, (customer_lock(customer),))
+        )
+        self._last_launch = launch.slug
+        return changed
+
+
+class _OfAnotherLaunch(DomainError):
+    """The order a change was sent for belongs to another launch than the one guessed:
+    the write refused it untouched, and the change is made again under its own."""
 
 
 def _move_deposit(
