@@ -67,70 +67,65 @@ def own_server(postgres: PgServer | None) -> Iterator[PgServer]:
         name_standbys(postgres, "")
 
 
-def test_a_commit_no_standby_confirmed_is_answered_503_and_its_retry_too_until_one_does(
-    own_server: PgServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def database(pg_database: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """A fresh database on that server, the writer's wait for a standby bounded at 0.5 s."""
     monkeypatch.setattr(postgres_store, "COMMIT_WAIT_SECONDS", 0.5)
-    url = own_server.create_database()
-    database = Database(url)
-    try:
-        with in_process(database.settings(), SettableClock(T0.replace(hour=16))) as (api, _):
-            api.create_launch()
-            name_standbys(own_server, "nobody")
+    return pg_database
 
-            first = api.place("c-1", key="k-1")
-            assert first.status_code == 503, first.text
-            assert first.json()["error"]["code"] == "unavailable"
-            assert int(first.headers["Retry-After"]) >= 1
-            # Committed on the primary alone: stored, but nobody was told so.
-            assert database.scalar("SELECT count(*) FROM orders") == 1
 
-            again = api.place("c-1", key="k-1")  # found, but still on one machine only
-            assert again.status_code == 503, again.text
-            other = api.place("c-2", key="k-2")
-            assert other.status_code == 503, other.text
+def test_a_commit_no_standby_confirmed_is_answered_503_and_its_retry_too_until_one_does(
+    own_server: PgServer, database: Database
+) -> None:
+    with in_process(database.settings(), SettableClock(T0.replace(hour=16))) as (api, _):
+        api.create_launch()
+        name_standbys(own_server, "nobody")
 
-            name_standbys(own_server, "")  # a standby holds everything again
-            retried = api.place("c-1", key="k-1")
-            assert retried.status_code in (200, 201), retried.text
-            stored = database.query("SELECT id, customer FROM orders ORDER BY seq")
-            assert stored[0] == (retried.json()["id"], "c-1")
-            assert len(stored) == 2  # c-1's order once, and c-2's, each unanswered as done
-            read = api.get(f"/api/v1/orders/{retried.json()['id']}", headers=api.as_customer("c-1"))
-            assert read.status_code == 200, read.text
-    finally:
-        own_server.drop_database(url)
+        first = api.place("c-1", key="k-1")
+        assert first.status_code == 503, first.text
+        assert first.json()["error"]["code"] == "unavailable"
+        assert int(first.headers["Retry-After"]) >= 1
+        # Committed on the primary alone: stored, but nobody was told so.
+        assert database.scalar("SELECT count(*) FROM orders") == 1
+
+        again = api.place("c-1", key="k-1")  # found, but still on one machine only
+        assert again.status_code == 503, again.text
+        other = api.place("c-2", key="k-2")
+        assert other.status_code == 503, other.text
+
+        name_standbys(own_server, "")  # a standby holds everything again
+        retried = api.place("c-1", key="k-1")
+        assert retried.status_code in (200, 201), retried.text
+        stored = database.query("SELECT id, customer FROM orders ORDER BY seq")
+        assert stored[0] == (retried.json()["id"], "c-1")
+        assert len(stored) == 2  # c-1's order once, and c-2's, each unanswered as done
+        read = api.get(f"/api/v1/orders/{retried.json()['id']}", headers=api.as_customer("c-1"))
+        assert read.status_code == 200, read.text
 
 
 def test_a_retry_reaching_another_host_is_not_answered_201_before_a_standby_has_the_order(
-    own_server: PgServer, monkeypatch: pytest.MonkeyPatch
+    own_server: PgServer, database: Database
 ) -> None:
     # Two API hosts on one primary: the buyer's retry of a 503 goes through the load
     # balancer, often to the host whose writer has had no cancelled wait of its own.
-    monkeypatch.setattr(postgres_store, "COMMIT_WAIT_SECONDS", 0.5)
-    url = own_server.create_database()
-    database = Database(url)
     clock = SettableClock(T0.replace(hour=16))
-    try:
-        with (
-            in_process(database.settings(), clock) as (one, _),
-            in_process(database.settings(), clock) as (other, _),
-        ):
-            one.create_launch()
-            assert other.place("c-0", key="k-0").status_code == 201  # its writer is in use
-            name_standbys(own_server, "nobody")
+    with (
+        in_process(database.settings(), clock) as (one, _),
+        in_process(database.settings(), clock) as (other, _),
+    ):
+        one.create_launch()
+        assert other.place("c-0", key="k-0").status_code == 201  # its writer is in use
+        name_standbys(own_server, "nobody")
 
-            first = one.place("c-1", key="k-1")
-            assert first.status_code == 503, first.text
-            assert database.scalar("SELECT count(*) FROM orders WHERE customer = 'c-1'") == 1
-            # The other host finds the order, which is on the primary alone: not yet.
-            elsewhere = other.place("c-1", key="k-1")
-            assert elsewhere.status_code == 503, elsewhere.text
+        first = one.place("c-1", key="k-1")
+        assert first.status_code == 503, first.text
+        assert database.scalar("SELECT count(*) FROM orders WHERE customer = 'c-1'") == 1
+        # The other host finds the order, which is on the primary alone: not yet.
+        elsewhere = other.place("c-1", key="k-1")
+        assert elsewhere.status_code == 503, elsewhere.text
 
-            name_standbys(own_server, "")
-            retried = other.place("c-1", key="k-1")
-            assert retried.status_code in (200, 201), retried.text
-            stored = database.query("SELECT id FROM orders WHERE customer = 'c-1'")
-            assert stored == [(retried.json()["id"],)]
-    finally:
-        own_server.drop_database(url)
+        name_standbys(own_server, "")
+        retried = other.place("c-1", key="k-1")
+        assert retried.status_code in (200, 201), retried.text
+        stored = database.query("SELECT id FROM orders WHERE customer = 'c-1'")
+        assert stored == [(retried.json()["id"],)]
