@@ -38,6 +38,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' PostgreSQL helper
 
+from harness.servers import process_cpu_seconds  # noqa: E402
+
 from launchday.api.auth import mint_customer_token  # noqa: E402
 from launchday.cluster import Credentials, Layout, down, status, up  # noqa: E402
 from launchday.cluster.members import leader  # noqa: E402
@@ -45,7 +47,6 @@ from launchday.cluster.prerequisites import missing  # noqa: E402
 from launchday.sim.http import HttpClient  # noqa: E402
 
 PREFIX, SUBNET = "ldcost", "10.231.6"  # names and addresses of its own
-TICKS = os.sysconf("SC_CLK_TCK")
 LAUNCH = {
     "slug": "cost",
     "name": "Cost of an order",
@@ -62,14 +63,13 @@ ORDERS_PATH = "/api/v1/launches/cost/orders"
 
 def cpu_of(pids: list[int]) -> float:
     """CPU seconds the processes have used (user and system), those gone meanwhile 0."""
-    total = 0
+    total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += process_cpu_seconds(pid)
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICKS
+    return total
 
 
 def namespace_pids(namespace: str, *, named: str | None = None) -> list[int]:
