@@ -64,6 +64,13 @@ def claims(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+def changed_first_character(text: str) -> str:
+    """The text with its first character swapped for another. The first, not the last:
+    a base64url signature's last character carries padding bits, so changing it can
+    decode to the same bytes."""
+    return ("B" if text[0] == "A" else "A") + text[1:]
+
+
 def tampered(token: str, part: int, text: str) -> str:
     parts = token.split(".")
     parts[part] = text
@@ -101,7 +108,7 @@ TOKENS = {
     "PS256 with the RS256 key": signed(BASE, alg="PS256"),
     "HS256 over the public key": hs256_over_the_public_key(),
     "tampered payload": tampered(PLAIN, 1, b64(json.dumps(claims(sub="c-2")).encode())),
-    "tampered signature": tampered(PLAIN, 2, PLAIN.split(".")[2][:-2] + "AA"),
+    "tampered signature": tampered(PLAIN, 2, changed_first_character(PLAIN.split(".")[2])),
     "signature with padding": PLAIN + "==",
     "four parts": PLAIN + ".x",
     "payload not an object": signed(BASE).split(".")[0] + "." + b64(b"[1]") + ".x",
