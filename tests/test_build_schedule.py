@@ -359,6 +359,45 @@ def test_orders_joining_at_the_back_are_promised_what_a_new_schedule_gives_them(
         assert joined == promise_of(full, index, T0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    plan=plans(),
+    burst=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(0, 59)), max_size=60),
+    split=st.integers(0, 60),
+)
+def test_a_burst_of_variants_in_turn_is_promised_what_a_new_schedule_gives_it(
+    plan: ProductionPlan, burst: list[tuple[str, int]], split: int
+) -> None:
+    """The variants of a launch night's burst come in turn, all locking and placed in the
+    same minute: each variant's run of answers must see the room and parts the others
+    took in between."""
+    entries = [(sku, T0 + timedelta(seconds=second), n) for n, (sku, second) in enumerate(burst)]
+    entries.sort(key=lambda entry: (entry[1], entry[2]))
+    full = schedule(plan, queue_of(entries), 0)
+    order = full.ranked.tolist()
+    split = min(split, len(order))
+    tail = QueueTail(schedule(plan, queue_of([entries[i] for i in sorted(order[:split])]), 0))
+    for index in order[split:]:
+        sku, at, sequence = entries[index]
+        assert tail.join(sku, at, T0, sequence) == promise_of(full, index, T0)
+
+
+def test_variants_sharing_a_part_in_turn_each_see_what_the_other_took() -> None:
+    """Two trims on one roomy line share a chip from two suppliers, 3 a week each from
+    week 1: orders of both, in turn within one minute, take the chips in queue order."""
+    chip = part("chip", {"STD": 1, "MAX": 1}, 0, fudi=[(1, 3)], catl=[(1, 3)])
+    plan = plan_of([line("yz", "STD MAX", (0, 100))], [chip])
+    entries = [("STD" if n % 2 else "MAX", T0, n) for n in range(1, 15)]
+    tail = QueueTail(schedule(plan, queue_of([]), 0))
+    joined = [tail.join(sku, at, T0, sequence) for sku, at, sequence in entries]
+    full = schedule(plan, queue_of(entries), 0)
+    assert joined == [promise_of(full, i, T0) for i in range(len(entries))]
+    assert [(p.build_week, p.set_by.supplier) for p in joined if p][:7] == [
+        (1, "fudi"), (1, "fudi"), (1, "fudi"), (1, "catl"), (1, "catl"), (1, "catl"),
+        (2, "fudi"),
+    ]  # fmt: skip
+
+
 def test_orders_joining_in_a_burst_name_each_supplier_in_turn() -> None:
     """A burst of orders locking in the same minute, whose pack comes from two suppliers
     2 a week each from week 1 on: two cars wait for the first supplier's delivery, two for

@@ -58,18 +58,22 @@ def _deposit(policy: DepositPolicy) -> DepositSpec:
 def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> DeliveryEstimate:
     """A promise from the production plan as the buyer reads it."""
     # The orders of a burst are promised the same weeks, days and cause, the very same
-    # objects: the last wire form is kept and only the place in the queue changes.
-    last = _last_estimate[0]  # one tuple, read and replaced whole: safe across threads
-    if (
-        promise.weeks is last[0]
-        and promise.first_day is last[1]
-        and promise.set_by is last[2]
-        and if_locked_now is last[3]
-        and promise.build_week == last[4].build_week
-    ):
-        return msgspec.structs.replace(last[4], queue_position=promise.queue_position)
+    # objects, per variant: the wire form is kept per those objects (held here, so their
+    # ids stay theirs) and only the place in the queue changes.
+    key = (
+        id(promise.weeks),
+        id(promise.first_day),
+        id(promise.set_by),
+        id(if_locked_now),
+        promise.build_week,
+    )
+    kept = _estimates.get(key)
+    if kept is not None:
+        return msgspec.structs.replace(kept[1], queue_position=promise.queue_position)
     out = _estimate_out(promise, if_locked_now)
-    _last_estimate[0] = (promise.weeks, promise.first_day, promise.set_by, if_locked_now, out)
+    if len(_estimates) >= ESTIMATES_KEPT:
+        _estimates.clear()
+    _estimates[key] = ((promise.weeks, promise.first_day, promise.set_by, if_locked_now), out)
     return out
 
 
@@ -87,9 +91,9 @@ def _estimate_out(promise: Promise, if_locked_now: Promise | None) -> DeliveryEs
     )
 
 
-_last_estimate: list[tuple[Any, Any, Any, Any, DeliveryEstimate]] = [
-    (None, None, None, None, DeliveryEstimate(weeks=None))
-]
+# A night's burst has a few variants, each promised a few weeks in turn.
+ESTIMATES_KEPT = 64
+_estimates: dict[tuple[int, int, int, int, int | None], tuple[Any, DeliveryEstimate]] = {}
 
 
 # Every order placed answers with its promise, whose days and cause are among a few:

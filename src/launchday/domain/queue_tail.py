@@ -59,7 +59,9 @@ class _Run:
     """The orders of a burst (one variant, locking and placed in the same minutes) get the
     same week, line and cause until the line's room that week, a part's supply of the
     week it arrives, or the supplier of the part that sets the week runs out: `left`
-    more of them take a place without working it out again."""
+    more of them take a place without working it out again. A night's variants come in
+    turn, so each keeps its own run; one variant's take counts against another's run on
+    the same line and week, and ends a run that needs one of its parts."""
 
     __slots__ = (
         "left",
@@ -124,6 +126,12 @@ class QueueTail:
             ]
             for sku in skus
         }
+        used = {sku: {part.index for part in self._parts[sku]} for sku in skus}
+        # Per variant, the other variants needing one of its parts.
+        self._sharing = {
+            sku: {other for other in skus if other != sku and used[sku] & used[other]}
+            for sku in skus
+        }
         self._needed = [
             int(d.needed_by[-1]) if len(d.needed_by) else 0 for d in schedule.parts.demands
         ]
@@ -132,7 +140,7 @@ class QueueTail:
         self._released: dict[int, int] = {}  # release week per minute of locking
         self._windows: dict[tuple[int, int], Promise] = {}  # per build week, minute placed
         self._set_bys: dict[tuple[str, str, str | None], SetBy] = {}
-        self._run: _Run | None = None
+        self._runs: dict[str, _Run] = {}  # per variant, its burst's run
 
     def back(self) -> datetime:
         """When the order at the back locks (or locked): an order joining behind it at
@@ -148,8 +156,8 @@ class QueueTail:
     ) -> Promise | None:
         """The promise to an order joining at the back, now counted in; None if its place
         would not be at the back or no line builds its variant."""
-        run = self._run
-        if run is not None and run.left > 0 and run.sku == sku:
+        run = self._runs.get(sku)
+        if run is not None and run.left > 0:
             locks_us = micros(locks_at)
             if (
                 locks_us // MINUTE_US == run.lock_minute
@@ -166,6 +174,8 @@ class QueueTail:
         """The order after one of the same run: the same week, line and cause."""
         run.left -= 1
         self._free[run.line][run.offset] -= 1
+        if len(self._runs) > 1:
+            self._taken_from_others(run.sku, run.line, run.offset)
         needed = self._needed
         for part in run.parts:
             needed[part.index] += part.count
@@ -242,11 +252,26 @@ class QueueTail:
             self.joined += 1
             if week < NEVER:
                 offset = week - schedule.start
+                self._taken_from_others(sku, line, offset)
                 left = min(spare, self._free[line][offset])
-                self._run = _Run(
+                self._runs[sku] = _Run(
                     sku, key[0], lock_minute, placed_minute, line, offset, parts, left, promise
                 )
+            else:
+                self._runs.pop(sku, None)
+                self._taken_from_others(sku, -1, -1)
         return promise
+
+    def _taken_from_others(self, sku: str, line: int, offset: int) -> None:
+        """An order of `sku` took a place on `line` in week `offset` (-1: none) and its
+        parts: another variant's run there has one place fewer, and one needing any of
+        those parts is over (its parts' weeks and suppliers must be worked out again)."""
+        sharing = self._sharing[sku]
+        for other, run in self._runs.items():
+            if other in sharing:
+                run.left = 0
+            elif run.line == line and run.offset == offset and other != sku:
+                run.left -= 1
 
     def _set_by(self, kind: str, id: str, supplier: str | None) -> SetBy:
         """The few distinct answers to what sets a week, each made once."""
