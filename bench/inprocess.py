@@ -6,12 +6,14 @@ the SQLite writer thread took. No network and no load generator: the figure move
 little when the machine is shared, which makes it the one to compare changes with.
 
     .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--tickets N] [--plan]
-        [--profile]
+        [--trims] [--profile]
 
 `locks` places the orders first (untimed), then times each customer's early lock.
 `polls` polls `--tickets` waiting tickets (2,000 unless told) round and round.
 
 `--plan` gives the launch (c3)'s production plan, so every order carries its promise.
+`--trims` sells three variants, ordered in turn as on a launch night (each with its own
+battery pack on the plan's one line), instead of one.
 
 `--profile` prints cProfile's top functions (event-loop thread only).
 """
@@ -35,7 +37,7 @@ from typing import Any
 
 import msgspec
 import uvloop
-from harness.http_scenarios import production_plan
+from harness.http_scenarios import SKU, production_plan
 
 from launchday.api.auth import mint_customer_token
 from launchday.app import App, create_app
@@ -87,8 +89,22 @@ async def in_waves(
     return bodies
 
 
+TRIMS = (SKU, "YU7-PRO", "YU7-STD")
+
+
+def with_trims(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan with its line building all three trims, each with its own pack."""
+    [line] = plan["lines"]
+    [pack] = plan["components"]
+    return {
+        **plan,
+        "lines": [{**line, "skus": list(TRIMS)}],
+        "components": [{**pack, "id": f"pack-{sku}", "per_car": {sku: 1}} for sku in TRIMS],
+    }
+
+
 async def run(
-    kind: str, count: int, tickets_kept: int, plan: bool, profile: bool, db: Path
+    kind: str, count: int, tickets_kept: int, plan: bool, trims: bool, profile: bool, db: Path
 ) -> None:
     now = datetime.now(UTC)
     tokens = [
@@ -104,18 +120,23 @@ async def run(
         "currency": "CNY",
         "opens_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
         "deposit": {"amount": 5000, "refundable_hours": 168},
-        "variants": [{"sku": "YU7-MAX", "name": "Max", "price": 1, "lead_weeks": [39, 42]}],
+        "variants": [
+            {"sku": sku, "name": sku, "price": 1, "lead_weeks": [39, 42]}
+            for sku in (TRIMS if trims else TRIMS[:1])
+        ],
         "admission": admission,
     }
     admin = [(b"authorization", f"Bearer {ADMIN}".encode())]
     status, _ = await call(app, "POST", "/api/v1/launches", admin, msgspec.json.encode(spec))
     assert status == 201, status
     if plan:
-        body = msgspec.json.encode(production_plan())
+        body = msgspec.json.encode(with_trims(production_plan()) if trims else production_plan())
         status, _ = await call(app, "PUT", "/api/v1/launches/bench/production", admin, body)
         assert status == 200, status
     requests: Callable[[int], Awaitable[tuple[int, bytes]]]
     if kind in ("orders", "locks"):
+        bodies = [msgspec.json.encode({"sku": sku}) for sku in TRIMS]
+        sold = len(TRIMS) if trims else 1
 
         def place(n: int) -> Awaitable[tuple[int, bytes]]:
             headers = [
@@ -123,7 +144,9 @@ async def run(
                 (b"authorization", b"Bearer " + tokens[n]),
                 (b"idempotency-key", b"k%d" % n),
             ]
-            return call(app, "POST", "/api/v1/launches/bench/orders", headers, b'{"sku":"YU7-MAX"}')
+            # In turn but not in a cycle: the trims of a night's buyers come mixed.
+            body = bodies[(n * 7 + n // 5) % sold]
+            return call(app, "POST", "/api/v1/launches/bench/orders", headers, body)
 
         requests, expected = place, 201
     if kind == "locks":
@@ -183,11 +206,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30_000)
     parser.add_argument("--tickets", type=int, default=2_000, help="waiting tickets to poll")
     parser.add_argument("--plan", action="store_true", help="with (c3)'s production plan")
+    parser.add_argument("--trims", action="store_true", help="three variants ordered in turn")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "bench.db"
-        uvloop.run(run(args.kind, args.count, args.tickets, args.plan, args.profile, db))
+        uvloop.run(
+            run(args.kind, args.count, args.tickets, args.plan, args.trims, args.profile, db)
+        )
 
 
 if __name__ == "__main__":
