@@ -172,6 +172,29 @@ def test_a_reservation_reads_as_locked_once_its_window_has_passed(
     assert refused.json()["error"]["code"] == "locked"
 
 
+def test_the_lead_time_window_counts_from_each_orders_own_day_and_variant(
+    api: Api, clock: SettableClock
+) -> None:
+    body = launch_body()
+    body["variants"].append({**body["variants"][0], "sku": "YU7-PRO", "lead_weeks": [51, 54]})
+    api.create_launch(variants=body["variants"])
+    placed = {}
+    for customer, sku, hours in (
+        ("c-1", "YU7-MAX", 0),
+        ("c-2", "YU7-PRO", 0),
+        ("c-3", "YU7-MAX", 30),
+    ):
+        clock.now = T0 + timedelta(hours=hours)
+        placed[customer] = api.place(customer, sku).json()
+    for order, weeks in ((placed["c-1"], 39), (placed["c-2"], 51), (placed["c-3"], 39)):
+        day = datetime.fromisoformat(order["placed_at"]).date()
+        estimate = order["delivery_estimate"]
+        assert estimate["weeks"] == [weeks, weeks + 3]
+        assert estimate["from"] == (day + timedelta(weeks=weeks)).isoformat()
+        assert estimate["to"] == (day + timedelta(weeks=weeks + 3)).isoformat()
+    assert placed["c-1"]["delivery_estimate"]["from"] != placed["c-3"]["delivery_estimate"]["from"]
+
+
 def test_the_window_runs_on_the_launch_clock(api: Api, clock: SettableClock) -> None:
     # A rehearsal at 3600x: one real minute is 60 launch hours.
     clock.now = T0 - timedelta(minutes=1)

@@ -111,14 +111,27 @@ def _set_by_out(set_by: SetBy) -> SetByOut:
 def _lead_time_estimate(order: Order, launch: Launch) -> DeliveryEstimate | None:
     """Without a plan: the window the variant's fixed lead time gives, if it has one."""
     variant = launch.variant(order.sku)
-    window = delivery_window(order, variant)
-    if window is None or variant.lead_weeks is None:
+    if variant.lead_weeks is None:
         return None
-    return DeliveryEstimate(
-        weeks=list(variant.lead_weeks),
-        from_=window[0].date().isoformat(),
-        to=window[1].date().isoformat(),
-    )
+    # Whole weeks after the placement: every order placed on one day has the same window,
+    # so each lead time's is made once a day, not once an order (and never changed).
+    key = (variant.lead_weeks, order.placed_at.date())
+    found = _lead_time_estimates.get(key)
+    if found is None:
+        window = delivery_window(order, variant)
+        assert window is not None
+        if len(_lead_time_estimates) >= LEAD_TIME_ESTIMATES_KEPT:
+            _lead_time_estimates.clear()
+        found = _lead_time_estimates[key] = DeliveryEstimate(
+            weeks=list(variant.lead_weeks),
+            from_=window[0].date().isoformat(),
+            to=window[1].date().isoformat(),
+        )
+    return found
+
+
+LEAD_TIME_ESTIMATES_KEPT = 1024
+_lead_time_estimates: dict[tuple[tuple[int, int], date], DeliveryEstimate] = {}
 
 
 def payment_out(payment: Payment, refund: RefundRecord | None = None) -> PaymentOut:
