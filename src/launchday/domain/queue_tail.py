@@ -57,11 +57,12 @@ class _Part:
 
 class _Run:
     """The orders of a burst (one variant, locking and placed in the same minutes) get the
-    same week, line and cause until the line's room that week, a part's supply of the
-    week it arrives, or the supplier of the part that sets the week runs out: `left`
-    more of them take a place without working it out again. A night's variants come in
-    turn, so each keeps its own run; one variant's take counts against another's run on
-    the same line and week, and ends a run that needs one of its parts."""
+    same week, line and cause while the line has room that week and for `left` more of
+    them (until a part's supply of the week it arrives, or the supplier of the part that
+    sets the week, runs out): they take a place without working it out again. A night's
+    variants come in turn, so each keeps its own run: the line's room is read afresh at
+    each take (another variant may have taken it), and a take of a part another variant
+    needs ends that variant's run."""
 
     __slots__ = (
         "left",
@@ -157,7 +158,7 @@ class QueueTail:
         """The promise to an order joining at the back, now counted in; None if its place
         would not be at the back or no line builds its variant."""
         run = self._runs.get(sku)
-        if run is not None and run.left > 0:
+        if run is not None and run.left > 0 and self._free[run.line][run.offset] > 0:
             locks_us = micros(locks_at)
             if (
                 locks_us // MINUTE_US == run.lock_minute
@@ -174,8 +175,8 @@ class QueueTail:
         """The order after one of the same run: the same week, line and cause."""
         run.left -= 1
         self._free[run.line][run.offset] -= 1
-        if len(self._runs) > 1:
-            self._taken_from_others(run.sku, run.line, run.offset)
+        if self._sharing[run.sku]:
+            self._parts_taken(run.sku)
         needed = self._needed
         for part in run.parts:
             needed[part.index] += part.count
@@ -250,28 +251,23 @@ class QueueTail:
                 self._needed[part.index] += part.count
             self._last = key
             self.joined += 1
+            self._parts_taken(sku)
             if week < NEVER:
                 offset = week - schedule.start
-                self._taken_from_others(sku, line, offset)
-                left = min(spare, self._free[line][offset])
                 self._runs[sku] = _Run(
-                    sku, key[0], lock_minute, placed_minute, line, offset, parts, left, promise
+                    sku, key[0], lock_minute, placed_minute, line, offset, parts, spare, promise
                 )
             else:
                 self._runs.pop(sku, None)
-                self._taken_from_others(sku, -1, -1)
         return promise
 
-    def _taken_from_others(self, sku: str, line: int, offset: int) -> None:
-        """An order of `sku` took a place on `line` in week `offset` (-1: none) and its
-        parts: another variant's run there has one place fewer, and one needing any of
-        those parts is over (its parts' weeks and suppliers must be worked out again)."""
-        sharing = self._sharing[sku]
-        for other, run in self._runs.items():
-            if other in sharing:
+    def _parts_taken(self, sku: str) -> None:
+        """An order of `sku` took its parts: the run of another variant needing any of
+        them is over (its parts' weeks and suppliers must be worked out again)."""
+        for other in self._sharing[sku]:
+            run = self._runs.get(other)
+            if run is not None:
                 run.left = 0
-            elif run.line == line and run.offset == offset and other != sku:
-                run.left -= 1
 
     def _set_by(self, kind: str, id: str, supplier: str | None) -> SetBy:
         """The few distinct answers to what sets a week, each made once."""
