@@ -130,3 +130,6 @@ def test_a_replay_that_falls_behind_says_so_and_by_how_much(tmp_path: Path) -> N
     told = "\n".join(summary_lines(result))
     assert "fell behind the schedule" in told
     assert f"{result.stats.late:,} of {result.stats.sent:,} actions sent late" in told
+    # ...and when: every late action counted in the second it was due.
+    assert sum(result.stats.late_by_second.values()) == result.stats.late
+    assert f"late, by real seconds after the opening: {result.stats.late_spans()}" in told

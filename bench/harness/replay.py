@@ -206,7 +206,11 @@ def summarise(
         change_p99_ms=round(quantile(timings.get("change", [0.0]), 0.99) * 1000, 1),
         cores_busy=busy,
     )
-    kept = "kept up" if rehearsed.kept_up else f"fell behind: {stats.late:,} actions sent late"
+    kept = (
+        "kept up"
+        if rehearsed.kept_up
+        else f"fell behind: {stats.late:,} actions sent late ({stats.late_spans()})"
+    )
     result.notes.append(
         f"{kept} (lag p99 {stats.lag_quantile(0.99) * 1000:.0f} ms, max {stats.max_lag:.2f} s);"
         f" peak {max(series, default=0):,} orders stored in one second"

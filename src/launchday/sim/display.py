@@ -171,4 +171,5 @@ def summary_lines(result: RehearsalResult) -> list[str]:
             f" up to {stats.max_lag:.2f} s real ({stats.max_lag * options.speed:,.0f} s launch"
             " time); the milestones above include that drift"
         )
+        lines.append(f"late, by real seconds after the opening: {stats.late_spans()}")
     return lines

@@ -422,6 +422,7 @@ class LoadDriver:
                 stats.max_lag = max(stats.max_lag, lag)
                 if lag > LATE_AFTER_SECONDS:
                     stats.late += 1
+                    stats.late_by_second[int(due - opens)] += 1
                 stats.sent += 1
                 await self.perform(event)
 

@@ -25,6 +25,7 @@ class ReplayStats:
     refusals: Counter[str] = field(default_factory=Counter)
     transport_errors: int = 0
     late: int = 0
+    late_by_second: Counter[int] = field(default_factory=Counter)  # real s after opening
     max_lag: float = 0.0
     lags: list[float] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -44,3 +45,21 @@ class ReplayStats:
             return 0.0
         ordered = sorted(self.lags)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def late_spans(self, most: int = 4) -> str:
+        """When the late actions were due: the `most` runs of consecutive seconds (real,
+        after the opening) with the most of them, in time order, e.g.
+        "s 1-2: 2,369; s 47: 571"."""
+        spans: list[tuple[int, int, int]] = []  # first second, last second, late actions
+        for second in sorted(self.late_by_second):
+            count = self.late_by_second[second]
+            if spans and spans[-1][1] == second - 1:
+                first, _, total = spans[-1]
+                spans[-1] = (first, second, total + count)
+            else:
+                spans.append((second, second, count))
+        kept = sorted(sorted(spans, key=lambda span: -span[2])[:most])
+        return "; ".join(
+            f"s {first}: {total:,}" if first == last else f"s {first}-{last}: {total:,}"
+            for first, last, total in kept
+        )
