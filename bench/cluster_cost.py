@@ -112,9 +112,7 @@ async def load(base: str, admin_key: str, secret: bytes, seconds: float, buyers:
                     "Idempotency-Key": customer,
                     "Content-Type": "application/json",
                 }
-                answer = await client.request(
-                    "POST", "/api/v1/launches/cost/orders", ORDER, headers
-                )
+                answer = await client.request("POST", ORDERS_PATH, ORDER, headers)
                 placed += answer[0] == 201
                 i += 1
 

@@ -107,6 +107,7 @@ async def run(
     kind: str, count: int, tickets_kept: int, plan: bool, trims: bool, profile: bool, db: Path
 ) -> None:
     now = datetime.now(UTC)
+    sold = TRIMS if trims else TRIMS[:1]
     tokens = [
         mint_customer_token(SECRET, f"b-{n}", now, timedelta(hours=1)).encode()
         for n in range(tickets_kept if kind == "polls" else count)
@@ -120,10 +121,7 @@ async def run(
         "currency": "CNY",
         "opens_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
         "deposit": {"amount": 5000, "refundable_hours": 168},
-        "variants": [
-            {"sku": sku, "name": sku, "price": 1, "lead_weeks": [39, 42]}
-            for sku in (TRIMS if trims else TRIMS[:1])
-        ],
+        "variants": [{"sku": sku, "name": sku, "price": 1, "lead_weeks": [39, 42]} for sku in sold],
         "admission": admission,
     }
     admin = [(b"authorization", f"Bearer {ADMIN}".encode())]
@@ -135,8 +133,7 @@ async def run(
         assert status == 200, status
     requests: Callable[[int], Awaitable[tuple[int, bytes]]]
     if kind in ("orders", "locks"):
-        bodies = [msgspec.json.encode({"sku": sku}) for sku in TRIMS]
-        sold = len(TRIMS) if trims else 1
+        bodies = [msgspec.json.encode({"sku": sku}) for sku in sold]
 
         def place(n: int) -> Awaitable[tuple[int, bytes]]:
             headers = [
@@ -145,7 +142,7 @@ async def run(
                 (b"idempotency-key", b"k%d" % n),
             ]
             # In turn but not in a cycle: the trims of a night's buyers come mixed.
-            body = bodies[(n * 7 + n // 5) % sold]
+            body = bodies[(n * 7 + n // 5) % len(bodies)]
             return call(app, "POST", "/api/v1/launches/bench/orders", headers, body)
 
         requests, expected = place, 201

@@ -340,12 +340,9 @@ def test_the_promise_to_an_order_not_yet_queued_is_the_one_it_gets_when_queued(
         )
 
 
-@settings(max_examples=200, deadline=None)
-@given(plan=plans(), queue=queues(), split=st.integers(0, 40))
-def test_orders_joining_at_the_back_are_promised_what_a_new_schedule_gives_them(
-    plan: ProductionPlan, queue: BuildQueue, split: int
-) -> None:
-    """The tail answers a placement without scheduling again; it must agree exactly."""
+def assert_the_tail_agrees(plan: ProductionPlan, queue: BuildQueue, split: int) -> None:
+    """Schedule the queue's first `split` orders, join the rest to the tail in queue
+    order: each must be promised exactly what the whole queue's schedule gives it."""
     full = schedule(plan, queue, 0)
     order = full.ranked.tolist()
     split = min(split, len(order))
@@ -357,6 +354,15 @@ def test_orders_joining_at_the_back_are_promised_what_a_new_schedule_gives_them(
         at = datetime.fromtimestamp(int(queue.locks_at[index]) / 1e6, UTC)
         joined = tail.join(sku, at, T0, int(queue.sequence[index]))
         assert joined == promise_of(full, index, T0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=plans(), queue=queues(), split=st.integers(0, 40))
+def test_orders_joining_at_the_back_are_promised_what_a_new_schedule_gives_them(
+    plan: ProductionPlan, queue: BuildQueue, split: int
+) -> None:
+    """The tail answers a placement without scheduling again; it must agree exactly."""
+    assert_the_tail_agrees(plan, queue, split)
 
 
 @settings(max_examples=200, deadline=None)
@@ -372,14 +378,7 @@ def test_a_burst_of_variants_in_turn_is_promised_what_a_new_schedule_gives_it(
     same minute: each variant's run of answers must see the room and parts the others
     took in between."""
     entries = [(sku, T0 + timedelta(seconds=second), n) for n, (sku, second) in enumerate(burst)]
-    entries.sort(key=lambda entry: (entry[1], entry[2]))
-    full = schedule(plan, queue_of(entries), 0)
-    order = full.ranked.tolist()
-    split = min(split, len(order))
-    tail = QueueTail(schedule(plan, queue_of([entries[i] for i in sorted(order[:split])]), 0))
-    for index in order[split:]:
-        sku, at, sequence = entries[index]
-        assert tail.join(sku, at, T0, sequence) == promise_of(full, index, T0)
+    assert_the_tail_agrees(plan, queue_of(entries), split)
 
 
 def test_variants_sharing_a_part_in_turn_each_see_what_the_other_took() -> None:
