@@ -26,7 +26,7 @@ def test_a_finished_stale_repromise_is_followed_by_a_new_one_not_awaited_for_eve
         keeper._repromising["yu7"] = finished  # type: ignore[assignment]
         keeper._marks["yu7"] = 1  # a change marked after the finished one read the queue
 
-        async def repromise_again(slug: str) -> Any:
+        async def repromise_again(slug: str, paced: bool) -> Any:
             return fresh
 
         keeper._repromise = repromise_again  # type: ignore[method-assign]

@@ -35,6 +35,11 @@ from launchday.domain.queue_tail import UNBOUNDED, QueueTail
 from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates, QueuedOrders
 
 Ints = NDArray[np.int64]
+# The orders that joined a book's tail and those that locked early since it was made, by
+# sequence: (build week, first promised week, ...) each (see PromiseBook.joined).
+ToldSince = tuple[
+    list[tuple[int, tuple[int, int, int, str, str, str | None]]], list[tuple[int, tuple[int, int]]]
+]
 
 
 @dataclass(slots=True)
@@ -160,18 +165,31 @@ class PromiseBook:
         """The promises of the orders the book scheduled (what its re-promise kept)."""
         return schedule_promises(self.schedule, self.seq, self.placed_us)
 
-    def given(self, scheduled: PromiseColumns | None = None) -> PromiseColumns:
+    def told_since(self) -> ToldSince:
+        """What the book told orders since it was made, as it stands now: taken on the
+        event loop, which adds to it, and made into columns elsewhere (`given`)."""
+        return list(self.joined.items()), list(self.locked.items())
+
+    def given(
+        self, scheduled: PromiseColumns | None = None, told_since: ToldSince | None = None
+    ) -> PromiseColumns:
         """Every promise this book gave: to the orders it scheduled, those that joined and
-        those that locked since (`scheduled`: the first, if worked out already)."""
+        those that locked since (`scheduled`: the first, if worked out already;
+        `told_since`: the others, if taken already)."""
         if scheduled is None:
             scheduled = self.scheduled()
-        told = [(seq, found[0], found[1]) for seq, found in self.joined.items()]
-        told.extend((seq, week, first) for seq, (week, first) in self.locked.items())
-        if not told:
+        joined, locked = self.told_since() if told_since is None else told_since
+        if not joined and not locked:
             return scheduled
-        columns = np.array(told, dtype=np.int64)
-        since = PromiseColumns.of(columns[:, 0].copy(), columns[:, 1].copy(), columns[:, 2].copy())
-        return since.with_fallback(scheduled)
+        # Three flat columns, each filled without a tuple per order.
+        seq = np.fromiter((s for s, _ in joined), np.int64, len(joined))
+        build = np.fromiter((found[0] for _, found in joined), np.int64, len(joined))
+        first = np.fromiter((found[1] for _, found in joined), np.int64, len(joined))
+        if locked:
+            seq = np.concatenate([seq, np.fromiter((s for s, _ in locked), np.int64)])
+            build = np.concatenate([build, np.fromiter((f[0] for _, f in locked), np.int64)])
+            first = np.concatenate([first, np.fromiter((f[1] for _, f in locked), np.int64)])
+        return PromiseColumns.of(seq, build, first).with_fallback(scheduled)
 
 
 def built_skus(plan: ProductionPlan) -> tuple[str, ...]:
@@ -183,19 +201,15 @@ def book_of(
     version: int, generation: int, plan: ProductionPlan, orders: QueuedOrders, at: datetime
 ) -> PromiseBook:
     """The schedule of the orders of the variants a line builds (`built_skus`), from the
-    current week (`at`, on the launch's clock)."""
+    current week (`at`, on the launch's clock). Its front is left to schedule
+    (`front_tail`), off the event loop, before the book answers a lock."""
     queue = BuildQueue(built_skus(plan), orders.sku, orders.locks_at_us, orders.seq)
     made = schedule(plan, queue, plan.week_of(at))
     tail = QueueTail(made)
     last = int(orders.seq[-1]) if len(orders.seq) else -1
-    book = PromiseBook(
+    return PromiseBook(
         version, generation, micros(at), made, orders.seq, orders.placed_at_us, tail, last
     )
-    # The front is scheduled here, where the book is made (a worker thread), not by the
-    # first order or lock to need it: on the event loop, a front of 100,000 locked orders
-    # held every request behind it for the tens of milliseconds its schedule takes.
-    book.front_tail()
-    return book
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,10 +46,15 @@ class DeliveryReads(PointReads):
             names = {f"sku{i}": sku for i, sku in enumerate(skus)}
             which = " ".join(f"WHEN :{name} THEN {i}" for i, name in enumerate(names))
             among = ", ".join(f":{name}" for name in names)
+            # The rows in the table's own order, from the launch's first: found through an
+            # index on the launch, each row is a jump to another page (measured on the YU7
+            # replay's 185,000 orders: 0.44 s, against 0.19 s read in order). The `+` keeps
+            # the index on the launch out of the outer read.
             rows = db.all(
                 f"SELECT seq, CASE sku {which} END, placed_at_us,"
                 " coalesce(locked_at_us, refundable_until_us) FROM orders"
-                " WHERE launch_id = :launch AND status != 'cancelled'"
+                " WHERE seq >= (SELECT min(seq) FROM orders WHERE launch_id = :launch)"
+                " AND +launch_id = :launch AND status != 'cancelled'"
                 f" AND status != 'expired' AND sku IN ({among})",
                 {"launch": launch_id, **names},
             )
