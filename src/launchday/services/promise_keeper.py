@@ -204,7 +204,7 @@ class PromiseKeeper:
         old = self._books.get(slug)
         if old is None or old.version != version:
             causes.add("the production plan changed")
-        step, saved = _Steps(paced), False
+        step, saved = Steps(paced), False
         try:
             at = launch.clock(self.clock())
             # On the primary, never a report's standby: the book must hold every order
@@ -284,19 +284,23 @@ class PromiseKeeper:
         return kept, given
 
 
-class _Steps:
-    """Awaits the steps of a re-promise; paced, pauses after each PACE times what it took."""
+class Steps:
+    """Awaits the steps of a re-promise; paced, pauses after each PACE times what it took
+    (`sleep`: how it pauses)."""
 
-    def __init__(self, paced: bool) -> None:
+    def __init__(
+        self, paced: bool, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
         self.paced = paced
         self.paused = 0.0
+        self._sleep = sleep
 
     async def __call__(self, step: Awaitable[T]) -> T:
         started = time.monotonic()
         done = await step
         if self.paced:
             pause = PACE * (time.monotonic() - started)
-            await asyncio.sleep(pause)
+            await self._sleep(pause)
             self.paused += pause
         return done
 
