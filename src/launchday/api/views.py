@@ -33,7 +33,7 @@ from launchday.api.wire import (
     spec_from_profile,
 )
 from launchday.domain.admission import QueueSnapshot, TicketState, TicketView
-from launchday.domain.clock import rfc3339
+from launchday.domain.clock import rfc3339, utc
 from launchday.domain.delivery_promise import Promise, SetBy
 from launchday.domain.interest import Interest
 from launchday.domain.launch import DepositPolicy, Launch
@@ -185,11 +185,11 @@ def order_out(
         customer=order.customer,
         status=order.status_at(launch.clock(now)).value,
         deposit=MoneyOut(order.deposit_amount, launch.currency),
-        placed_at=rfc3339(order.placed_at),
-        refundable_until=rfc3339(order.refundable_until),
+        placed_at=utc(order.placed_at),
+        refundable_until=utc(order.refundable_until),
         sequence=order.sequence,
-        locked_at=_rfc(order.locked_at),
-        cancelled_at=_rfc(order.cancelled_at),
+        locked_at=None if order.locked_at is None else utc(order.locked_at),
+        cancelled_at=None if order.cancelled_at is None else utc(order.cancelled_at),
         refund=refund,
         delivery_estimate=estimate,
         payment=payment,

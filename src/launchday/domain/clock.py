@@ -45,6 +45,11 @@ def from_micros(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
+def utc(at: datetime) -> datetime:
+    """`at` in UTC: what the wire encodes as RFC 3339 with a `Z`, as `rfc3339` writes."""
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
+
+
 def rfc3339(at: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, to the microsecond when there is one."""
     if at.tzinfo is not UTC:  # times in launchday are UTC already: skip the conversion
