@@ -79,10 +79,15 @@ class Authenticator:
         self._admin_key = admin_key.encode()
         self.issued = issued or IssuedTokens(())
         self._staff_keys = staff_keys or (lambda _: None)
-        # Tokens already verified, by their exact text: (customer, valid until, the key
-        # that verified it: "" for the secret). A waiting browser polls with the same
-        # token many times, and a signature check costs more than the answer does.
-        self._verified: dict[str, tuple[str, float, str]] = {}
+        # Tokens already verified, by their exact text: until when, for which customer,
+        # and (for those an issuer's key verified) whose key. A waiting browser polls with
+        # the same token many times, and a signature check costs more than the answer
+        # does. Plain strings and floats, never a tuple per token: the garbage collector
+        # tracks a tuple until a collection has looked at it, and a launch's crush
+        # remembering 7,000 tokens a second filled the young generation with them.
+        self._verified_until: dict[str, float] = {}
+        self._verified_as: dict[str, str] = {}
+        self._verified_by: dict[str, str] = {}
         self._secret = b""
         self._retiring: list[tuple[bytes, Any]] = []  # rotated out, still verifying
         self._fast = False
@@ -97,7 +102,7 @@ class Authenticator:
         # Copied per token: one-shot hmac.digest() releases the GIL, and getting it back
         # from the writer thread can take a whole switch interval (5 ms).
         self._hs256 = hmac.new(secret, digestmod=hashlib.sha256)
-        self._verified.clear()
+        self._forget_verified()
 
     def use_secrets(self, signing: bytes, also_verifying: tuple[bytes, ...]) -> None:
         """Check customer tokens against `signing` and, while they retire, the secrets
@@ -130,8 +135,8 @@ class Authenticator:
     def forget_withdrawn(self, origins: set[str]) -> None:
         """Tokens verified by keys their issuer has withdrawn are checked again."""
         if origins:
-            for token in [t for t, known in self._verified.items() if known[2] in origins]:
-                del self._verified[token]
+            for token in [t for t, by in self._verified_by.items() if by in origins]:
+                del self._verified_until[token], self._verified_as[token], self._verified_by[token]
 
     def caller(self, authorization: str | None) -> Caller | Awaitable[Caller]:
         """The caller named by an `Authorization` header, or 401."""
@@ -143,9 +148,9 @@ class Authenticator:
             raise HttpError("unauthenticated", "use the Bearer scheme")
         if hmac.compare_digest(credential.encode(), self._admin_key):
             return BOOTSTRAP_ADMIN
-        known = self._verified.get(credential)
-        if known is not None and time.time() < known[1]:
-            return Caller(known[0])
+        until = self._verified_until.get(credential)
+        if until is not None and time.time() < until:
+            return Caller(self._verified_as[credential])
         plain = self._plain_token(credential, self._hs256) if self._fast else None
         if plain is None and self._retiring:
             plain = self._plain_token_of_retiring(credential)
@@ -216,9 +221,17 @@ class Authenticator:
         return Caller(customer=verified.customer)
 
     def _remember(self, credential: str, customer: str, expires: float, origin: str) -> None:
-        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
-            self._verified.clear()
-        self._verified[credential] = (customer, expires, origin)
+        if len(self._verified_until) >= VERIFIED_TOKENS_KEPT:
+            self._forget_verified()
+        self._verified_until[credential] = expires
+        self._verified_as[credential] = customer
+        if origin:
+            self._verified_by[credential] = origin
+
+    def _forget_verified(self) -> None:
+        self._verified_until.clear()
+        self._verified_as.clear()
+        self._verified_by.clear()
 
     def _plain_token(self, credential: str, hs256: Any) -> tuple[str, float] | None:
         """(customer, exp) of a valid, unexpired token of the plain form a brand's identity

@@ -36,10 +36,16 @@ from launchday.services.ports.delivery import MoveUpdates, PromiseUpdates, Queue
 
 Ints = NDArray[np.int64]
 # The orders that joined a book's tail and those that locked early since it was made, by
-# sequence: (build week, first promised week, ...) each (see PromiseBook.joined).
-ToldSince = tuple[
-    list[tuple[int, tuple[int, int, int, str, str, str | None]]], list[tuple[int, tuple[int, int]]]
-]
+# sequence, each with the promise it was told (packed: `_told`).
+ToldSince = tuple[list[tuple[int, int]], list[tuple[int, int]]]
+# A promise told is kept as one int: build week and first promised week (plus one, so
+# NONE is 0) in the low bits, what sets the week and the queue place above them. An int
+# is never tracked by the garbage collector, which a tuple is until a collection looks at
+# it: the YU7 replay's crush kept a tuple an order and one a lock, and they filled every
+# young generation, each collection of 50,000 of them holding the process 15-35 ms.
+_WEEK_BITS = 24
+_WEEK_MASK = (1 << _WEEK_BITS) - 1
+_WEEKS_MASK = (1 << 2 * _WEEK_BITS) - 1
 
 
 @dataclass(slots=True)
@@ -55,13 +61,14 @@ class PromiseBook:
     tail: QueueTail
     last_seq: int  # the last of `seq` (-1 for none), as a plain number: every order asks
     # The orders that joined the tail, by sequence: build week and first promised week
-    # (NONE past the horizon), place in the queue, and what sets the week. Plain tuples of
-    # numbers and strings, which the garbage collector stops tracking (a named tuple it
-    # tracks for ever): a launch night keeps hundreds of thousands of them.
-    joined: dict[int, tuple[int, int, int, str, str, str | None]] = field(default_factory=dict)
+    # (NONE past the horizon), place in the queue, and what sets the week (an index into
+    # `set_bys`), packed in an int (`_told`): a launch night keeps hundreds of thousands.
+    joined: dict[int, int] = field(default_factory=dict)
     first_joined: tuple[int, int, int] | None = None  # the place of the first of them
+    set_bys: list[SetBy] = field(default_factory=list)
+    set_by_index: dict[SetBy, int] = field(default_factory=dict)
     # The orders that locked early since, as told: build week and first promised week.
-    locked: dict[int, tuple[int, int]] = field(default_factory=dict)
+    locked: dict[int, int] = field(default_factory=dict)
     front: QueueTail | None = None  # the tail of its front, made when first asked for
     front_until: int = 0  # the first lock time after the front's: reserved orders' turn
     made_at: float = field(default_factory=time.monotonic)
@@ -81,28 +88,25 @@ class PromiseBook:
 
     def count_in(self, order: Order, locks_at: datetime, promise: Promise) -> None:
         """An order that joined the tail, promised `promise`."""
-        week, weeks, by = promise.build_week, promise.weeks, promise.set_by
-        self.joined[order.sequence] = (
-            NONE if week is None else week,
-            NONE if weeks is None else weeks[0],
-            promise.queue_position,
-            by.kind,
-            by.id,
-            by.supplier,
-        )
+        by = promise.set_by
+        index = self.set_by_index.get(by)
+        if index is None:
+            index = self.set_by_index[by] = len(self.set_bys)
+            self.set_bys.append(by)
+        self.joined[order.sequence] = _told(promise, index)
         if self.first_joined is None:
             plan = self.schedule.plan
             self.first_joined = order_key(plan, order.sku, locks_at, order.sequence)
 
     def joined_promise(self, order: Order) -> Promise | None:
         """The promise to an order that joined the tail, if it did."""
-        found = self.joined.get(order.sequence)
-        if found is None:
+        told = self.joined.get(order.sequence)
+        if told is None:
             return None
-        week, _, position, kind, id, supplier = found
-        plan = self.schedule.plan
+        week = (told >> _WEEK_BITS & _WEEK_MASK) - 1
+        position, by = divmod(told >> 2 * _WEEK_BITS, 1 << _WEEK_BITS)
         week = NEVER if week == NONE else week
-        return make_promise(plan, week, order.placed_at, position, SetBy(kind, id, supplier))
+        return make_promise(self.schedule.plan, week, order.placed_at, position, self.set_bys[by])
 
     def joined_ahead_of(self, key: tuple[int, int, int]) -> bool:
         """Whether an order that joined the tail comes before an order with this place:
@@ -149,11 +153,7 @@ class PromiseBook:
 
     def count_locked(self, order: Order, promise: Promise) -> None:
         """An order that locked early, told `promise` before the book was made again."""
-        week, weeks = promise.build_week, promise.weeks
-        self.locked[order.sequence] = (
-            NONE if week is None else week,
-            NONE if weeks is None else weeks[0],
-        )
+        self.locked[order.sequence] = _told(promise, 0)
         self.locking_now.clear()  # one more order ahead of every lock from now on
         self.locking_now_dated.clear()
 
@@ -181,15 +181,25 @@ class PromiseBook:
         joined, locked = self.told_since() if told_since is None else told_since
         if not joined and not locked:
             return scheduled
-        # Three flat columns, each filled without a tuple per order.
-        seq = np.fromiter((s for s, _ in joined), np.int64, len(joined))
-        build = np.fromiter((found[0] for _, found in joined), np.int64, len(joined))
-        first = np.fromiter((found[1] for _, found in joined), np.int64, len(joined))
-        if locked:
-            seq = np.concatenate([seq, np.fromiter((s for s, _ in locked), np.int64)])
-            build = np.concatenate([build, np.fromiter((f[0] for _, f in locked), np.int64)])
-            first = np.concatenate([first, np.fromiter((f[1] for _, f in locked), np.int64)])
+        # An order that joined and then locked counts as joined (the stable sort keeps the
+        # first): its lock's move is recorded against the promise it was placed with.
+        told = joined + locked
+        seq = np.fromiter((s for s, _ in told), np.int64, len(told))
+        weeks = np.fromiter((packed & _WEEKS_MASK for _, packed in told), np.int64, len(told))
+        build, first = (weeks >> _WEEK_BITS) - 1, (weeks & _WEEK_MASK) - 1
         return PromiseColumns.of(seq, build, first).with_fallback(scheduled)
+
+
+def _told(promise: Promise, set_by: int) -> int:
+    """A promise told, packed: its build week and first promised week (each plus one, 0
+    for none), what sets the week (`set_by`, an index) and its queue place."""
+    week, weeks = promise.build_week, promise.weeks
+    build = 0 if week is None else week + 1
+    first = 0 if weeks is None else weeks[0] + 1
+    if build > _WEEK_MASK or first > _WEEK_MASK or set_by > _WEEK_MASK:
+        raise ValueError(f"a week or cause beyond what a promise keeps: {promise}")
+    above = (promise.queue_position << _WEEK_BITS | set_by) << 2 * _WEEK_BITS
+    return above | build << _WEEK_BITS | first
 
 
 def built_skus(plan: ProductionPlan) -> tuple[str, ...]:
