@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -45,3 +46,18 @@ def test_a_token_differing_from_a_remembered_one_is_verified_afresh() -> None:
     )
     with pytest.raises(HttpError, match="not valid"):
         auth.caller(f"Bearer {other}")
+
+
+def test_what_is_remembered_of_a_token_is_not_for_the_garbage_collector() -> None:
+    """A launch's crush remembers thousands of tokens a second: kept as strings and floats,
+    never a tuple each, so no collection of the young generation walks them."""
+    auth = Authenticator(SECRET, "admin-key")
+    now = datetime.now(UTC)
+    for i in range(100):
+        token = mint_customer_token(SECRET, f"c-{i}", now, timedelta(hours=1))
+        assert customer_of(auth, token) == f"c-{i}"
+        assert customer_of(auth, token) == f"c-{i}"  # from memory
+    remembered = [vars(auth)[name] for name in vars(auth) if name.startswith("_verified")]
+    assert remembered
+    assert sum(len(kept) for kept in remembered) >= 100
+    assert not any(gc.is_tracked(kept) for kept in remembered)
