@@ -5,10 +5,12 @@ SQLite database, and reports the CPU the process spent per request and the share
 the SQLite writer thread took. No network and no load generator: the figure moves
 little when the machine is shared, which makes it the one to compare changes with.
 
-    .venv/bin/python bench/inprocess.py [orders|locks|polls] [--count N] [--tickets N] [--plan]
-        [--trims] [--profile]
+    .venv/bin/python bench/inprocess.py [orders|locks|mixed|polls] [--count N] [--tickets N]
+        [--plan] [--trims] [--profile]
 
 `locks` places the orders first (untimed), then times each customer's early lock.
+`mixed` places `--count` orders first (untimed), then times new orders and early locks
+of those in turn, as a launch night's first minutes send them.
 `polls` polls `--tickets` waiting tickets (2,000 unless told) round and round.
 
 `--plan` gives the launch (c3)'s production plan, so every order carries its promise.
@@ -76,15 +78,16 @@ def thread_cpu(native_id: int) -> float:
 
 
 async def in_waves(
-    requests: Callable[[int], Awaitable[tuple[int, bytes]]], count: int, expected: int
+    requests: Callable[[int], Awaitable[tuple[int, bytes]]], count: int, *expected: int
 ) -> list[bytes]:
-    """Requests 0 to count - 1, WAVE at a time (like WAVE connections); their bodies."""
+    """Requests 0 to count - 1, WAVE at a time (like WAVE connections), each answered
+    with one of the `expected` statuses; their bodies."""
     bodies: list[bytes] = []
     for first in range(0, count, WAVE):
         answers = await asyncio.gather(
             *(requests(n) for n in range(first, min(first + WAVE, count)))
         )
-        assert all(status == expected for status, _ in answers), answers[0]
+        assert all(status in expected for status, _ in answers), answers[0]
         bodies += [body for _, body in answers]
     return bodies
 
@@ -110,7 +113,7 @@ async def run(
     sold = TRIMS if trims else TRIMS[:1]
     tokens = [
         mint_customer_token(SECRET, f"b-{n}", now, timedelta(hours=1)).encode()
-        for n in range(tickets_kept if kind == "polls" else count)
+        for n in range(tickets_kept if kind == "polls" else 2 * count if kind == "mixed" else count)
     ]
     app = create_app(Settings(db_url=f"sqlite:///{db}", admin_key=ADMIN, secret=SECRET))
     await app.startup()
@@ -132,7 +135,7 @@ async def run(
         status, _ = await call(app, "PUT", "/api/v1/launches/bench/production", admin, body)
         assert status == 200, status
     requests: Callable[[int], Awaitable[tuple[int, bytes]]]
-    if kind in ("orders", "locks"):
+    if kind in ("orders", "locks", "mixed"):
         bodies = [msgspec.json.encode({"sku": sku}) for sku in sold]
 
         def place(n: int) -> Awaitable[tuple[int, bytes]]:
@@ -145,7 +148,7 @@ async def run(
             body = bodies[(n * 7 + n // 5) % len(bodies)]
             return call(app, "POST", "/api/v1/launches/bench/orders", headers, body)
 
-        requests, expected = place, 201
+        requests, expected = place, (201,)
     if kind == "locks":
         order_ids = [json.loads(body)["id"] for body in await in_waves(place, count, 201)]
 
@@ -153,7 +156,17 @@ async def run(
             headers = [(b"authorization", b"Bearer " + tokens[n])]
             return call(app, "POST", f"/api/v1/orders/{order_ids[n]}/lock", headers)
 
-        requests, expected = lock, 200
+        requests, expected = lock, (200,)
+    if kind == "mixed":
+        order_ids = [json.loads(body)["id"] for body in await in_waves(place, count, 201)]
+
+        def place_or_lock(n: int) -> Awaitable[tuple[int, bytes]]:
+            if n % 2:
+                headers = [(b"authorization", b"Bearer " + tokens[n // 2])]
+                return call(app, "POST", f"/api/v1/orders/{order_ids[n // 2]}/lock", headers)
+            return place(count + n // 2)
+
+        requests, expected = place_or_lock, (201, 200)
     if kind == "polls":
         tickets = []
         for token in tokens:
@@ -170,7 +183,7 @@ async def run(
             headers = [(b"authorization", b"Bearer " + tokens[kept])]
             return call(app, "GET", f"/api/v1/launches/bench/queue/{tickets[kept]}", headers)
 
-        expected = 200
+        expected = (200,)
     writer = next(t for t in threading.enumerate() if t.name == "launchday-writer")
     gc.collect()
     gc.freeze()
@@ -182,7 +195,7 @@ async def run(
     )
     if profiler:
         profiler.enable()
-    await in_waves(requests, count, expected)
+    await in_waves(requests, count, *expected)
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - started
@@ -199,7 +212,9 @@ async def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("kind", choices=["orders", "locks", "polls"], nargs="?", default="orders")
+    parser.add_argument(
+        "kind", choices=["orders", "locks", "mixed", "polls"], nargs="?", default="orders"
+    )
     parser.add_argument("--count", type=int, default=30_000)
     parser.add_argument("--tickets", type=int, default=2_000, help="waiting tickets to poll")
     parser.add_argument("--plan", action="store_true", help="with (c3)'s production plan")

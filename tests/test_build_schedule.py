@@ -342,7 +342,8 @@ def test_the_promise_to_an_order_not_yet_queued_is_the_one_it_gets_when_queued(
 
 def assert_the_tail_agrees(plan: ProductionPlan, queue: BuildQueue, split: int) -> None:
     """Schedule the queue's first `split` orders, join the rest to the tail in queue
-    order: each must be promised exactly what the whole queue's schedule gives it."""
+    order: each must be promised exactly what the whole queue's schedule gives it, and
+    peeked first (every variant, as locking-now answers are), exactly that too."""
     full = schedule(plan, queue, 0)
     order = full.ranked.tolist()
     split = min(split, len(order))
@@ -352,8 +353,10 @@ def assert_the_tail_agrees(plan: ProductionPlan, queue: BuildQueue, split: int) 
     for index in order[split:]:
         sku = queue.skus[int(queue.sku[index])]
         at = datetime.fromtimestamp(int(queue.locks_at[index]) / 1e6, UTC)
+        peeked = {each: tail.peek(each, at, T0, int(queue.sequence[index])) for each in queue.skus}
         joined = tail.join(sku, at, T0, int(queue.sequence[index]))
         assert joined == promise_of(full, index, T0)
+        assert peeked[sku] == joined
 
 
 @settings(max_examples=200, deadline=None)
