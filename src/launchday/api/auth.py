@@ -227,6 +227,8 @@ class Authenticator:
         self._verified_as[credential] = customer
         if origin:
             self._verified_by[credential] = origin
+        else:
+            self._verified_by.pop(credential, None)
 
     def _forget_verified(self) -> None:
         self._verified_until.clear()
