@@ -51,6 +51,10 @@ def _rfc(at: datetime | None) -> str | None:
     return rfc3339(at) if at is not None else None
 
 
+def _utc(at: datetime | None) -> datetime | None:
+    return utc(at) if at is not None else None
+
+
 def _deposit(policy: DepositPolicy) -> DepositSpec:
     return DepositSpec(amount=policy.amount, refundable_hours=policy.refundable_hours)
 
@@ -188,8 +192,8 @@ def order_out(
         placed_at=utc(order.placed_at),
         refundable_until=utc(order.refundable_until),
         sequence=order.sequence,
-        locked_at=None if order.locked_at is None else utc(order.locked_at),
-        cancelled_at=None if order.cancelled_at is None else utc(order.cancelled_at),
+        locked_at=_utc(order.locked_at),
+        cancelled_at=_utc(order.cancelled_at),
         refund=refund,
         delivery_estimate=estimate,
         payment=payment,

@@ -202,8 +202,9 @@ class QueueTail:
         locking at the same moment, as a new order is). What locking now would promise a
         reserved order is peeked after each early lock of a burst: from the run, as
         `join` answers, it costs a fifth of working it out."""
-        if self._in_run(sku, locks_at, placed_at, sequence) is not None:
-            return _at_place(self._runs[sku].promise, len(self.schedule.queue) + self.joined + 1)
+        found = self._in_run(sku, locks_at, placed_at, sequence)
+        if found is not None:
+            return _at_place(found[0].promise, len(self.schedule.queue) + self.joined + 1)
         return self._place(sku, locks_at, placed_at, sequence, take=False)
 
     def _place(
