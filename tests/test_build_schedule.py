@@ -4,6 +4,7 @@ properties a buyer relies on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -340,10 +341,13 @@ def test_the_promise_to_an_order_not_yet_queued_is_the_one_it_gets_when_queued(
         )
 
 
-def assert_the_tail_agrees(plan: ProductionPlan, queue: BuildQueue, split: int) -> None:
+def assert_the_tail_agrees(
+    plan: ProductionPlan, queue: BuildQueue, split: int, placed_hours_ago: Sequence[int] = ()
+) -> None:
     """Schedule the queue's first `split` orders, join the rest to the tail in queue
     order: each must be promised exactly what the whole queue's schedule gives it, and
-    peeked first (every variant, as locking-now answers are), exactly that too."""
+    peeked first (every variant, as locking-now answers are), exactly that too. Order i
+    was placed `placed_hours_ago[i % len]` hours before T0 (at T0 without them)."""
     full = schedule(plan, queue, 0)
     order = full.ranked.tolist()
     split = min(split, len(order))
@@ -353,9 +357,12 @@ def assert_the_tail_agrees(plan: ProductionPlan, queue: BuildQueue, split: int) 
     for index in order[split:]:
         sku = queue.skus[int(queue.sku[index])]
         at = datetime.fromtimestamp(int(queue.locks_at[index]) / 1e6, UTC)
-        peeked = {each: tail.peek(each, at, T0, int(queue.sequence[index])) for each in queue.skus}
-        joined = tail.join(sku, at, T0, int(queue.sequence[index]))
-        assert joined == promise_of(full, index, T0)
+        hours = placed_hours_ago[index % len(placed_hours_ago)] if placed_hours_ago else 0
+        placed = T0 - timedelta(hours=hours)
+        sequence = int(queue.sequence[index])
+        peeked = {each: tail.peek(each, at, placed, sequence) for each in queue.skus}
+        joined = tail.join(sku, at, placed, sequence)
+        assert joined == promise_of(full, index, placed)
         assert peeked[sku] == joined
 
 
@@ -382,6 +389,25 @@ def test_a_burst_of_variants_in_turn_is_promised_what_a_new_schedule_gives_it(
     took in between."""
     entries = [(sku, T0 + timedelta(seconds=second), n) for n, (sku, second) in enumerate(burst)]
     assert_the_tail_agrees(plan, queue_of(entries), split)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    plan=plans(),
+    burst=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(0, 59)), max_size=60),
+    split=st.integers(0, 60),
+    placed_hours_ago=st.lists(st.integers(0, 24 * 20), min_size=1, max_size=8),
+)
+def test_early_locks_of_orders_placed_days_apart_are_each_dated_from_their_own_placing(
+    plan: ProductionPlan,
+    burst: list[tuple[str, int]],
+    split: int,
+    placed_hours_ago: list[int],
+) -> None:
+    """The early locks of a minute come from orders placed over the days before: they
+    go on with one run of answers, each promised the weeks after its own placement."""
+    entries = [(sku, T0 + timedelta(seconds=second), n) for n, (sku, second) in enumerate(burst)]
+    assert_the_tail_agrees(plan, queue_of(entries), split, placed_hours_ago)
 
 
 def test_variants_sharing_a_part_in_turn_each_see_what_the_other_took() -> None:

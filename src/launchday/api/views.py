@@ -63,12 +63,14 @@ def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> Deli
     """A promise from the production plan as the buyer reads it."""
     # The orders of a burst are promised the same weeks, days and cause, the very same
     # objects, per variant: the wire form is kept per those objects (held here, so their
-    # ids stay theirs) and only the place in the queue changes.
+    # ids stay theirs) and only the place in the queue changes. Of what locking now
+    # would promise, the buyer reads the weeks alone.
+    locking = if_locked_now.weeks if if_locked_now is not None else _NOT_RESERVED
     key = (
         id(promise.weeks),
         id(promise.first_day),
         id(promise.set_by),
-        id(if_locked_now),
+        id(locking),
         promise.build_week,
     )
     kept = _estimates.get(key)
@@ -77,7 +79,7 @@ def estimate_out(promise: Promise, if_locked_now: Promise | None = None) -> Deli
     out = _estimate_out(promise, if_locked_now)
     if len(_estimates) >= ESTIMATES_KEPT:
         _estimates.clear()
-    _estimates[key] = ((promise.weeks, promise.first_day, promise.set_by, if_locked_now), out)
+    _estimates[key] = ((promise.weeks, promise.first_day, promise.set_by, locking), out)
     return out
 
 
@@ -98,6 +100,7 @@ def _estimate_out(promise: Promise, if_locked_now: Promise | None) -> DeliveryEs
 # A night's burst has a few variants, each promised a few weeks in turn.
 ESTIMATES_KEPT = 64
 _estimates: dict[tuple[int, int, int, int, int | None], tuple[Any, DeliveryEstimate]] = {}
+_NOT_RESERVED = object()  # no lock-now promise: apart from one past the horizon (None)
 
 
 # Every order placed answers with its promise, whose days and cause are among a few:

@@ -33,6 +33,7 @@ MEMO_SIZE = 1024
 _new_tuple = tuple.__new__
 MINUTE_US = 60_000_000
 UNBOUNDED = 1 << 62  # a run no part bounds
+_NO_CAUSE = SetBy("line", "")  # of a window memo's promise: its weeks and days are read
 
 
 class _Part:
@@ -56,13 +57,14 @@ class _Part:
 
 
 class _Run:
-    """The orders of a burst (one variant, locking and placed in the same minutes) get the
-    same week, line and cause while the line has room that week and for `left` more of
-    them (until a part's supply of the week it arrives, or the supplier of the part that
-    sets the week, runs out): they take a place without working it out again. A night's
-    variants come in turn, so each keeps its own run: the line's room is read afresh at
-    each take (another variant may have taken it), and a take of a part another variant
-    needs ends that variant's run."""
+    """The orders of a burst (one variant, locking in the same minute) get the same week,
+    line and cause while the line has room that week and for `left` more of them (until
+    a part's supply of the week it arrives, or the supplier of the part that sets the
+    week, runs out): they take a place without working it out again. A night's variants
+    come in turn, so each keeps its own run: the line's room is read afresh at each take
+    (another variant may have taken it), and a take of a part another variant needs ends
+    that variant's run. The promise is dated from each order's placement, kept for the
+    minute placed last: early locks come from orders placed in many minutes."""
 
     __slots__ = (
         "left",
@@ -73,7 +75,9 @@ class _Run:
         "placed_minute",
         "promise",
         "rank",
+        "set_by",
         "sku",
+        "week",
     )
 
     def __init__(
@@ -81,17 +85,18 @@ class _Run:
         sku: str,
         rank: int,
         lock_minute: int,
-        placed_minute: int,
         line: int,
+        week: int,
         offset: int,
         parts: list[_Part],
         left: int,
         promise: Promise,
+        placed_minute: int,
     ) -> None:
-        self.sku, self.rank = sku, rank
-        self.lock_minute, self.placed_minute = lock_minute, placed_minute
-        self.line, self.offset, self.parts = line, offset, parts
-        self.left, self.promise = left, promise
+        self.sku, self.rank, self.lock_minute = sku, rank, lock_minute
+        self.line, self.week, self.offset, self.parts = line, week, offset, parts
+        self.left, self.set_by = left, promise.set_by
+        self.promise, self.placed_minute = promise, placed_minute  # dated from that minute
 
 
 class QueueTail:
@@ -157,32 +162,40 @@ class QueueTail:
     ) -> Promise | None:
         """The promise to an order joining at the back, now counted in; None if its place
         would not be at the back or no line builds its variant."""
-        found = self._in_run(sku, locks_at, placed_at, sequence)
+        found = self._in_run(sku, locks_at, sequence)
         if found is not None:
-            return self._take_again(*found)
+            return self._take_again(*found, placed_at)
         if sku not in self._lines:
             return None
         return self._place(sku, locks_at, placed_at, sequence, take=True)
 
     def _in_run(
-        self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int
+        self, sku: str, locks_at: datetime, sequence: int
     ) -> tuple[_Run, tuple[int, int, int]] | None:
         """The variant's run, and the order's place, if the order goes on with the run:
-        locking and placed in its minutes, at the back, the run's line with room that
-        week still (read afresh: another variant may have taken it)."""
+        locking in its minute, at the back, the run's line with room that week still
+        (read afresh: another variant may have taken it)."""
         run = self._runs.get(sku)
         if run is not None and run.left > 0 and self._free[run.line][run.offset] > 0:
             locks_us = micros(locks_at)
-            if (
-                locks_us // MINUTE_US == run.lock_minute
-                and int(placed_at.timestamp()) // 60 == run.placed_minute
-            ):
+            if locks_us // MINUTE_US == run.lock_minute:
                 key = (run.rank, locks_us, sequence if sequence >= 0 else NEVER)
                 if key >= self._last:
                     return run, key
         return None
 
-    def _take_again(self, run: _Run, key: tuple[int, int, int]) -> Promise:
+    def _run_promise(self, run: _Run, placed_at: datetime) -> Promise:
+        """The run's promise dated from a placement at `placed_at`."""
+        placed_minute = int(placed_at.timestamp()) // 60
+        if placed_minute != run.placed_minute:
+            window = self._window(run.week, placed_at, placed_minute)
+            run.promise = Promise(
+                window.build_week, window.weeks, window.first_day, window.last_day, 0, run.set_by
+            )
+            run.placed_minute = placed_minute
+        return run.promise
+
+    def _take_again(self, run: _Run, key: tuple[int, int, int], placed_at: datetime) -> Promise:
         """The order after one of the same run: the same week, line and cause."""
         run.left -= 1
         self._free[run.line][run.offset] -= 1
@@ -193,7 +206,7 @@ class QueueTail:
             needed[part.index] += part.count
         self._last = key
         self.joined += 1
-        return _at_place(run.promise, len(self.schedule.queue) + self.joined)
+        return _at_place(self._run_promise(run, placed_at), len(self.schedule.queue) + self.joined)
 
     def peek(
         self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
@@ -202,9 +215,10 @@ class QueueTail:
         locking at the same moment, as a new order is). What locking now would promise a
         reserved order is peeked after each early lock of a burst: from the run, as
         `join` answers, it costs a fifth of working it out."""
-        found = self._in_run(sku, locks_at, placed_at, sequence)
+        found = self._in_run(sku, locks_at, sequence)
         if found is not None:
-            return _at_place(found[0].promise, len(self.schedule.queue) + self.joined + 1)
+            made = self._run_promise(found[0], placed_at)
+            return _at_place(made, len(self.schedule.queue) + self.joined + 1)
         return self._place(sku, locks_at, placed_at, sequence, take=False)
 
     def _place(
@@ -247,12 +261,7 @@ class QueueTail:
             set_by = self._set_by("line", plan.lines[line].id, None)
         position = len(schedule.queue) + self.joined + 1
         placed_minute = int(placed_at.timestamp()) // 60
-        dated = (week, placed_minute)
-        window = self._windows.get(dated)
-        if window is None:
-            if len(self._windows) > MEMO_SIZE:
-                self._windows.clear()
-            window = self._windows[dated] = make_promise(plan, week, placed_at, 0, set_by)
+        window = self._window(week, placed_at, placed_minute)
         promise = Promise(
             window.build_week, window.weeks, window.first_day, window.last_day, position, set_by
         )
@@ -265,11 +274,33 @@ class QueueTail:
             if week < NEVER:
                 offset = week - schedule.start
                 self._runs[sku] = _Run(
-                    sku, key[0], lock_minute, placed_minute, line, offset, parts, spare, promise
+                    sku,
+                    key[0],
+                    lock_minute,
+                    line,
+                    week,
+                    offset,
+                    parts,
+                    spare,
+                    promise,
+                    placed_minute,
                 )
             else:
                 self._runs.pop(sku, None)
         return promise
+
+    def _window(self, week: int, placed_at: datetime, placed_minute: int) -> Promise:
+        """The weeks and days of a car built in `week` for an order placed at `placed_at`
+        (in `placed_minute`): the same for every order placed in the same minute (they
+        count whole days), as the orders of a burst are, so worked out once."""
+        dated = (week, placed_minute)
+        window = self._windows.get(dated)
+        if window is None:
+            if len(self._windows) > MEMO_SIZE:
+                self._windows.clear()
+            window = make_promise(self.schedule.plan, week, placed_at, 0, _NO_CAUSE)
+            self._windows[dated] = window
+        return window
 
     def _parts_taken(self, sku: str) -> None:
         """An order of `sku` took its parts: the run of another variant needing any of

@@ -287,28 +287,36 @@ def _planned(found: T | None, slug: str) -> T:
 
 def _if_locked_now(book: PromiseBook, order: Order, at: datetime) -> Promise:
     """What locking at `at` would promise the order: worked out once a second per
-    variant (it costs a pass over the schedule), then dated from the order's placement."""
+    variant (each early lock starts again: one more order ahead), dated from the
+    placement of the order that asked first, then from each other's own."""
     second = (order.sku, int(at.timestamp()))
+    placed_minute = int(order.placed_at.timestamp()) // 60
     found = book.locking_now.get(second)
     if found is None:
         if len(book.locking_now) > 64:
             book.locking_now.clear()
+        promise = None
         front = book.front_tail()
         if front is not None and book.front_holds(at):  # counts the locks since the book
-            found = front.peek(order.sku, at, order.placed_at, order.sequence)
-        if found is None:
-            found = promise_if_placed(book.schedule, order.sku, at, order.placed_at, order.sequence)
-        book.locking_now[second] = found
-    # Dated from the placement: the same for every order placed in the same minute (the
-    # promise's weeks count whole days), as the orders of a burst are.
-    dated = (order.sku, second[1], int(order.placed_at.timestamp()) // 60)
-    promise = book.locking_now_dated.get(dated)
-    if promise is None:
+            promise = front.peek(order.sku, at, order.placed_at, order.sequence)
+        if promise is None:
+            promise = promise_if_placed(
+                book.schedule, order.sku, at, order.placed_at, order.sequence
+            )
+        found = book.locking_now[second] = (placed_minute, promise)
+    dated_minute, promise = found
+    # Placed in the same minute, as the orders of a burst are: the same weeks (they
+    # count whole days), the very promise, whose wire form is then made once.
+    if dated_minute == placed_minute:
+        return promise
+    dated = (order.sku, second[1], placed_minute)
+    redated = book.locking_now_dated.get(dated)
+    if redated is None:
         if len(book.locking_now_dated) > 256:
             book.locking_now_dated.clear()
-        week = NEVER if found.build_week is None else found.build_week
+        week = NEVER if promise.build_week is None else promise.build_week
         plan = book.schedule.plan
-        promise = book.locking_now_dated[dated] = make_promise(
-            plan, week, order.placed_at, found.queue_position, found.set_by
+        redated = book.locking_now_dated[dated] = make_promise(
+            plan, week, order.placed_at, promise.queue_position, promise.set_by
         )
-    return promise
+    return redated

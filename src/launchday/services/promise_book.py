@@ -74,8 +74,9 @@ class PromiseBook:
     front_until: int = 0  # the first lock time after the front's: reserved orders' turn
     made_at: float = field(default_factory=time.monotonic)
     # What locking now would promise, per variant and second of launch time: the same
-    # for every reserved order of that variant (only orders locked by now are ahead).
-    locking_now: dict[tuple[str, int], Promise] = field(default_factory=dict)
+    # for every reserved order of that variant (only orders locked by now are ahead),
+    # with the minute it is dated from (that of the placement it was worked out for).
+    locking_now: dict[tuple[str, int], tuple[int, Promise]] = field(default_factory=dict)
     # ...dated from a placement, per variant, second and minute placed.
     locking_now_dated: dict[tuple[str, int, int], Promise] = field(default_factory=dict)
 
