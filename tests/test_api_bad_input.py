@@ -342,6 +342,17 @@ def test_an_integer_written_as_a_whole_float_is_an_integer(world: World) -> None
         "POST", LAUNCHES, "validation", "variants[0].lead_weeks[1]",
         json=body, headers={"Authorization": ADMIN},
     )  # fmt: skip
+    # A whole float read before the body turns out not to be JSON (cut short, or not
+    # UTF-8 further on) is refused as the body, not answered 500.
+    body["slug"] = "cut-short"
+    whole = json.dumps(body).encode()
+    cut = whole[: whole.index(b"per_customer_limit") + 40]
+    for broken in (cut, whole[:-1] + b"\xff}"):
+        world.refused(
+            "POST", LAUNCHES, "invalid_body", None,
+            content=broken, headers={"Authorization": ADMIN, "Content-Type": "application/json"},
+        )  # fmt: skip
+    assert world.api.get(f"{LAUNCHES}/cut-short").status_code == 404
 
 
 @pytest.mark.parametrize(

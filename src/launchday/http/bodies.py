@@ -36,18 +36,28 @@ def decode(body: bytes, kind: type[S]) -> S:
             return _decode_whole_floats(body, kind)
         raise _refusal(error) from None
     except msgspec.DecodeError as error:
-        raise HttpError("invalid_body", f"the body is not valid JSON: {error}") from None
+        raise _not_json(error) from None
     except UnicodeDecodeError:
         raise HttpError("invalid_body", "the body is not UTF-8") from None
 
 
 def _decode_whole_floats(body: bytes, kind: type[S]) -> S:
     """The body with every float that has no fraction read as an integer, then checked
-    as strictly as the fast path checks (a float field takes an integer anyway)."""
+    as strictly as the fast path checks (a float field takes an integer anyway). The
+    fast path stops at the first field it refuses, so the rest of the body may yet
+    not be JSON at all (cut short, say): refused as such here."""
     try:
         return msgspec.convert(_whole_floats(msgspec.json.decode(body)), kind)
     except msgspec.ValidationError as error:
         raise _refusal(error) from None
+    except msgspec.DecodeError as error:
+        raise _not_json(error) from None
+    except UnicodeDecodeError:
+        raise HttpError("invalid_body", "the body is not UTF-8") from None
+
+
+def _not_json(error: msgspec.DecodeError) -> HttpError:
+    return HttpError("invalid_body", f"the body is not valid JSON: {error}")
 
 
 def _whole_floats(value: Any) -> Any:
