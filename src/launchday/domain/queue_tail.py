@@ -142,6 +142,7 @@ class QueueTail:
             int(d.needed_by[-1]) if len(d.needed_by) else 0 for d in schedule.parts.demands
         ]
         self._last = _last_key(schedule)
+        self._scheduled = len(schedule.queue)  # orders ahead of the first to join
         self.joined = 0
         self._released: dict[int, int] = {}  # release week per minute of locking
         self._windows: dict[tuple[int, int], Promise] = {}  # per build week, minute placed
@@ -206,7 +207,7 @@ class QueueTail:
             needed[part.index] += part.count
         self._last = key
         self.joined += 1
-        return _at_place(self._run_promise(run, placed_at), len(self.schedule.queue) + self.joined)
+        return _at_place(self._run_promise(run, placed_at), self._scheduled + self.joined)
 
     def peek(
         self, sku: str, locks_at: datetime, placed_at: datetime, sequence: int = -1
@@ -218,7 +219,7 @@ class QueueTail:
         found = self._in_run(sku, locks_at, sequence)
         if found is not None:
             made = self._run_promise(found[0], placed_at)
-            return _at_place(made, len(self.schedule.queue) + self.joined + 1)
+            return _at_place(made, self._scheduled + self.joined + 1)
         return self._place(sku, locks_at, placed_at, sequence, take=False)
 
     def _place(
@@ -259,7 +260,7 @@ class QueueTail:
             set_by = self._set_by("component", binding.component.id, supplier)
         else:
             set_by = self._set_by("line", plan.lines[line].id, None)
-        position = len(schedule.queue) + self.joined + 1
+        position = self._scheduled + self.joined + 1
         placed_minute = int(placed_at.timestamp()) // 60
         window = self._window(week, placed_at, placed_minute)
         promise = Promise(

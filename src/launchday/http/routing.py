@@ -141,6 +141,10 @@ PARAM_PATTERNS = {
 }
 
 
+# Paths of launches kept as matched, before starting again: a few per launch.
+LAUNCH_PATHS_KEPT = 1024
+
+
 class Router:
     """Matches paths: static ones by dict, templated ones by compiled regex."""
 
@@ -158,15 +162,27 @@ class Router:
                 self._dynamic.setdefault(path.count("/"), []).append(
                     (re.compile(_template_regex(path)), table)
                 )
+        # A launch's own paths (its slug their only parameter) as matched: every order of
+        # a launch night goes to the same one. Paths naming an order or a ticket are not
+        # kept (each is asked for a few times at most).
+        self._launch_paths: dict[str, tuple[dict[str, Route], dict[str, str]]] = {}
 
     def match(self, method: str, path: str) -> Match:
         table = self._static.get(path)
         params: dict[str, str] = {}
         if table is None:
+            seen = self._launch_paths.get(path)
+            if seen is not None:
+                table, params = seen[0], dict(seen[1])
+        if table is None:
             for pattern, candidates in self._dynamic.get(path.count("/"), ()):
                 found = pattern.fullmatch(path)
                 if found:
                     table, params = candidates, found.groupdict()
+                    if params.keys() == {"slug"}:
+                        if len(self._launch_paths) >= LAUNCH_PATHS_KEPT:
+                            self._launch_paths.clear()
+                        self._launch_paths[path] = (table, dict(params))
                     break
         if table is None:
             return Match(None, {}, ())
