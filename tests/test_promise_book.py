@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from launchday.domain.build_queue import micros
 from launchday.domain.delivery_promise import SetBy, make_promise
 from launchday.domain.parts import NEVER
 from launchday.domain.promise_changes import NONE
@@ -75,3 +76,24 @@ def test_what_a_book_keeps_per_order_is_not_for_the_garbage_collector() -> None:
     # A dict of untracked keys and values is untracked itself: no collection walks it.
     assert not gc.is_tracked(book.joined)
     assert not gc.is_tracked(book.locked)
+
+
+def test_locks_committed_together_join_the_front_in_the_order_written() -> None:
+    """Early locks written in one batch share their moment and come in the order they
+    were written, not by sequence: each goes at the front's back in turn, promised the
+    next place (a line of 3 a week: weeks 0, 0, 0, then 1), ahead of every reserved one."""
+    queued = QueuedOrders(  # one reserved order, its window ending a week after T0
+        seq=np.array([9], dtype=np.int64),
+        sku=np.array([0], dtype=np.int64),
+        placed_at_us=np.array([micros(T0)], dtype=np.int64),
+        locks_at_us=np.array([micros(T0 + timedelta(days=7))], dtype=np.int64),
+    )
+    book = book_of(1, 0, PLAN, queued, T0)
+    at = T0 + timedelta(minutes=5)
+    promises = [
+        book.join_front(order(sequence, minutes=sequence), at) for sequence in (30, 10, 20, 5)
+    ]
+    assert [p.queue_position if p else None for p in promises] == [1, 2, 3, 4]
+    assert [p.build_week if p else None for p in promises] == [0, 0, 0, 1]
+    # Each was told its promise: the re-promise compares with it.
+    assert [book.locked[s] > 0 for s in (30, 10, 20, 5)] == [True] * 4
