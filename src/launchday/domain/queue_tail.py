@@ -75,9 +75,7 @@ class _Run:
         "placed_minute",
         "promise",
         "rank",
-        "set_by",
         "sku",
-        "week",
     )
 
     def __init__(
@@ -86,7 +84,6 @@ class _Run:
         rank: int,
         lock_minute: int,
         line: int,
-        week: int,
         offset: int,
         parts: list[_Part],
         left: int,
@@ -94,8 +91,7 @@ class _Run:
         placed_minute: int,
     ) -> None:
         self.sku, self.rank, self.lock_minute = sku, rank, lock_minute
-        self.line, self.week, self.offset, self.parts = line, week, offset, parts
-        self.left, self.set_by = left, promise.set_by
+        self.line, self.offset, self.parts, self.left = line, offset, parts, left
         self.promise, self.placed_minute = promise, placed_minute  # dated from that minute
 
 
@@ -181,8 +177,9 @@ class QueueTail:
         self._last = key
         self.joined += 1
         made = run.promise
-        if int(placed_at.timestamp()) // 60 != run.placed_minute:
-            made = self._redated(run, placed_at)
+        placed_minute = int(placed_at.timestamp()) // 60
+        if placed_minute != run.placed_minute:
+            made = self._redated(run, placed_at, placed_minute)
         return _at_place(made, self._scheduled + self.joined)
 
     def _goes_on(self, run: _Run, locks_at: datetime, sequence: int) -> tuple[int, int, int] | None:
@@ -197,13 +194,15 @@ class QueueTail:
                     return key
         return None
 
-    def _redated(self, run: _Run, placed_at: datetime) -> Promise:
-        """The run's promise dated from a placement at `placed_at`, kept for its minute:
-        a minute's early locks come from orders placed over the days before."""
-        placed_minute = int(placed_at.timestamp()) // 60
-        window = self._window(run.week, placed_at, placed_minute)
+    def _redated(self, run: _Run, placed_at: datetime, placed_minute: int) -> Promise:
+        """The run's promise dated from a placement at `placed_at` (in `placed_minute`),
+        kept for that minute: a minute's early locks come from orders placed over the
+        days before."""
+        made = run.promise
+        assert made.build_week is not None  # a run is of a week within the horizon
+        window = self._window(made.build_week, placed_at, placed_minute)
         run.promise = Promise(
-            window.build_week, window.weeks, window.first_day, window.last_day, 0, run.set_by
+            window.build_week, window.weeks, window.first_day, window.last_day, 0, made.set_by
         )
         run.placed_minute = placed_minute
         return run.promise
@@ -219,8 +218,9 @@ class QueueTail:
         if run is None or self._goes_on(run, locks_at, sequence) is None:
             return self._place(sku, locks_at, placed_at, sequence, take=False)
         made = run.promise
-        if int(placed_at.timestamp()) // 60 != run.placed_minute:
-            made = self._redated(run, placed_at)
+        placed_minute = int(placed_at.timestamp()) // 60
+        if placed_minute != run.placed_minute:
+            made = self._redated(run, placed_at, placed_minute)
         return _at_place(made, self._scheduled + self.joined + 1)
 
     def _place(
@@ -280,7 +280,6 @@ class QueueTail:
                     key[0],
                     lock_minute,
                     line,
-                    week,
                     offset,
                     parts,
                     spare,

@@ -35,10 +35,8 @@ def decode(body: bytes, kind: type[S]) -> S:
         if _FLOAT_FOR_INT.match(str(error)):
             return _decode_whole_floats(body, kind)
         raise _refusal(error) from None
-    except msgspec.DecodeError as error:
-        raise _not_json(error) from None
-    except UnicodeDecodeError:
-        raise HttpError("invalid_body", "the body is not UTF-8") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise _unreadable(error) from None
 
 
 def _decode_whole_floats(body: bytes, kind: type[S]) -> S:
@@ -50,13 +48,14 @@ def _decode_whole_floats(body: bytes, kind: type[S]) -> S:
         return msgspec.convert(_whole_floats(msgspec.json.decode(body)), kind)
     except msgspec.ValidationError as error:
         raise _refusal(error) from None
-    except msgspec.DecodeError as error:
-        raise _not_json(error) from None
-    except UnicodeDecodeError:
-        raise HttpError("invalid_body", "the body is not UTF-8") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise _unreadable(error) from None
 
 
-def _not_json(error: msgspec.DecodeError) -> HttpError:
+def _unreadable(error: msgspec.DecodeError | UnicodeDecodeError) -> HttpError:
+    """The refusal of a body that is not JSON, or not UTF-8."""
+    if isinstance(error, UnicodeDecodeError):
+        return HttpError("invalid_body", "the body is not UTF-8")
     return HttpError("invalid_body", f"the body is not valid JSON: {error}")
 
 
