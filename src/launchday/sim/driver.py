@@ -206,7 +206,9 @@ class LoadDriver:
             task.add_done_callback(lambda _: self._paying.pop(customer, None))
         if at is not None and self._opens_at is not None:
             placed = datetime.fromisoformat(answer["placed_at"])
-            residual = ((placed - self._opens_at).total_seconds() - at) / self._speed
+            displacement = (placed - self._opens_at).total_seconds() - at
+            self.stats.stamps.append((at, displacement))
+            residual = displacement / self._speed
             lead = self._order_lead if admission_token is None or held else self._queue_lead
             lead.correct(residual)
             self.stats.lead, self.stats.queue_lead = (

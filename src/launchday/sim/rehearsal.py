@@ -37,7 +37,6 @@ from launchday.sim.admission_plan import (
     pre_queue_drained,
     pre_queue_span,
 )
-from launchday.sim.curve import milestone_curve
 from launchday.sim.customers import (
     Event,
     SimCustomer,
@@ -47,9 +46,15 @@ from launchday.sim.customers import (
 )
 from launchday.sim.delivery_quotes import QuoteCheck, quote_checks
 from launchday.sim.driver import LoadDriver
+from launchday.sim.milestone_fidelity import (
+    TOLERANCE_ORDERS,
+    TOLERANCE_SHARE,
+    MilestoneCheck,
+    milestone_checks,
+)
 from launchday.sim.replay_stats import ReplayStats
 from launchday.sim.retail_rehearsal import RehearsalStores, RetailOutcome, RetailPlan, plan_retail
-from launchday.sim.scenario import Milestone, Scenario, launch_spec, scaled_locks, scaled_milestones
+from launchday.sim.scenario import Milestone, Scenario, launch_spec
 from launchday.sim.scenario_production import quote_moment, replay_plan
 from launchday.sim.server_calls import clock_skew, import_registrations, payments_settled
 
@@ -59,15 +64,6 @@ PEAK_BUDGET_PER_SECOND = 2000.0
 WRITES_PER_BUYER_IN_ROOM = 2
 # Tokens signed before the opening: enough for the first burst.
 WARM_TOKENS = 20_000
-# Fidelity: a replayed milestone is within 5% of the scenario's figure, or 3 orders, or
-# the orders the scenario schedules in the replay's time resolution before it.
-TOLERANCE_SHARE = 0.05
-TOLERANCE_ORDERS = 3
-# A replay cannot place an order in launch time more finely than this much real time
-# times its speed: a buyer's journey through the waiting room (join, poll, order) takes
-# about 17 ms on two shared cores, and varies by as much with the machine's load. At
-# x2400 that is 48 s of launch time, at x60 a second.
-RESOLUTION_REAL_SECONDS = 0.02
 # Real time between the opening and the first milestone, at least (see default_speed).
 FIRST_MILESTONE_REAL_SECONDS = 0.1
 # The longest hold a launch takes (PaymentsSpec), in launch minutes.
@@ -130,26 +126,6 @@ class RehearsalOptions:
         if self.rejoin_grace_seconds is None:
             return self.token_ttl_seconds
         return self.rejoin_grace_seconds
-
-
-@dataclass(frozen=True, slots=True)
-class MilestoneCheck:
-    """A scenario figure (times scale) beside what the replay stored."""
-
-    kind: str  # "orders" or "locked"
-    after_seconds: float
-    expected: int
-    replayed: int
-    resolution: int = 0  # orders the scenario schedules in the replay's time resolution
-
-    @property
-    def difference(self) -> int:
-        return self.replayed - self.expected
-
-    @property
-    def within_tolerance(self) -> bool:
-        allowed = max(TOLERANCE_SHARE * self.expected, TOLERANCE_ORDERS, self.resolution)
-        return abs(self.difference) <= allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,32 +430,11 @@ async def rehearse(
                 raise RuntimeError(f"the server refused the delivery quotes: {status} {answer}")
             quotes = quote_checks(scenario, answer)
 
-    checks = milestone_checks(scenario, options, report)
+    checks = milestone_checks(
+        scenario, report, scale=options.scale, speed=options.speed, until=options.until,
+        stamps=stats.stamps,
+    )  # fmt: skip
     return RehearsalResult(
         spec.slug, options, opens_at, len(registered), stats, report, checks, quotes,
         stores.outcome,
     )  # fmt: skip
-
-
-def milestone_checks(
-    scenario: Scenario, options: RehearsalOptions, report: dict[str, Any]
-) -> list[MilestoneCheck]:
-    """Each reached scenario milestone (times scale) beside the stored figure at that time."""
-    stored = {round(m["after_seconds"]): m for m in report["milestones"]}
-    checks = []
-    series: list[tuple[str, tuple[Milestone, ...]]] = [
-        ("orders", scaled_milestones(scenario, options.scale)),
-        ("locked", scaled_locks(scenario, options.scale)),
-    ]
-    window = RESOLUTION_REAL_SECONDS * options.speed
-    for kind, milestones in series:
-        curve = milestone_curve(milestones) if milestones else None
-        for milestone in milestones:
-            at = stored.get(round(milestone.after_seconds))
-            if milestone.after_seconds > options.until or at is None:
-                continue
-            t = milestone.after_seconds
-            assert curve is not None
-            resolution = round(curve.value(t) - curve.value(max(0.0, t - window)))
-            checks.append(MilestoneCheck(kind, t, milestone.orders, at[kind], resolution))
-    return checks

@@ -28,6 +28,8 @@ class ReplayStats:
     late_by_second: Counter[int] = field(default_factory=Counter)  # real s after opening
     max_lag: float = 0.0
     lags: list[float] = field(default_factory=list)
+    # Each order placed at its time: that time and the server's stamp less it (launch s).
+    stamps: list[tuple[float, float]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     launch_elapsed: float = 0.0
     lead: float = 0.0  # seconds each action is sent early to arrive on time (see module)
