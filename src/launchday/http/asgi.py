@@ -104,7 +104,53 @@ class HttpApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         method: str = scope["method"]
-        found = self.router.match(method, scope["path"])
+        query: bytes = scope.get("query_string", b"")
+        route, response = await self._answer(
+            method, scope["path"], scope["headers"], query, None, receive
+        )
+        if response.stream is not None and method != "HEAD":
+            await self._stream(send, receive, response)
+        else:
+            await self._send(send, response, head=method == "HEAD")
+        self.metrics.requests.observe(route, time.perf_counter() - started)
+
+    async def respond_whole(
+        self,
+        method: str,
+        path: str,
+        headers: list[tuple[bytes, bytes]],
+        query: bytes,
+        body: bytes,
+        send: Send,
+        receive: Receive,
+    ) -> tuple[int, bytes, bytes] | None:
+        """A request whose body its server has read whole (launchday's own protocol,
+        `launchday.http.protocol`): the response's status, header lines and body for the
+        server to write, or None once a streamed response has gone out through `send`.
+        What ASGI asks for besides (a scope, messages) costs every request on launch night."""
+        started = time.perf_counter()
+        route, response = await self._answer(method, path, headers, query, body, receive)
+        answer = None
+        if response.stream is not None and method != "HEAD":
+            await self._stream(send, receive, response)
+        else:
+            body = b"" if method == "HEAD" else response.body
+            answer = (response.status, _head_lines(response), body)
+        self.metrics.requests.observe(route, time.perf_counter() - started)
+        return answer
+
+    async def _answer(
+        self,
+        method: str,
+        path: str,
+        raw_headers: list[tuple[bytes, bytes]],
+        raw_query: bytes,
+        body: bytes | None,
+        receive: Receive,
+    ) -> tuple[str, Response]:
+        """The route's name (or "unmatched") and the response to the request; `body` is
+        None when it is still to be read through `receive`."""
+        found = self.router.match(method, path)
         route = found.route
         try:
             if route is None:
@@ -114,9 +160,9 @@ class HttpApp:
                         f"{method} is not allowed here",
                         headers={"Allow": ", ".join(found.allowed)},
                     )
-                raise HttpError("not_found", f"no such path {scope['path']!r}")
+                raise HttpError("not_found", f"no such path {path!r}")
             headers = {
-                name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+                name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers
             }
             # The route's declaration is the one place its callers are checked.
             caller = (
@@ -126,16 +172,20 @@ class HttpApp:
             )
             if not isinstance(caller, Caller):
                 caller = await caller
-            query = scope.get("query_string", b"").decode("latin-1")
+            query = raw_query.decode("latin-1")
             if query and route.query:
                 _known_parameters_only(route, query)
-            body = b""
-            if route.body is not None:
+            if route.body is None:
+                body = b""
+            else:
                 limit = route.max_body or self._max_body
-                body = await self._read_body(headers, receive, limit)
+                if body is None:
+                    body = await self._read_body(headers, receive, limit)
+                elif len(body) > limit:
+                    raise HttpError("too_large", f"bodies are limited to {limit} bytes")
             request = Request(
                 method,
-                scope["path"],
+                path,
                 found.params,
                 headers,
                 query,
@@ -156,16 +206,10 @@ class HttpApp:
         except Exception as error:
             refusal = self._refusals(error)
             if refusal is None:
-                log.exception("unexpected error on %s %s", method, scope["path"])
+                log.exception("unexpected error on %s %s", method, path)
                 refusal = HttpError("internal", "an unexpected error occurred")
             response = self._refusal(refusal)
-        if response.stream is not None and method != "HEAD":
-            await self._stream(send, receive, response)
-        else:
-            await self._send(send, response, head=method == "HEAD")
-        self.metrics.requests.observe(
-            route.name if route else "unmatched", time.perf_counter() - started
-        )
+        return route.name if route else "unmatched", response
 
     @staticmethod
     async def _tell_changed(changed: Changed, request: Request, response: Response) -> None:
@@ -204,12 +248,8 @@ class HttpApp:
 
     @staticmethod
     async def _send(send: Send, response: Response, *, head: bool = False) -> None:
-        content_type = response.content_type
         raw_headers = [
-            (
-                b"content-type",
-                _JSON if content_type == "application/json" else content_type.encode(),
-            ),
+            (b"content-type", _content_type(response)),
             (b"content-length", str(len(response.body)).encode()),
         ]
         if response.headers:
@@ -254,6 +294,24 @@ class HttpApp:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def _content_type(response: Response) -> bytes:
+    content_type = response.content_type
+    return _JSON if content_type == "application/json" else content_type.encode()
+
+
+def _head_lines(response: Response) -> bytes:
+    """The header lines of a response of known length, each ending in CRLF."""
+    lines = b"content-type: %b\r\ncontent-length: %d\r\n" % (
+        _content_type(response),
+        len(response.body),
+    )
+    if response.headers:
+        lines += b"".join(
+            b"%b: %b\r\n" % (k.lower().encode(), v.encode()) for k, v in response.headers.items()
+        )
+    return lines
 
 
 def _known_parameters_only(route: Route, query: str) -> None:

@@ -2,10 +2,14 @@
 
 uvicorn runs the server (sockets, workers, lifespan, signals, graceful shutdown); this
 module is only the per-connection protocol it is given instead of its own httptools
-one. It exists for speed: profiled under a launch-night load, uvicorn's protocol spent
-about 17 us of one core on every request (an event and a flow-control object per
-request, header checks on every response, two socket writes per response) where this
-one spends about 5 (bench/README.md has the profile). What it keeps of HTTP/1.1:
+one, and `launchday.http.exchange` each request and response on it. It exists for
+speed: profiled under a launch-night load, uvicorn's protocol spent about 17 us of one
+core on every request (an event and a flow-control object per request, header checks
+on every response, two socket writes per response) where this one spends about 5
+(bench/README.md has the profile). An app that offers `respond_whole` (launchday's
+own) is handed a request whose body has arrived whole without the ASGI scope and
+messages, and answers with the response to write: about 4 us less again per request.
+What it keeps of HTTP/1.1:
 
 - keep-alive, closed after `timeout_keep_alive` seconds idle, and `Connection: close`
   and HTTP/1.0 answered by closing after the response;
@@ -26,7 +30,6 @@ one spends about 5 (bench/README.md has the profile). What it keeps of HTTP/1.1:
 from __future__ import annotations
 
 import asyncio
-import http
 import logging
 from collections import deque
 from typing import Any
@@ -35,27 +38,12 @@ from urllib.parse import unquote
 import httptools
 
 from launchday.http.errors import error_body
+from launchday.http.exchange import STATUS_LINES, Exchange, RespondWhole
 
 log = logging.getLogger("launchday.http")
 
 MAX_HEAD_BYTES = 64 * 1024
 BODY_HIGH_WATER = 64 * 1024
-
-Message = dict[str, Any]
-
-
-def _status_line(status: int) -> bytes:
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
-    return f"HTTP/1.1 {status} {phrase}\r\n".encode()
-
-
-STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-# Responses that never carry a body, so never a chunked one.
-_BODILESS = frozenset({204, 304})
 
 
 class _DefaultHeaders:
@@ -73,142 +61,6 @@ class _DefaultHeaders:
         return self._block
 
 
-class Exchange:
-    """One request and its response on a connection: the ASGI receive and send."""
-
-    __slots__ = (
-        "body_given",
-        "buffered",
-        "chunked",
-        "chunks",
-        "complete",
-        "connection",
-        "disconnected",
-        "expect_continue",
-        "finished",
-        "head",
-        "keep_alive",
-        "scope",
-        "started",
-        "waiter",
-    )
-
-    def __init__(
-        self, connection: HttpProtocol, scope: Message, keep_alive: bool, expect: bool
-    ) -> None:
-        self.connection = connection
-        self.scope = scope
-        self.keep_alive = keep_alive
-        self.expect_continue = expect
-        self.chunks: list[bytes] = []
-        self.buffered = 0
-        self.complete = False  # the whole request body has been parsed
-        self.body_given = False  # the app has read the whole body
-        self.head: bytes | None = None  # status line and headers, not yet written
-        self.started = False
-        self.chunked = False
-        self.finished = False
-        self.disconnected = False
-        self.waiter: asyncio.Future[None] | None = None
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def _wait(self) -> None:
-        self.waiter = self.connection.loop.create_future()
-        await self.waiter
-
-    async def receive(self) -> Message:
-        if self.body_given or self.finished or self.disconnected:
-            # Nothing more to read: the next event is the client leaving.
-            while not (self.disconnected or self.finished):
-                await self._wait()
-            return {"type": "http.disconnect"}
-        if self.expect_continue:
-            self.expect_continue = False
-            self.connection.transport.write(CONTINUE)
-        while not self.chunks and not self.complete and not self.disconnected:
-            await self._wait()
-        if not self.chunks and not self.complete:  # the client left mid-body
-            return {"type": "http.disconnect"}
-        body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
-        self.chunks = []
-        self.buffered = 0
-        self.connection.resume_reading()
-        if self.complete:
-            self.body_given = True
-        return {"type": "http.request", "body": body, "more_body": not self.complete}
-
-    async def send(self, message: Message) -> None:
-        if self.disconnected or self.finished:
-            return
-        kind = message["type"]
-        if kind == "http.response.start":
-            if self.started:
-                raise RuntimeError("the response has already started")
-            self._start(message["status"], message.get("headers", ()))
-        elif kind == "http.response.body":
-            if not self.started:
-                raise RuntimeError("a response body before the response start")
-            await self._body(message.get("body", b""), message.get("more_body", False))
-        else:
-            raise RuntimeError(f"unexpected ASGI message {kind!r}")
-
-    def _start(self, status: int, headers: Any) -> None:
-        self.started = True
-        connection = self.connection
-        lines = [STATUS_LINES.get(status) or _status_line(status)]
-        sized = False
-        for name, value in headers:
-            lowered = name.lower()
-            if lowered == b"content-length":
-                sized = True
-            elif lowered == b"connection" and value.lower() == b"close":
-                self.keep_alive = False
-            lines.append(name + b": " + value + b"\r\n")
-        lines.append(connection.default_headers())
-        head_request = self.scope["method"] == "HEAD"
-        if not sized and not head_request and status not in _BODILESS:
-            self.chunked = True
-            lines.append(b"transfer-encoding: chunked\r\n")
-        if not self.keep_alive or connection.closing:
-            self.keep_alive = False
-            lines.append(b"connection: close\r\n")
-        lines.append(b"\r\n")
-        head = b"".join(lines)
-        if self.chunked:
-            # A stream: its head goes out now, not with a first event that may be a while.
-            connection.transport.write(head)
-        else:
-            self.head = head
-
-    async def _body(self, body: bytes, more: bool) -> None:
-        connection = self.connection
-        if self.scope["method"] == "HEAD":
-            body = b""
-        if self.chunked:
-            out = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
-            if not more:
-                out += b"0\r\n\r\n"
-        else:
-            out = body
-        if self.head is not None:
-            out = self.head + out
-            self.head = None
-        if out:
-            connection.transport.write(out)
-        if not more:
-            self.finished = True
-            self.wake()
-            connection.exchange_done(self)
-        elif connection.write_paused:
-            await connection.drain()
-
-
 class HttpProtocol(asyncio.Protocol):
     """One client connection, for uvicorn: `uvicorn.Config(app, http=HttpProtocol)`."""
 
@@ -222,6 +74,7 @@ class HttpProtocol(asyncio.Protocol):
         if not config.loaded:
             config.load()
         self.app = config.loaded_app
+        self.respond_whole: RespondWhole | None = getattr(self.app, "respond_whole", None)
         self.loop = _loop or asyncio.get_event_loop()
         self.server_state = server_state
         self.keep_alive_timeout: float = config.timeout_keep_alive
@@ -309,11 +162,14 @@ class HttpProtocol(asyncio.Protocol):
         self._count_head(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # Called for every header of every request: the count is kept inline.
         name = name.lower()
+        self.headers.append((name, value))
+        self.head_bytes += len(name) + len(value)
+        if self.head_bytes > MAX_HEAD_BYTES:
+            self._count_head(0)
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_continue = True
-        self.headers.append((name, value))
-        self._count_head(len(name) + len(value))
 
     def on_headers_complete(self) -> None:
         if self.transport.is_closing():
@@ -325,23 +181,10 @@ class HttpProtocol(asyncio.Protocol):
         if "%" in path:
             path = unquote(path)
         version = parser.get_http_version()
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": version,
-            "server": self.server,
-            "client": self.client,
-            "scheme": "http",
-            "root_path": "",
-            "method": parser.get_method().decode("ascii"),
-            "path": path,
-            "raw_path": raw_path,
-            "query_string": parsed.query or b"",
-            "headers": self.headers,
-            "state": self.app_state.copy(),
-        }
+        method = parser.get_method().decode("ascii")
+        request = (method, path, raw_path, parsed.query or b"", version, self.headers)
         keep_alive = version != "1.0" and parser.should_keep_alive()
-        exchange = Exchange(self, scope, keep_alive, self.expect_continue)
+        exchange = Exchange(self, request, keep_alive, self.expect_continue)
         self.parsing = exchange
         if self.current is None:
             self._start(exchange)
@@ -374,7 +217,21 @@ class HttpProtocol(asyncio.Protocol):
 
     async def _run(self, exchange: Exchange) -> None:
         try:
-            await self.app(exchange.scope, exchange.receive, exchange.send)
+            if self.respond_whole is not None and exchange.complete:
+                # The whole request is here (nearly every one): no ASGI messages.
+                answer = await self.respond_whole(
+                    exchange.method,
+                    exchange.path,
+                    exchange.headers,
+                    exchange.query,
+                    exchange.read_whole(),
+                    exchange.send,
+                    exchange.receive,
+                )
+                if answer is not None:
+                    exchange.write_whole(*answer)
+            else:
+                await self.app(exchange.scope, exchange.receive, exchange.send)
         except Exception:
             log.exception("unhandled error in the app")
             self._fail(exchange)
