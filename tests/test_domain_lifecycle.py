@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from launchday.domain.errors import AlreadyCancelled, DomainError, Locked, OrderExpired
 from launchday.domain.lifecycle import ALLOWED, OrderStatus, effective_status, transition
-from launchday.domain.order import Order
+from launchday.domain.order import (
+    Channel,
+    Order,
+    Profile,
+    cancelled_order,
+    locked_order,
+)
 
 RESERVED, LOCKED, CANCELLED = OrderStatus.RESERVED, OrderStatus.LOCKED, OrderStatus.CANCELLED
 PENDING, EXPIRED = OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED
@@ -145,3 +152,20 @@ def test_an_order_locks_at_its_window_end_unless_locked_early_or_cancelled() -> 
     assert order().lock_time() == UNTIL
     assert order(LOCKED, locked_at=early).lock_time() == early
     assert order(CANCELLED, cancelled_at=early).lock_time() is None
+
+
+def test_a_lock_or_a_cancellation_copies_every_other_field_as_replace_would() -> None:
+    profile = Profile(first_car_with_brand=True, new_to_brand=False, phone="ios", region="CN-11")
+    order = Order(
+        "o1", 7, "yu7", "YU7-MAX", "c1", RESERVED, 5000, PLACED_AT, UNTIL,
+        profile=profile, channel=Channel.STORE, store="bj-1", staff="wang",
+        delivery_centre="bj-dc",
+    )  # fmt: skip
+    at = PLACED_AT + timedelta(hours=2)
+    locked = locked_order(order, at)
+    assert locked == replace(order, status=LOCKED, locked_at=at)
+    cancelled = cancelled_order(order, at, 5000)
+    assert cancelled == replace(order, status=CANCELLED, cancelled_at=at, refund_amount=5000)
+    assert order.status is RESERVED  # the original is left as it was
+    assert order.locked_at is None
+    assert order.cancelled_at is None

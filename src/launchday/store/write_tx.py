@@ -26,7 +26,15 @@ from launchday.domain.errors import AlreadyExists
 from launchday.domain.interest import Interest
 from launchday.domain.launch import Launch
 from launchday.domain.lifecycle import LIVE, OrderStatus
-from launchday.domain.order import ONLINE, NewOrder, Order, Origin, Profile
+from launchday.domain.order import (
+    ONLINE,
+    NewOrder,
+    Order,
+    Origin,
+    Profile,
+    cancelled_order,
+    locked_order,
+)
 from launchday.domain.order_book import BookSnapshot
 from launchday.domain.waiting_room import QueuedTicket, QueueRejoin
 from launchday.store.access_tx import AccessTx
@@ -305,7 +313,7 @@ class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
                     "UPDATE orders SET status = 'locked', locked_at_us = ? WHERE seq = ?",
                     (at_us, order.sequence),
                 )
-            changed = replace(order, status=status, locked_at=at)
+            changed = locked_order(order, at)
         elif status is OrderStatus.CANCELLED:
             columns = {CANCELLED_AT: at_us, REFUND: refund_amount}
             if not self._change_unwritten(order.sequence, status, columns):
@@ -316,7 +324,7 @@ class SqlWriteTx(DeliveryTx, PaymentsTx, AccessTx, RetailTx, ABC):
                 )
             # A cancelled order gives its unit back to its variant's stock.
             self._count(self.launch_id(order.launch), order.sku, 0, 1)
-            changed = replace(order, status=status, cancelled_at=at, refund_amount=refund_amount)
+            changed = cancelled_order(order, at, refund_amount)
         else:
             raise ValueError(f"cannot set status {status}")
         self.forget_customer_order(changed)
