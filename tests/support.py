@@ -259,10 +259,11 @@ def in_process(settings: Settings, clock: Callable[[], datetime]) -> Iterator[tu
 
 
 @contextmanager
-def loopback_server(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn in a thread, on a free loopback port; yields its base URL."""
+def serving(app: Any, **config: Any) -> Iterator[tuple[str, int]]:
+    """An ASGI app under uvicorn as launchday configures it (`config` added), in a
+    thread, on a free loopback port; yields its address."""
     port = free_port()
-    server = uvicorn.Server(uvicorn_config(create_app(settings), "127.0.0.1", port))
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -271,10 +272,17 @@ def loopback_server(settings: Settings) -> Iterator[str]:
             raise RuntimeError("server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield ("127.0.0.1", port)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@contextmanager
+def loopback_server(settings: Settings) -> Iterator[str]:
+    """The real app under uvicorn in a thread, on a free loopback port; yields its base URL."""
+    with serving(create_app(settings)) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @contextmanager

@@ -11,17 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 
-from launchday.server import uvicorn_config
-from tests.support import free_port
+from tests.support import serving
 
 
 async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -79,18 +76,8 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[tuple[str, int]]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(echo_app, "127.0.0.1", port, timeout_keep_alive=1))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "server did not start"
-        assert time.monotonic() < deadline, "server did not start in time"
-        time.sleep(0.01)
-    yield ("127.0.0.1", port)
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serving(echo_app, timeout_keep_alive=1) as served:
+        yield served
 
 
 @contextmanager

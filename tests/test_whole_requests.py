@@ -9,18 +9,16 @@ ASGI's `receive`, as any app's is. Both answer the same, on the wire.
 from __future__ import annotations
 
 import json
-import threading
+import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import uvicorn
 
 from launchday.http.asgi import HttpApp, Receive, Scope, Send
 from launchday.http.metrics import Metrics
 from launchday.http.routing import Caller, Request, Response, Route, json_response
-from launchday.server import uvicorn_config
-from tests.support import free_port
+from tests.support import serving
 from tests.test_http_protocol import Reader, connect
 
 MAX_BODY = 1024
@@ -69,18 +67,11 @@ class CountingApp(HttpApp):
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[tuple[str, int], CountingApp]]:
     app = CountingApp()
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "server did not start"
-        assert time.monotonic() < deadline, "server did not start in time"
-        time.sleep(0.01)
-    yield ("127.0.0.1", port), app
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serving(app) as address:
+        yield address, app
+
+
+Answer = tuple[int, dict[str, str], bytes]
 
 
 def post(body: bytes, extra: str = "") -> bytes:
@@ -88,11 +79,26 @@ def post(body: bytes, extra: str = "") -> bytes:
     return head.encode() + body
 
 
-def asgi_calls(app: CountingApp, send: Callable[[], None]) -> int:
-    """How many of the requests `send` made came to the app through ASGI."""
-    before = app.through_asgi
-    send()
-    return app.through_asgi - before
+def get(path: str, extra: str = "") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: t\r\n{extra}\r\n".encode()
+
+
+class Client:
+    """One connection to the app, counting the requests that reached it through ASGI."""
+
+    def __init__(self, sock: socket.socket, app: CountingApp) -> None:
+        self.sock, self.app, self.reader = sock, app, Reader(sock)
+
+    def ask(self, *parts: bytes, answers: int = 1, head: bool = False) -> tuple[int, list[Answer]]:
+        """Send `parts` (a pause between them), read `answers` responses (the first to a
+        HEAD when `head`); with how many of the requests went through ASGI."""
+        before = self.app.through_asgi
+        for n, part in enumerate(parts):
+            if n:
+                time.sleep(0.2)  # the app starts with what came before
+            self.sock.sendall(part)
+        got = [self.reader.response(head=head and n == 0) for n in range(answers)]
+        return self.app.through_asgi - before, got
 
 
 def test_a_whole_request_is_answered_without_asgi(
@@ -100,46 +106,32 @@ def test_a_whole_request_is_answered_without_asgi(
 ) -> None:
     address, app = served
     with connect(address) as sock:
-        reader = Reader(sock)
-        answers: list[tuple[int, dict[str, str], bytes]] = []
-
-        def send() -> None:
-            for n in range(5):
-                sock.sendall(post(b'{"n": %d}' % n))
-                answers.append(reader.response())
-
-        assert asgi_calls(app, send) == 0
-    for n, (status, headers, body) in enumerate(answers):
-        assert status == 201
-        assert headers["content-type"] == "application/json"
-        assert headers["content-length"] == str(len(body))
-        assert headers["location"] == "/things/1"
-        assert "date" in headers
-        assert "connection" not in headers
-        assert json.loads(body) == {"size": 8, "tail": f'{{"n": {n}}}'}
+        client = Client(sock, app)
+        for n in range(5):
+            through_asgi, [(status, headers, body)] = client.ask(post(b'{"n": %d}' % n))
+            assert through_asgi == 0
+            assert status == 201
+            assert headers["content-type"] == "application/json"
+            assert headers["content-length"] == str(len(body))
+            assert headers["location"] == "/things/1"
+            assert "date" in headers
+            assert "connection" not in headers
+            assert json.loads(body) == {"size": 8, "tail": f'{{"n": {n}}}'}
 
 
 def test_a_body_still_arriving_is_read_through_asgi_and_answered_the_same(
     served: tuple[tuple[str, int], CountingApp],
 ) -> None:
     address, app = served
-    body = b"x" * 600 + b"the end."
+    request = post(b"x" * 600 + b"the end.")
     with connect(address) as sock:
-        reader = Reader(sock)
-        answer: list[tuple[int, dict[str, str], bytes]] = []
-
-        def send() -> None:
-            request = post(body)
-            sock.sendall(request[:-300])
-            time.sleep(0.2)  # the app starts with half the body
-            sock.sendall(request[-300:])
-            answer.append(reader.response())
-
-        assert asgi_calls(app, send) == 1
-    status, headers, received = answer[0]
+        through_asgi, [(status, headers, body)] = Client(sock, app).ask(
+            request[:-300], request[-300:]
+        )
+    assert through_asgi == 1
     assert status == 201
     assert headers["location"] == "/things/1"
-    assert json.loads(received) == {"size": 608, "tail": "the end."}
+    assert json.loads(body) == {"size": 608, "tail": "the end."}
 
 
 def test_a_whole_body_over_the_limit_is_refused_413(
@@ -147,42 +139,30 @@ def test_a_whole_body_over_the_limit_is_refused_413(
 ) -> None:
     address, app = served
     with connect(address) as sock:
-        reader = Reader(sock)
-        answer: list[tuple[int, dict[str, str], bytes]] = []
-
-        def send() -> None:
-            sock.sendall(post(b"y" * (MAX_BODY + 1)))
-            answer.append(reader.response())
-
-        assert asgi_calls(app, send) == 0
-        status, _, body = answer[0]
+        client = Client(sock, app)
+        through_asgi, [(status, _, body)] = client.ask(post(b"y" * (MAX_BODY + 1)))
+        assert through_asgi == 0
         assert status == 413
         assert json.loads(body)["error"]["code"] == "too_large"
         # The connection carries on.
-        sock.sendall(b"GET /things/7 HTTP/1.1\r\nHost: t\r\n\r\n")
-        assert json.loads(reader.response()[2]) == {"id": "7"}
+        assert json.loads(client.ask(get("/things/7"))[1][0][2]) == {"id": "7"}
 
 
 def test_head_pipelining_and_close_on_the_whole_path(
     served: tuple[tuple[str, int], CountingApp],
 ) -> None:
     address, app = served
+    pipelined = (
+        get("/things/3").replace(b"GET", b"HEAD", 1)
+        + get("/things/4")
+        + get("/nowhere")
+        + get("/things/5", "Connection: close\r\n")
+    )
     with connect(address) as sock:
-        reader = Reader(sock)
-        answers: list[tuple[int, dict[str, str], bytes]] = []
-
-        def send() -> None:
-            sock.sendall(
-                b"HEAD /things/3 HTTP/1.1\r\nHost: t\r\n\r\n"
-                + b"GET /things/4 HTTP/1.1\r\nHost: t\r\n\r\n"
-                + b"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"
-                + b"GET /things/5 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-            )
-            answers.append(reader.response(head=True))
-            answers.extend(reader.response() for _ in range(3))
-
-        assert asgi_calls(app, send) == 0
-        assert reader.closed()
+        client = Client(sock, app)
+        through_asgi, answers = client.ask(pipelined, answers=4, head=True)
+        assert client.reader.closed()
+    assert through_asgi == 0
     (head_status, head_headers, head_body), got4, missing, got5 = answers
     assert head_status == 200
     assert head_body == b""
@@ -199,18 +179,11 @@ def test_a_streamed_response_goes_out_chunked_from_the_whole_path(
 ) -> None:
     address, app = served
     with connect(address) as sock:
-        reader = Reader(sock)
-        answer: list[tuple[int, dict[str, str], bytes]] = []
-
-        def send() -> None:
-            sock.sendall(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
-            answer.append(reader.response())
-
-        assert asgi_calls(app, send) == 0
-        status, headers, body = answer[0]
+        client = Client(sock, app)
+        through_asgi, [(status, headers, body)] = client.ask(get("/events"))
+        assert through_asgi == 0
         assert status == 200
         assert headers["transfer-encoding"] == "chunked"
         assert headers["content-type"] == "text/event-stream"
         assert body == b": open\n\ndata: 0\n\ndata: 1\n\ndata: 2\n\n"
-        sock.sendall(b"GET /things/9 HTTP/1.1\r\nHost: t\r\n\r\n")
-        assert json.loads(reader.response()[2]) == {"id": "9"}
+        assert json.loads(client.ask(get("/things/9"))[1][0][2]) == {"id": "9"}
