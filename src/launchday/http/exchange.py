@@ -52,8 +52,13 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 BODILESS = frozenset({204, 304})
 
 
+def _status(status: int) -> bytes:
+    return STATUS_LINES.get(status) or status_line(status)
+
+
 class Exchange:
-    """One request and its response on a connection: the ASGI receive and send."""
+    """One request and its response on a connection: the ASGI receive and send, or the
+    body read whole and the response written at once."""
 
     __slots__ = (
         "_scope",
@@ -147,10 +152,7 @@ class Exchange:
             await self._wait()
         if not self.chunks and not self.complete:  # the client left mid-body
             return {"type": "http.disconnect"}
-        body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
-        self.chunks = []
-        self.buffered = 0
-        self.connection.resume_reading()
+        body = self._take_body()
         if self.complete:
             self.body_given = True
         return {"type": "http.request", "body": body, "more_body": not self.complete}
@@ -173,7 +175,7 @@ class Exchange:
     def _start(self, status: int, headers: Any) -> None:
         self.started = True
         connection = self.connection
-        lines = [STATUS_LINES.get(status) or status_line(status)]
+        lines = [_status(status)]
         sized = False
         for name, value in headers:
             lowered = name.lower()
@@ -187,9 +189,7 @@ class Exchange:
         if not sized and not head_request and status not in BODILESS:
             self.chunked = True
             lines.append(b"transfer-encoding: chunked\r\n")
-        if not self.keep_alive or connection.closing:
-            self.keep_alive = False
-            lines.append(b"connection: close\r\n")
+        lines.append(self._closing())
         lines.append(b"\r\n")
         head = b"".join(lines)
         if self.chunked:
@@ -220,13 +220,26 @@ class Exchange:
 
     def read_whole(self) -> bytes:
         """The request's body, parsed whole already: read as `receive` would."""
+        body = self._take_body()
+        self.body_given = True
+        return body
+
+    def _take_body(self) -> bytes:
+        """The body parsed so far, taken: reading resumes if it was paused for it."""
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self.chunks = []
         self.buffered = 0
-        self.body_given = True
         self.connection.resume_reading()
         return body
+
+    def _closing(self) -> bytes:
+        """The Connection header of the response: `close` when the client asked for it,
+        spoke HTTP/1.0 or the server is shutting down (then no more requests are read)."""
+        if not self.keep_alive or self.connection.closing:
+            self.keep_alive = False
+            return b"connection: close\r\n"
+        return b""
 
     def write_whole(self, status: int, lines: bytes, body: bytes) -> None:
         """Send a response of known length at once: the status line, the app's header
@@ -235,15 +248,8 @@ class Exchange:
             return
         self.started = True
         connection = self.connection
-        if not self.keep_alive or connection.closing:
-            self.keep_alive = False
-            end = b"connection: close\r\n\r\n"
-        else:
-            end = b"\r\n"
-        first = STATUS_LINES.get(status) or status_line(status)
-        connection.transport.write(
-            b"".join((first, lines, connection.default_headers(), end, body))
-        )
+        head = (_status(status), lines, connection.default_headers(), self._closing(), b"\r\n")
+        connection.transport.write(b"".join((*head, body)))
         self._finish()
 
     def _finish(self) -> None:

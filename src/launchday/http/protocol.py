@@ -167,7 +167,7 @@ class HttpProtocol(asyncio.Protocol):
         self.headers.append((name, value))
         self.head_bytes += len(name) + len(value)
         if self.head_bytes > MAX_HEAD_BYTES:
-            self._count_head(0)
+            self._head_too_large()
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_continue = True
 
@@ -304,8 +304,11 @@ class HttpProtocol(asyncio.Protocol):
     def _count_head(self, size: int) -> None:
         self.head_bytes += size
         if self.head_bytes > MAX_HEAD_BYTES:
-            self._refuse(431, "too_large", f"request headers are limited to {MAX_HEAD_BYTES} bytes")
-            raise httptools.HttpParserError("request head too large")
+            self._head_too_large()
+
+    def _head_too_large(self) -> None:
+        self._refuse(431, "too_large", f"request headers are limited to {MAX_HEAD_BYTES} bytes")
+        raise httptools.HttpParserError("request head too large")
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         """Answer in the API's error shape and close the connection (the parser's state
